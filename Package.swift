@@ -1,0 +1,33 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "conduit",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "conduit", targets: ["conduit"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    .target(name: "FlowSpace"),
+    .target(name: "BaselineFormat"),
+    .target(name: "PolicyLanguage"),
+    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"]),
+    .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
+    .executableTarget(
+      name: "conduit",
+      dependencies: [
+        "PolicyChecker", "PolicyModel", "PolicyLanguage",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
+    .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"]),
+    .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ConduitCLITests", dependencies: ["conduit"], resources: [.copy("Fixtures")]),
+  ]
+)

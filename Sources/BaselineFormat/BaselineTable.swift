@@ -1,0 +1,1 @@
+// BaselineFormat: raw CSV and JSON tables.

@@ -1,0 +1,1 @@
+// FlowSpace: address and port interval sets.
