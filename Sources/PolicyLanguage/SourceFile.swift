@@ -1,1 +1,146 @@
+/// The text of one input file (a policy or a baseline) with the index needed to turn UTF-8 offsets into lines and
+/// columns.
+public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
+  /// The path as the user gave it (or as derived from an including file); shown in diagnostics.
+  public let path: String
+  /// The file's text.
+  public let text: String
+  /// The file's UTF-8 bytes, which every offset indexes.
+  public let bytes: [UInt8]
+  /// The offset at which each line starts; `lineStarts[0] == 0`.
+  public let lineStarts: [Int]
 
+  /// Creates a source file from its path and text.
+  public init(path: String, text: String) {
+    self.path = path
+    self.text = text
+    let bytes = Array(text.utf8)
+    self.bytes = bytes
+    var starts = [0]
+    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+      starts.append(offset + 1)
+    }
+    self.lineStarts = starts
+  }
+
+  /// The 1-based line holding `offset`.
+  public func line(of offset: Int) -> Int {
+    var low = 0
+    var high = lineStarts.count - 1
+    while low < high {
+      let mid = (low + high + 1) / 2
+      if lineStarts[mid] <= offset { low = mid } else { high = mid - 1 }
+    }
+    return low + 1
+  }
+
+  /// The 1-based line and column (in Unicode scalars) of `offset`.
+  public func location(of offset: Int) -> SourceLocation {
+    let clamped = max(0, min(offset, bytes.count))
+    let line = line(of: clamped)
+    let start = lineStarts[line - 1]
+    var column = 1
+    var index = start
+    while index < clamped {
+      index += Self.scalarLength(leadByte: bytes[index])
+      column += 1
+    }
+    return SourceLocation(line: line, column: column)
+  }
+
+  /// The text of a 1-based line, without its line break.
+  public func lineText(_ line: Int) -> String {
+    guard line >= 1, line <= lineStarts.count else { return "" }
+    let start = lineStarts[line - 1]
+    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+  }
+
+  /// The text covered by a byte range.
+  public func text(in range: Range<Int>) -> String {
+    let lower = max(0, min(range.lowerBound, bytes.count))
+    let upper = max(lower, min(range.upperBound, bytes.count))
+    return String(decoding: bytes[lower..<upper], as: UTF8.self)
+  }
+
+  /// The range of a whole 1-based line, without its line break.
+  public func rangeOfLine(_ line: Int) -> Range<Int> {
+    guard line >= 1, line <= lineStarts.count else { return bytes.count..<bytes.count }
+    let start = lineStarts[line - 1]
+    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return start..<max(start, end)
+  }
+
+  private static func scalarLength(leadByte: UInt8) -> Int {
+    switch leadByte {
+    case 0xF0...: return 4
+    case 0xE0...: return 3
+    case 0xC0...: return 2
+    default: return 1
+    }
+  }
+
+  public var description: String { path }
+
+  public static func == (lhs: SourceFile, rhs: SourceFile) -> Bool { lhs === rhs }
+  public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// A 1-based line and column.
+public struct SourceLocation: Hashable, Sendable, Comparable {
+  /// 1-based line.
+  public var line: Int
+  /// 1-based column, counted in Unicode scalars.
+  public var column: Int
+
+  /// Creates a location.
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+
+  public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+    (lhs.line, lhs.column) < (rhs.line, rhs.column)
+  }
+}
+
+/// A range of UTF-8 bytes in one source file.
+public struct SourceRange: Hashable, Sendable {
+  /// The file the range lies in.
+  public let file: SourceFile
+  /// Offset of the first byte.
+  public let start: Int
+  /// Offset one past the last byte.
+  public let end: Int
+
+  /// Creates a range; an inverted range is made empty.
+  public init(file: SourceFile, start: Int, end: Int) {
+    self.file = file
+    self.start = start
+    self.end = max(start, end)
+  }
+
+  /// Creates a range from a byte range.
+  public init(file: SourceFile, _ range: Range<Int>) {
+    self.init(file: file, start: range.lowerBound, end: range.upperBound)
+  }
+
+  /// The smallest range covering both (in the same file).
+  public func extended(to other: SourceRange) -> SourceRange {
+    SourceRange(file: file, start: min(start, other.start), end: max(end, other.end))
+  }
+
+  /// Whether `other` lies inside this range (same file).
+  public func contains(_ other: SourceRange) -> Bool {
+    file === other.file && start <= other.start && other.end <= end
+  }
+
+  /// Where the range starts.
+  public var startLocation: SourceLocation { file.location(of: start) }
+  /// Where the range ends (the position after its last character).
+  public var endLocation: SourceLocation { file.location(of: end) }
+  /// The text the range covers.
+  public var text: String { file.text(in: start..<end) }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Renders diagnostics as text in the style of swiftc and rustc: a located header line, the source line, a caret
+/// range, then notes.
+public struct TextDiagnosticRenderer: Sendable {
+  /// Creates a renderer.
+  public init() {}
+
+  /// The text of one diagnostic, ending with a newline.
+  public func render(_ diagnostic: Diagnostic) -> String {
+    var out = ""
+    out += header(diagnostic.severity.rawValue, diagnostic.message + " [\(diagnostic.id.rawValue)]", diagnostic.range)
+    if let range = diagnostic.range {
+      out += snippet(range, highlights: diagnostic.highlights)
+    }
+    for note in diagnostic.notes {
+      out += header("note", note.message, note.range)
+    }
+    if let accepted = diagnostic.acceptedRisk {
+      out += header("note", "risk accepted: \(accepted.reason)", accepted.range)
+    }
+    return out
+  }
+
+  /// The text of every diagnostic followed by a summary line.
+  public func render(_ diagnostics: [Diagnostic]) -> String {
+    diagnostics.map(render).joined() + summary(diagnostics)
+  }
+
+  /// "2 errors, 1 warning" or "no problems found", with accepted risks counted apart.
+  public func summary(_ diagnostics: [Diagnostic]) -> String {
+    let active = diagnostics.filter { $0.acceptedRisk == nil }
+    let errors = active.filter { $0.severity == .error }.count
+    let warnings = active.filter { $0.severity == .warning }.count
+    let accepted = diagnostics.count - active.count
+    var parts: [String] = []
+    if errors > 0 { parts.append(errors == 1 ? "1 error" : "\(errors) errors") }
+    if warnings > 0 { parts.append(warnings == 1 ? "1 warning" : "\(warnings) warnings") }
+    if accepted > 0 { parts.append(accepted == 1 ? "1 accepted risk" : "\(accepted) accepted risks") }
+    return (parts.isEmpty ? "no problems found" : parts.joined(separator: ", ")) + "\n"
+  }
+
+  private func header(_ severity: String, _ message: String, _ range: SourceRange?) -> String {
+    guard let range else { return "\(severity): \(message)\n" }
+    let location = range.startLocation
+    return "\(range.file.path):\(location.line):\(location.column): \(severity): \(message)\n"
+  }
+
+  private func snippet(_ range: SourceRange, highlights: [SourceRange]) -> String {
+    let start = range.startLocation
+    let lineText = range.file.lineText(start.line)
+    let lineRange = range.file.rangeOfLine(start.line)
+    var marks = Array(repeating: Character(" "), count: lineText.unicodeScalars.count + 1)
+    func mark(_ r: SourceRange, caret: Bool) {
+      guard r.file === range.file else { return }
+      let clampedStart = max(r.start, lineRange.lowerBound)
+      let clampedEnd = min(max(r.end, r.start + 1), lineRange.upperBound)
+      guard clampedStart <= lineRange.upperBound else { return }
+      let from = r.file.location(of: clampedStart).column - 1
+      let to = max(from + 1, r.file.location(of: clampedEnd).column - 1)
+      for column in from..<min(to, marks.count) {
+        marks[column] = (caret && column == from) ? "^" : (marks[column] == "^" ? "^" : "~")
+      }
+    }
+    for highlight in highlights where highlight.startLocation.line == start.line { mark(highlight, caret: false) }
+    mark(range, caret: true)
+    let scalars = Array(lineText.unicodeScalars)
+    var underline = ""
+    for (column, markChar) in marks.enumerated() {
+      if markChar == " ", column < scalars.count, scalars[column] == "\t" { underline.append("\t") } else {
+        underline.append(markChar)
+      }
+    }
+    while underline.last == " " { underline.removeLast() }
+    let number = String(start.line)
+    let gutter = String(repeating: " ", count: max(0, 5 - number.count)) + number
+    let blank = String(repeating: " ", count: gutter.count)
+    return "\(gutter) | \(lineText)\n\(blank) | \(underline)\n"
+  }
+}
+
+/// Renders diagnostics as the JSON array of CLI.md.
+public struct JSONDiagnosticRenderer: Sendable {
+  /// Creates a renderer.
+  public init() {}
+
+  struct Note: Encodable {
+    var message: String
+    var file: String?
+    var line: Int?
+    var column: Int?
+  }
+
+  struct Entry: Encodable {
+    var severity: String
+    var id: String
+    var message: String
+    var file: String?
+    var line: Int?
+    var column: Int?
+    var endLine: Int?
+    var endColumn: Int?
+    var notes: [Note]
+    var acceptedRisk: String?
+  }
+
+  /// The JSON text, pretty-printed with sorted keys, ending with a newline.
+  public func render(_ diagnostics: [Diagnostic]) -> String {
+    let entries = diagnostics.map { diagnostic -> Entry in
+      let start = diagnostic.range?.startLocation
+      let end = diagnostic.range?.endLocation
+      return Entry(
+        severity: diagnostic.severity.rawValue, id: diagnostic.id.rawValue, message: diagnostic.message,
+        file: diagnostic.range?.file.path, line: start?.line, column: start?.column, endLine: end?.line,
+        endColumn: end?.column,
+        notes: diagnostic.notes.map {
+          let location = $0.range?.startLocation
+          return Note(message: $0.message, file: $0.range?.file.path, line: location?.line, column: location?.column)
+        },
+        acceptedRisk: diagnostic.acceptedRisk?.reason)
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(entries)) ?? Data("[]".utf8)
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}
