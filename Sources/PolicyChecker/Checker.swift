@@ -1,1 +1,72 @@
+import Foundation
+import PolicyLanguage
+import PolicyModel
 
+/// Options of the check stage.
+public struct CheckOptions: Sendable {
+  /// The day date-dependent checks use (`--today`, or today in UTC).
+  public var today: CalendarDay
+  /// Whether mitigations are being compiled in (expired conduits are then warnings, so emergency builds never block).
+  public var mitigationsActive: Bool
+
+  /// Creates options.
+  public init(today: CalendarDay, mitigationsActive: Bool = false) {
+    self.today = today
+    self.mitigationsActive = mitigationsActive
+  }
+
+  /// Today in UTC.
+  public static var currentDay: CalendarDay {
+    CalendarDay.today(secondsSinceEpoch: Date().timeIntervalSince1970)
+  }
+}
+
+/// The check stage: runs every family of checks of CHECKS.md over a resolved policy, then applies `accept-risk`.
+public enum Checker {
+  /// One family of checks.
+  typealias Family = @Sendable (Policy, CheckOptions, inout DiagnosticEngine) -> Void
+
+  static let families: [Family] = [
+    ZoneChecks.run, BaselineChecks.run, GatewayChecks.run, ConduitChecks.run, RuleChecks.run, ServiceChecks.run,
+  ]
+
+  /// Runs every check, adding findings to `diagnostics`, and marks the warnings that `accept-risk` acknowledges.
+  public static func check(_ policy: Policy, options: CheckOptions, diagnostics: inout DiagnosticEngine) {
+    for family in families {
+      family(policy, options, &diagnostics)
+    }
+    AcceptedRisks.apply(policy, diagnostics: &diagnostics)
+  }
+}
+
+/// The result of the whole pipeline up to the check stage.
+public struct CheckedPolicy: Sendable {
+  /// The resolved policy.
+  public var policy: Policy
+  /// Every finding, sorted by place.
+  public var diagnostics: [Diagnostic]
+
+  /// Whether an unacknowledged error was found.
+  public var hasErrors: Bool { diagnostics.contains { $0.severity == .error && $0.acceptedRisk == nil } }
+  /// Whether an unacknowledged warning was found.
+  public var hasWarnings: Bool { diagnostics.contains { $0.severity == .warning && $0.acceptedRisk == nil } }
+}
+
+/// Load, parse, resolve and check one policy file.
+public func checkPolicy(
+  at path: String, resolveOptions: ResolveOptions = ResolveOptions(), checkOptions: CheckOptions
+) throws(InputFileError) -> CheckedPolicy {
+  var diagnostics = DiagnosticEngine()
+  let files = try PolicyLoader().load(path, diagnostics: &diagnostics)
+  let policy = try Resolver.resolve(files, options: resolveOptions, diagnostics: &diagnostics)
+  Checker.check(policy, options: checkOptions, diagnostics: &diagnostics)
+  let order = Dictionary(
+    (policy.files.map(\.file.path) + [policy.baselineFile?.path].compactMap { $0 }).enumerated().map { ($1, $0) },
+    uniquingKeysWith: { first, _ in first })
+  let sorted = diagnostics.diagnostics.enumerated().sorted { lhs, rhs in
+    let left = lhs.element.range.map { (order[$0.file.path] ?? Int.max, $0.start) } ?? (Int.max, Int.max)
+    let right = rhs.element.range.map { (order[$0.file.path] ?? Int.max, $0.start) } ?? (Int.max, Int.max)
+    return left != right ? left < right : lhs.offset < rhs.offset
+  }.map(\.element)
+  return CheckedPolicy(policy: policy, diagnostics: sorted)
+}

@@ -1,0 +1,198 @@
+import BaselineFormat
+import FlowSpace
+import PolicyLanguage
+
+/// An asset's values as read from a policy declaration or a baseline row, each with the range it was written at.
+struct AssetDraft {
+  var name: Literal
+  var addresses: [(address: IPAddress, range: SourceRange)] = []
+  var role: Literal?
+  var vendor: Literal?
+  var product: Literal?
+  var model: Literal?
+  var version: Literal?
+  var criticality: (value: Criticality, range: SourceRange)?
+  var securityLevel: (value: Int, range: SourceRange)?
+  var mac: Literal?
+  var tags: Set<String> = []
+  var isShared = false
+  var zone: Literal?
+  var attributes: [String: String] = [:]
+  var range: SourceRange
+}
+
+/// The baseline stage: interprets a CSV or JSON inventory export as assets, with the column aliases of LANGUAGE.md.
+struct BaselineInterpreter {
+  enum Column: String {
+    case name, address, role, vendor, product, model, version, criticality, securityLevel, mac, zone, tags, shared
+  }
+
+  static let aliases: [String: Column] = {
+    var table: [String: Column] = [:]
+    let entries: [(Column, [String])] = [
+      (.name, ["name", "device_name", "hostname", "asset", "asset_name"]),
+      (.address, ["address", "ip", "ip_address", "ipv4", "ipv6", "addresses"]),
+      (.role, ["role", "device_role", "type"]),
+      (.vendor, ["vendor", "manufacturer"]),
+      (.product, ["product", "device_family", "product_name"]),
+      (.model, ["model", "model_number", "order_number"]),
+      (.version, ["version", "firmware", "firmware_version"]),
+      (.criticality, ["criticality"]),
+      (.securityLevel, ["security-level", "sl-c", "sl_c"]),
+      (.mac, ["mac", "mac_address"]),
+      (.zone, ["zone"]),
+      (.tags, ["tags"]),
+      (.shared, ["shared"]),
+    ]
+    for (column, names) in entries {
+      for name in names { table[normalize(name)] = column }
+    }
+    return table
+  }()
+
+  /// Lowercased, without spaces, `-` and `_`: `IP Address` and `ip_address` are the same column.
+  static func normalize(_ key: String) -> String {
+    String(key.lowercased().unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "_" && $0 != "\t" })
+  }
+
+  let file: SourceFile
+
+  /// Reads every row into a draft; rows that cannot be used are reported and skipped.
+  func interpret(diagnostics: inout DiagnosticEngine) -> [AssetDraft] {
+    let table = BaselineTable.read(file.bytes, pathExtension: pathExtension)
+    for error in table.errors {
+      diagnostics.error(.baselineRow, error.message, at: SourceRange(file: file, error.range))
+    }
+    let splitsOnSemicolon: Bool
+    switch table.format {
+    case .csv(let delimiter): splitsOnSemicolon = delimiter != UInt8(ascii: ";")
+    case .json: splitsOnSemicolon = true
+    }
+    var drafts: [AssetDraft] = []
+    drafts.reserveCapacity(table.records.count)
+    for record in table.records {
+      if let draft = interpret(record, splitsOnSemicolon: splitsOnSemicolon, diagnostics: &diagnostics) {
+        drafts.append(draft)
+      }
+    }
+    return drafts
+  }
+
+  private var pathExtension: String {
+    guard let dot = file.path.lastIndex(of: "."), !file.path[dot...].contains("/") else { return "" }
+    return String(file.path[file.path.index(after: dot)...])
+  }
+
+  private func interpret(_ record: BaselineRecord, splitsOnSemicolon: Bool, diagnostics: inout DiagnosticEngine)
+    -> AssetDraft?
+  {
+    let rowRange = SourceRange(file: file, record.range)
+    var draft = AssetDraft(name: Literal(text: "", range: rowRange), range: rowRange)
+    var hasName = false
+    var addressCells = 0
+    var problems = 0
+    for cell in record.cells {
+      let range = SourceRange(file: file, cell.valueRange)
+      let values: [String]
+      switch cell.value {
+      case .text(let text): values = [text.trimmingSpaces()]
+      case .list(let list): values = list.map { $0.trimmingSpaces() }
+      }
+      let joined = values.filter { !$0.isEmpty }.joined(separator: " ")
+      let key = Self.normalize(cell.key)
+      guard let column = Self.aliases[key] else {
+        if !joined.isEmpty { draft.attributes[cell.key] = joined }
+        continue
+      }
+      if joined.isEmpty { continue }
+      func report(_ message: String) {
+        diagnostics.error(.baselineRow, message, at: range)
+        problems += 1
+      }
+      switch column {
+      case .name:
+        if !hasName {
+          draft.name = Literal(text: joined, range: range)
+          hasName = true
+        }
+      case .address:
+        addressCells += 1
+        for word in values.flatMap({ $0.split(whereSeparator: { $0 == " " || $0 == "\t" || (splitsOnSemicolon && $0 == ";") }) }) {
+          switch IPPrefix.parse(word) {
+          case .success(let prefix) where prefix.isHost:
+            draft.addresses.append((prefix.address, range))
+          case .success(let prefix):
+            report("'\(word)' is a network (\(prefix)), not an asset address")
+          case .failure(.hostBitsSet):
+            report("'\(word)' is not a host address")
+          case .failure:
+            report("'\(word)' is not an IP address")
+          }
+        }
+      case .role: draft.role = Literal(text: joined, range: range)
+      case .vendor: draft.vendor = Literal(text: joined, range: range)
+      case .product: draft.product = Literal(text: joined, range: range)
+      case .model: draft.model = Literal(text: joined, range: range)
+      case .version: draft.version = Literal(text: joined, range: range)
+      case .criticality:
+        if let value = Criticality(joined) {
+          draft.criticality = (value, range)
+        } else {
+          report("criticality '\(joined)' is not low, medium, high, critical or 1-4")
+        }
+      case .securityLevel:
+        if let value = Int(joined), (0...4).contains(value) {
+          draft.securityLevel = (value, range)
+        } else {
+          report("security level (SL-C) '\(joined)' is not 0-4")
+        }
+      case .mac:
+        if MACAddress.isValid(joined) {
+          draft.mac = Literal(text: joined, range: range)
+        } else {
+          report("'\(joined)' is not a MAC address (six groups of two hex digits)")
+        }
+      case .zone: draft.zone = Literal(text: joined, range: range)
+      case .tags:
+        draft.tags.formUnion(values.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }.map(String.init))
+      case .shared:
+        switch joined.lowercased() {
+        case "yes", "true", "1", "y": draft.isShared = true
+        case "no", "false", "0", "n": draft.isShared = false
+        default: report("shared '\(joined)' is not yes or no")
+        }
+      }
+    }
+    if !hasName {
+      diagnostics.error(.baselineRow, "baseline row has no name (columns: name, device_name, hostname, asset, asset_name)", at: rowRange)
+      return nil
+    }
+    if draft.addresses.isEmpty {
+      if problems == 0 {
+        diagnostics.error(
+          .baselineRow, "baseline row '\(draft.name.text)' has no address (columns: address, ip, ip_address, ipv4, ipv6, addresses)",
+          at: rowRange)
+      }
+      return nil
+    }
+    return draft
+  }
+}
+
+/// MAC address syntax: six groups of two hex digits joined by `:` or `-`.
+enum MACAddress {
+  static func isValid(_ text: String) -> Bool {
+    let groups = text.split(separator: ":", omittingEmptySubsequences: false)
+    let parts = groups.count == 6 ? groups : text.split(separator: "-", omittingEmptySubsequences: false)
+    return parts.count == 6 && parts.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isHexDigit) }
+  }
+}
+
+extension String {
+  func trimmingSpaces() -> String {
+    var scalars = Substring(self)
+    while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+    while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+    return String(scalars)
+  }
+}

@@ -1,0 +1,277 @@
+import FlowSpace
+import PolicyLanguage
+
+extension Resolver {
+  mutating func resolveGateways() {
+    for (index, zone) in zones.enumerated() {
+      for name in zone.listedAssets where assetsByName[name.text] == nil {
+        unknown("asset", name, candidates: assets.lazy.map(\.name))
+      }
+      _ = index
+    }
+    var gatewaysByName: [String: Int] = [:]
+    for case .gateway(let declaration) in declarations {
+      if let first = gatewaysByName[declaration.name.text] {
+        duplicate("gateway", declaration.name, first: gateways[first].nameRange)
+        continue
+      }
+      var interfaces: [GatewayInterface] = []
+      var interfaceLines: [String: SourceRange] = [:]
+      for statement in declaration.interfaces {
+        let name = statement.interface
+        if name.text.utf8.count > 15 {
+          diagnostics.error(
+            .badValue, "interface name '\(name.text)' is longer than 15 bytes, the kernel's limit", at: name.range)
+        }
+        if let first = interfaceLines[name.text] {
+          diagnostics.error(
+            .duplicateDefinition, "interface '\(name.text)' is declared twice in gateway '\(declaration.name.text)'",
+            at: name.range, notes: [DiagnosticNote("first declared here", at: first)])
+          continue
+        }
+        interfaceLines[name.text] = statement.range
+        var zoneIDs: [Int] = []
+        for zoneName in statement.zones {
+          guard let zone = zone(named: zoneName) else { continue }
+          usedZones.insert(zone)
+          if !zoneIDs.contains(zone) { zoneIDs.append(zone) }
+        }
+        interfaces.append(GatewayInterface(name: name.text, zones: zoneIDs, range: statement.range))
+      }
+      var management: [Management] = []
+      for statement in declaration.management {
+        let items = expand(statement.items)
+        let sources = statement.sources.compactMap { unrestrictedEndpoint($0) }
+        management.append(Management(items: items, sources: sources, range: statement.range))
+      }
+      gatewaysByName[declaration.name.text] = gateways.count
+      gateways.append(
+        Gateway(
+          id: gateways.count, name: declaration.name.text, nameRange: declaration.name.range,
+          range: declaration.range, interfaces: interfaces, management: management, declaration: declaration))
+    }
+  }
+
+  mutating func resolveConduits() {
+    var conduitsByName: [String: Int] = [:]
+    for case .conduit(let declaration) in declarations {
+      if let first = conduitsByName[declaration.name.text] {
+        duplicate("conduit", declaration.name, first: conduits[first].nameRange)
+        continue
+      }
+      let id = conduits.count
+      var conduit = Conduit(
+        id: id, name: declaration.name.text, nameRange: declaration.name.range, range: declaration.range,
+        zones: nil, securityLevel: nil, owner: declaration.owner?.text,
+        justification: declaration.justification?.text, expires: nil, rules: [], declaration: declaration)
+      conduit.securityLevel = checkSecurityLevel(
+        declaration.securityLevel, range: 1...4, what: "a conduit's security level (SL-T)")
+      if let expires = declaration.expires {
+        conduit.expires = CalendarDay(expires.text)
+        if conduit.expires == nil {
+          diagnostics.error(.badValue, "'\(expires.text)' is not a valid date", at: expires.range)
+        }
+      }
+      if let between = declaration.between {
+        let first = zone(named: between.first)
+        let second = zone(named: between.second)
+        if let first, let second {
+          usedZones.formUnion([first, second])
+          if first == second {
+            diagnostics.error(
+              .badValue, "a conduit joins two different zones, but both are '\(zones[first].name)'",
+              at: between.second.range)
+          } else {
+            conduit.zones = ZonePair(first: first, second: second)
+          }
+        }
+      } else {
+        diagnostics.error(
+          .missingStatement, "conduit '\(declaration.name.text)' has no 'between ZONE and ZONE'",
+          at: declaration.name.range)
+      }
+      conduitsByName[conduit.name] = id
+      conduits.append(conduit)
+      guard let pair = conduit.zones else {
+        for rule in declaration.rules { resolveUnanchoredNames(rule) }
+        continue
+      }
+      for rule in declaration.rules {
+        if let index = resolveRule(rule, owner: .conduit(id), conduit: id, pair: pair, flowSink: .policy) {
+          conduits[id].rules.append(index)
+        }
+      }
+    }
+  }
+
+  mutating func resolveMitigations() {
+    var mitigationsByName: [String: Int] = [:]
+    for case .mitigation(let declaration) in declarations {
+      if let first = mitigationsByName[declaration.name.text] {
+        duplicate("mitigation", declaration.name, first: mitigations[first].nameRange)
+        continue
+      }
+      let id = mitigations.count
+      if declaration.reason == nil {
+        diagnostics.error(
+          .missingStatement, "mitigation '\(declaration.name.text)' has no 'reason'", at: declaration.name.range)
+      }
+      var isolated = AddressSet()
+      for statement in declaration.isolates {
+        for endpoint in statement.endpoints {
+          if let resolved = unrestrictedEndpoint(endpoint) { isolated.formUnion(resolved.addresses) }
+        }
+      }
+      var revocations: [Revocation] = []
+      for statement in declaration.revokes {
+        let items = expand(statement.items)
+        var destinations: AddressSet?
+        if !statement.destinations.isEmpty {
+          destinations = statement.destinations.compactMap { unrestrictedEndpoint($0) }.reduce(AddressSet()) {
+            $0.union($1.addresses)
+          }
+        }
+        revocations.append(Revocation(items: items, destinations: destinations, range: statement.range))
+      }
+      mitigationsByName[declaration.name.text] = id
+      mitigations.append(
+        Mitigation(
+          id: id, name: declaration.name.text, nameRange: declaration.name.range, reason: declaration.reason?.text,
+          isolated: isolated, revocations: revocations, rules: [], flows: [], declaration: declaration))
+      for rule in declaration.rules {
+        guard let pair = conduitPair(forMitigationRule: rule) else { continue }
+        if let index = resolveRule(
+          rule, owner: .mitigation(id), conduit: pair.conduit, pair: pair.zones, flowSink: .mitigation(id))
+        {
+          mitigations[id].rules.append(index)
+        }
+      }
+    }
+  }
+
+  /// The conduit whose zones a mitigation's `allow` crosses; reports `mitigation-outside-conduit` when none.
+  private mutating func conduitPair(forMitigationRule rule: AllowRule) -> (conduit: Int, zones: ZonePair)? {
+    var sourceZones: [Int] = []
+    var destinationZones: [Int] = []
+    var failed = false
+    for (endpoints, sink) in [(rule.sources, 0), (rule.destinations, 1)] {
+      for endpoint in endpoints {
+        guard let candidates = candidates(for: endpoint, zones: nil) else {
+          failed = true
+          continue
+        }
+        for zone in candidates.byZone.keys.sorted() {
+          if sink == 0 { if !sourceZones.contains(zone) { sourceZones.append(zone) } } else if !destinationZones
+            .contains(zone)
+          {
+            destinationZones.append(zone)
+          }
+        }
+      }
+    }
+    if failed { return nil }
+    for source in sourceZones {
+      for destination in destinationZones where source != destination {
+        if let conduit = conduits.first(where: { $0.zones.map { [$0.first, $0.second].sorted() } == [source, destination].sorted() }) {
+          return (conduit.id, conduit.zones!)
+        }
+      }
+    }
+    let names = (sourceZones + destinationZones).map { "'\(zones[$0].name)'" }
+    diagnostics.error(
+      .mitigationOutsideConduit,
+      "this allow crosses no conduit: no conduit joins the zones of its endpoints (\(names.joined(separator: ", ")))",
+      at: rule.keywordRange)
+    return nil
+  }
+
+  /// Reports unknown names of a rule whose conduit has no valid zones, so one run still finds them.
+  private mutating func resolveUnanchoredNames(_ rule: AllowRule) {
+    for endpoint in rule.sources + rule.destinations { _ = unrestrictedEndpoint(endpoint) }
+    _ = expand(rule.items)
+  }
+
+  enum FlowSink {
+    case policy
+    case mitigation(Int)
+  }
+
+  /// Resolves one rule against the two zones it must cross; adds the rule and its flows; returns the rule index.
+  mutating func resolveRule(_ rule: AllowRule, owner: RuleOwner, conduit: Int, pair: ZonePair, flowSink: FlowSink)
+    -> Int?
+  {
+    let limit: Set<Int> = [pair.first, pair.second]
+    let sources = rule.sources.map { candidates(for: $0, zones: limit) }
+    let destinations = rule.destinations.map { candidates(for: $0, zones: limit) }
+    let items = expand(rule.items)
+    if let functions = rule.functions {
+      diagnostics.error(
+        .functionsUnsupported,
+        "'functions' is not yet supported: the backends cannot enforce Modbus function codes, so the rule is refused rather than widened",
+        at: functions.range)
+    }
+    guard sources.allSatisfy({ $0 != nil }), destinations.allSatisfy({ $0 != nil }) else { return nil }
+    let resolvedSources = sources.map { $0! }
+    let resolvedDestinations = destinations.map { $0! }
+
+    let orientations = [(pair.first, pair.second), (pair.second, pair.first)]
+    func failures(_ orientation: (Int, Int)) -> [(EndpointCandidates, Int)] {
+      resolvedSources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0) }
+        + resolvedDestinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1) }
+    }
+    let valid = orientations.filter { failures($0).isEmpty }
+    let conduitName = conduits[conduit].name
+    guard valid.count == 1, let (sourceZone, destinationZone) = valid.first else {
+      if valid.count == 2 {
+        diagnostics.error(
+          .endpointOutsideConduit,
+          "the direction of this rule is ambiguous: its sources and its destinations all have assets in both zones of conduit '\(conduitName)'; name the sources or destinations more precisely",
+          at: rule.keywordRange)
+        return nil
+      }
+      let best = orientations.min { failures($0).count < failures($1).count }!
+      for (candidate, expectedZone) in failures(best) {
+        let side = resolvedSources.contains { $0.endpoint == candidate.endpoint } ? "sources" : "destinations"
+        diagnostics.error(
+          .endpointOutsideConduit,
+          "'\(candidate.endpoint.range.text)' lies in \(placement(of: candidate)), but the \(side) of this rule must lie in zone '\(zones[expectedZone].name)' of conduit '\(conduitName)'",
+          at: candidate.endpoint.range,
+          notes: [DiagnosticNote("conduit '\(conduitName)' joins '\(zones[pair.first].name)' and '\(zones[pair.second].name)'", at: conduits[conduit].declaration.between?.range)])
+      }
+      return nil
+    }
+
+    let ruleIndex = rules.count
+    let sourceEndpoints = resolvedSources.map { $0.resolved(in: sourceZone) }
+    let destinationEndpoints = resolvedDestinations.map { $0.resolved(in: destinationZone) }
+    let sourceAddresses = sourceEndpoints.reduce(AddressSet()) { $0.union($1.addresses) }
+    let destinationAddresses = destinationEndpoints.reduce(AddressSet()) { $0.union($1.addresses) }
+    var ruleFlows: [Flow] = []
+    for family in AddressFamily.allCases {
+      let from = sourceAddresses.restricted(to: family)
+      let to = destinationAddresses.restricted(to: family)
+      guard !from.isEmpty, !to.isEmpty else { continue }
+      for (itemIndex, item) in items.enumerated() where item.match.families.contains(family) {
+        ruleFlows.append(
+          Flow(
+            family: family, sources: from, destinations: to, match: item.match, conduit: conduit, rule: ruleIndex,
+            item: itemIndex, log: rule.log != nil))
+      }
+    }
+    var flowIndices: [Int] = []
+    switch flowSink {
+    case .policy:
+      flowIndices = Array(flows.count..<(flows.count + ruleFlows.count))
+      flows += ruleFlows
+    case .mitigation(let id):
+      flowIndices = Array(mitigations[id].flows.count..<(mitigations[id].flows.count + ruleFlows.count))
+      mitigations[id].flows += ruleFlows
+    }
+    rules.append(
+      Rule(
+        owner: owner, conduit: conduit, sourceZone: sourceZone, destinationZone: destinationZone,
+        sources: sourceEndpoints, destinations: destinationEndpoints, items: items, log: rule.log != nil,
+        flows: flowIndices, declaration: rule))
+    return ruleIndex
+  }
+}

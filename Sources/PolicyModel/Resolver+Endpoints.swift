@@ -1,0 +1,177 @@
+import FlowSpace
+import PolicyLanguage
+
+/// An endpoint's addresses split by zone, before a rule's direction is known.
+struct EndpointCandidates {
+  var endpoint: Endpoint
+  /// Addresses by zone (the outside zone included), restricted to the zones that matter.
+  var byZone: [Int: AddressSet] = [:]
+  /// Assets by zone, for names, globs and roles.
+  var assetsByZone: [Int: [Int]] = [:]
+  /// Addresses of a zone or literal endpoint that lie in none of the zones that matter: they make it invalid.
+  var stray = AddressSet()
+  /// Whether the endpoint must lie wholly in one zone (zones and literals) or is narrowed (assets, globs, roles).
+  var isStrict: Bool
+
+  func fits(_ zone: Int) -> Bool {
+    guard let addresses = byZone[zone], !addresses.isEmpty else { return false }
+    return !isStrict || (stray.isEmpty && byZone.keys.allSatisfy { $0 == zone })
+  }
+
+  func resolved(in zone: Int) -> ResolvedEndpoint {
+    ResolvedEndpoint(endpoint: endpoint, addresses: byZone[zone] ?? AddressSet(), assets: assetsByZone[zone] ?? [])
+  }
+}
+
+extension Resolver {
+  /// Matches `*` and `?` against a whole name.
+  static func globMatches(_ pattern: [UInt8], _ name: [UInt8]) -> Bool {
+    var p = 0
+    var n = 0
+    var star = -1
+    var mark = 0
+    while n < name.count {
+      if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == name[n] {
+        p += 1
+        n += 1
+      } else if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+        star = p
+        mark = n
+        p += 1
+      } else if star >= 0 {
+        p = star + 1
+        mark += 1
+        n = mark
+      } else {
+        return false
+      }
+    }
+    while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+    return p == pattern.count
+  }
+
+  mutating func assets(matchingGlob pattern: String) -> [Int] {
+    if let cached = globCache[pattern] { return cached }
+    let bytes = Array(pattern.utf8)
+    let matches = assets.filter { Self.globMatches(bytes, Array($0.name.utf8)) }.map(\.id)
+    globCache[pattern] = matches
+    return matches
+  }
+
+  /// The assets an asset, glob or role endpoint names; reports unknown names and empty globs (nil).
+  mutating func namedAssets(_ endpoint: Endpoint) -> [Int]? {
+    switch endpoint.kind {
+    case .asset(let name):
+      guard let id = assetsByName[name.text] else {
+        unknown("asset", name, candidates: assets.lazy.map(\.name))
+        return nil
+      }
+      return [id]
+    case .glob(let pattern):
+      let matches = assets(matchingGlob: pattern.text)
+      if matches.isEmpty {
+        diagnostics.error(.emptyGlob, "'\(pattern.text)' matches no asset", at: endpoint.range)
+        return nil
+      }
+      return matches
+    case .role(let role):
+      guard let matches = assetsByRole[role.text.lowercased()], !matches.isEmpty else {
+        var notes: [DiagnosticNote] = []
+        if let guess = Spelling.closest(to: role.text, in: assetsByRole.keys) {
+          notes.append(DiagnosticNote("did you mean 'role \(guess)'?"))
+        }
+        diagnostics.error(.emptyGlob, "no asset has the role '\(role.text)'", at: endpoint.range, notes: notes)
+        return nil
+      }
+      return matches
+    case .zone, .address:
+      return nil
+    }
+  }
+
+  /// The addresses of `prefix` by zone (the outside zone taking what no other zone holds).
+  func zoneParts(of prefix: IPPrefix) -> (parts: [Int: AddressSet], unzoned: AddressSet) {
+    var parts: [Int: AddressSet] = [:]
+    for (zone, part) in zoneIndex.values(overlapping: prefix) {
+      parts[zone, default: AddressSet()].formUnion(part)
+    }
+    let uncovered = zoneIndex.uncovered(prefix)
+    if let outside = outsideZone, !uncovered.isEmpty {
+      parts[outside, default: AddressSet()].formUnion(uncovered)
+      return (parts, AddressSet())
+    }
+    return (parts, uncovered)
+  }
+
+  /// An endpoint's addresses by zone; `zones` limits which zones count (nil: all). Nil after reporting an error.
+  mutating func candidates(for endpoint: Endpoint, zones limit: Set<Int>?) -> EndpointCandidates? {
+    var result = EndpointCandidates(endpoint: endpoint, isStrict: false)
+    switch endpoint.kind {
+    case .zone(let name):
+      guard let zone = zone(named: name) else { return nil }
+      usedZones.insert(zone)
+      result.isStrict = true
+      result.byZone[zone] = zones[zone].addresses
+      if let limit, !limit.contains(zone) {
+        result.byZone = [:]
+        result.stray = zones[zone].addresses
+      }
+    case .address(let literal):
+      guard let prefix = parsePrefix(literal) else { return nil }
+      result.isStrict = true
+      let (parts, unzoned) = zoneParts(of: prefix)
+      result.stray = unzoned
+      for (zone, part) in parts {
+        if limit?.contains(zone) ?? true { result.byZone[zone] = part } else { result.stray.formUnion(part) }
+      }
+    case .asset, .glob, .role:
+      guard let ids = namedAssets(endpoint) else { return nil }
+      for id in ids {
+        let asset = assets[id]
+        for (address, zone) in zip(asset.addresses, asset.addressZones) {
+          guard let zone, limit?.contains(zone) ?? true else {
+            result.stray.insert(IPPrefix(host: address))
+            continue
+          }
+          result.byZone[zone, default: AddressSet()].insert(IPPrefix(host: address))
+          if result.assetsByZone[zone]?.last != id { result.assetsByZone[zone, default: []].append(id) }
+        }
+      }
+    }
+    return result
+  }
+
+  /// Every address of an endpoint, whatever its zone (management lines, isolate, revoke).
+  mutating func unrestrictedEndpoint(_ endpoint: Endpoint) -> ResolvedEndpoint? {
+    switch endpoint.kind {
+    case .zone(let name):
+      guard let zone = zone(named: name) else { return nil }
+      usedZones.insert(zone)
+      return ResolvedEndpoint(endpoint: endpoint, addresses: zones[zone].addresses, assets: [])
+    case .address(let literal):
+      guard let prefix = parsePrefix(literal) else { return nil }
+      return ResolvedEndpoint(endpoint: endpoint, addresses: AddressSet(prefix), assets: [])
+    case .asset, .glob, .role:
+      guard let ids = namedAssets(endpoint) else { return nil }
+      var addresses = AddressSet()
+      for id in ids {
+        for address in assets[id].addresses { addresses.insert(IPPrefix(host: address)) }
+      }
+      return ResolvedEndpoint(endpoint: endpoint, addresses: addresses, assets: ids)
+    }
+  }
+
+  /// Describes where an endpoint's addresses lie, for messages.
+  func placement(of candidates: EndpointCandidates) -> String {
+    var parts: [String] = candidates.byZone.keys.sorted().map { "zone '\(zones[$0].name)'" }
+    if !candidates.stray.isEmpty {
+      let zonesOfStray = Set(candidates.stray.prefixes.compactMap { zoneIndex.value(at: $0.address) ?? outsideZone })
+      if zonesOfStray.isEmpty {
+        parts.append("no zone (\(candidates.stray))")
+      } else {
+        parts += zonesOfStray.sorted().map { "zone '\(zones[$0].name)'" }
+      }
+    }
+    return parts.joined(separator: " and ")
+  }
+}

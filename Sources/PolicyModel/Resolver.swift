@@ -1,0 +1,297 @@
+import FlowSpace
+import PolicyLanguage
+
+/// Options of the resolve stage.
+public struct ResolveOptions: Sendable {
+  /// A baseline file that replaces the policy's `baseline` statement (`--baseline`).
+  public var baselinePath: String?
+
+  /// Creates options.
+  public init(baselinePath: String? = nil) {
+    self.baselinePath = baselinePath
+  }
+}
+
+/// The resolve stage: names, values, the baseline and the rules of the parsed files become a `Policy` whose flows
+/// keep their origin. Problems are reported and the faulty part is left out; only an unreadable `--baseline` throws.
+public struct Resolver {
+  var diagnostics = DiagnosticEngine()
+  let files: [PolicyFile]
+  let options: ResolveOptions
+
+  var siteName: String?
+  var baselineFile: SourceFile?
+  var zones: [Zone] = []
+  var zonesByName: [String: Int] = [:]
+  var outsideZone: Int?
+  var zoneIndex = AddressIndex<Int>()
+  var assets: [Asset] = []
+  var assetsByName: [String: Int] = [:]
+  var assetsByRole: [String: [Int]] = [:]
+  var globCache: [String: [Int]] = [:]
+  var serviceDeclarations: [String: ServiceDeclaration] = [:]
+  var services: [String: ServiceDefinition] = [:]
+  var usedServices: Set<String> = []
+  var usedZones: Set<Int> = []
+  var gateways: [Gateway] = []
+  var conduits: [Conduit] = []
+  var mitigations: [Mitigation] = []
+  var rules: [Rule] = []
+  var flows: [Flow] = []
+  var siteAcceptRisks: [AcceptRiskStatement] = []
+
+  /// Resolves parsed files (the main file first) into a policy.
+  public static func resolve(
+    _ files: [PolicyFile], options: ResolveOptions = ResolveOptions(), diagnostics: inout DiagnosticEngine
+  ) throws(InputFileError) -> Policy {
+    var resolver = Resolver(files: files, options: options)
+    let policy = try resolver.run()
+    diagnostics.append(contentsOf: resolver.diagnostics)
+    return policy
+  }
+
+  init(files: [PolicyFile], options: ResolveOptions) {
+    self.files = files
+    self.options = options
+  }
+
+  var declarations: [Declaration] { files.flatMap(\.declarations) }
+
+  mutating func run() throws(InputFileError) -> Policy {
+    resolveSiteAndBaselineStatements()
+    resolveServices()
+    resolveZones()
+    try resolveAssets()
+    resolveGateways()
+    resolveConduits()
+    resolveMitigations()
+    return Policy(
+      siteName: siteName, files: files, baselineFile: baselineFile, zones: zones, assets: assets, services: services,
+      gateways: gateways, conduits: conduits, mitigations: mitigations, rules: rules, flows: flows,
+      zoneIndex: zoneIndex, outsideZone: outsideZone, siteAcceptRisks: siteAcceptRisks, usedServices: usedServices,
+      usedZones: usedZones)
+  }
+
+  // MARK: - Site, baseline, services
+
+  private mutating func resolveSiteAndBaselineStatements() {
+    var site: SiteDeclaration?
+    for declaration in declarations {
+      switch declaration {
+      case .site(let declaration):
+        if let first = site {
+          diagnostics.error(
+            .badValue, "'site' given twice", at: declaration.range,
+            notes: [DiagnosticNote("first given here", at: first.range)])
+        } else {
+          site = declaration
+          siteName = declaration.name.text
+        }
+      case .acceptRisk(let statement):
+        siteAcceptRisks.append(statement)
+      default: break
+      }
+    }
+  }
+
+  private mutating func resolveServices() {
+    var firstDefinition: [String: SourceRange] = [:]
+    for case .service(let declaration) in declarations {
+      if let first = firstDefinition[declaration.name.text] {
+        duplicate("service", declaration.name, first: first)
+        continue
+      }
+      firstDefinition[declaration.name.text] = declaration.name.range
+      serviceDeclarations[declaration.name.text] = declaration
+    }
+    for name in BuiltinServices.definitions.keys where serviceDeclarations[name] == nil {
+      services[name] = ServiceDefinition(
+        name: name, declaration: nil, items: BuiltinServices.matches(of: name)!.map { match in
+          ResolvedItem(match: match, range: placeholderRange, literalRange: placeholderRange, viaServices: [name])
+        })
+    }
+    var visiting: [String] = []
+    for name in serviceDeclarations.keys.sorted() {
+      _ = serviceDefinition(name, visiting: &visiting)
+    }
+  }
+
+  /// A range in no file, for built-in definitions; replaced by the using item's range when expanded.
+  private var placeholderRange: SourceRange { SourceRange(file: files[0].file, start: 0, end: 0) }
+
+  private mutating func serviceDefinition(_ name: String, visiting: inout [String]) -> ServiceDefinition? {
+    if let known = services[name] { return known }
+    guard let declaration = serviceDeclarations[name] else { return nil }
+    if let start = visiting.firstIndex(of: name) {
+      let cycle = (visiting[start...] + [name]).joined(separator: " -> ")
+      diagnostics.error(.serviceCycle, "service '\(name)' is defined through itself: \(cycle)", at: declaration.name.range)
+      return nil
+    }
+    visiting.append(name)
+    defer { visiting.removeLast() }
+    var items: [ResolvedItem] = []
+    for item in declaration.items {
+      items += expand(item, visiting: &visiting)
+    }
+    let definition = ServiceDefinition(name: name, declaration: declaration, items: items.map { item in
+      var item = item
+      item.viaServices.insert(name, at: 0)
+      return item
+    })
+    services[name] = definition
+    return definition
+  }
+
+  /// The matches of one service item as written at `item.range`.
+  mutating func expand(_ item: ServiceItem, visiting: inout [String]) -> [ResolvedItem] {
+    switch item {
+    case .port(let literal):
+      switch PortLiteral.parse(literal.text) {
+      case .success(let match):
+        return [ResolvedItem(match: match, range: literal.range, literalRange: literal.range, viaServices: [])]
+      case .failure(let problem):
+        diagnostics.error(.badPort, problem.message, at: literal.range)
+        return []
+      }
+    case .service(let name):
+      usedServices.insert(name.text)
+      guard let definition = serviceDefinition(name.text, visiting: &visiting) else {
+        if serviceDeclarations[name.text] == nil {
+          unknown("service", name, candidates: Array(serviceDeclarations.keys) + BuiltinServices.definitions.keys)
+        }
+        return []
+      }
+      return definition.items.map { item in
+        var item = item
+        if item.literalRange.start == 0, item.literalRange.end == 0 { item.literalRange = name.range }
+        item.range = name.range
+        return item
+      }
+    }
+  }
+
+  mutating func expand(_ items: [ServiceItem]) -> [ResolvedItem] {
+    var visiting: [String] = []
+    return items.flatMap { expand($0, visiting: &visiting) }
+  }
+
+  // MARK: - Zones
+
+  private mutating func resolveZones() {
+    var entries: [(prefix: IPPrefix, value: Int)] = []
+    for case .zone(let declaration) in declarations {
+      if let first = zonesByName[declaration.name.text] {
+        duplicate("zone", declaration.name, first: zones[first].nameRange)
+        continue
+      }
+      let id = zones.count
+      var zone = Zone(
+        id: id, name: declaration.name.text, nameRange: declaration.name.range, range: declaration.range,
+        level: nil, securityLevel: nil, networks: [], isOutside: false, addresses: AddressSet(),
+        listedAssets: declaration.assets, tags: Set(declaration.tags.map(\.text)), declaration: declaration)
+      if let level = declaration.level {
+        zone.level = PurdueLevel(level.text)
+        if zone.level == nil {
+          diagnostics.error(
+            .badValue, "'\(level.text)' is not a Purdue level: use 0, 1, 2, 3, 3.5 (industrial DMZ), 4 or 5",
+            at: level.range)
+        }
+      }
+      zone.securityLevel = checkSecurityLevel(declaration.securityLevel, range: 1...4, what: "a zone's security level (SL-T)")
+      for network in declaration.networks {
+        if let outside = network.outside {
+          if let other = outsideZone {
+            diagnostics.error(
+              .badValue, "only one zone may be 'network outside'", at: outside,
+              notes: [DiagnosticNote("zone '\(zones[other].name)' is already the outside zone", at: zones[other].nameRange)])
+          } else {
+            zone.isOutside = true
+            outsideZone = id
+          }
+        }
+        for literal in network.prefixes {
+          guard let prefix = parsePrefix(literal) else { continue }
+          zone.networks.append(LocatedPrefix(prefix: prefix, range: literal.range))
+          zone.addresses.insert(prefix)
+          entries.append((prefix, id))
+        }
+      }
+      if declaration.networks.isEmpty {
+        diagnostics.error(
+          .missingStatement, "zone '\(zone.name)' has no 'network': give its prefixes or 'network outside'",
+          at: declaration.name.range)
+      }
+      if declaration.securityLevel == nil {
+        diagnostics.error(
+          .missingSecurityLevel, "zone '\(zone.name)' has no 'security-level' (its SL-T, 1 to 4)",
+          at: declaration.name.range)
+      }
+      zonesByName[zone.name] = id
+      zones.append(zone)
+    }
+    zoneIndex = AddressIndex(entries)
+    if let outside = outsideZone {
+      zones[outside].addresses = zoneIndex.covered.complement()
+    }
+  }
+
+  mutating func checkSecurityLevel(_ literal: Literal?, range: ClosedRange<Int>, what: String) -> Int? {
+    guard let literal else { return nil }
+    guard let value = Int(literal.text), range.contains(value) else {
+      diagnostics.error(
+        .badValue, "'\(literal.text)' is not \(what): use \(range.lowerBound) to \(range.upperBound)", at: literal.range)
+      return nil
+    }
+    return value
+  }
+
+  /// Parses a prefix literal, reporting `bad-prefix` with the network address when host bits are set.
+  mutating func parsePrefix(_ literal: Literal) -> IPPrefix? {
+    switch IPPrefix.parse(literal.text) {
+    case .success(let prefix): return prefix
+    case .failure(.hostBitsSet(let network)):
+      diagnostics.error(
+        .badPrefix, "'\(literal.text)' has host bits set", at: literal.range,
+        notes: [DiagnosticNote("the network address is '\(network)'", at: literal.range)])
+    case .failure(.invalidLength):
+      diagnostics.error(.badPrefix, "'\(literal.text)' has an invalid prefix length", at: literal.range)
+    case .failure(.invalidAddress):
+      diagnostics.error(.badPrefix, "'\(literal.text)' is not a valid IPv4 or IPv6 address", at: literal.range)
+    }
+    return nil
+  }
+
+  // MARK: - Names
+
+  mutating func duplicate(_ kind: String, _ name: Identifier, first: SourceRange) {
+    diagnostics.error(
+      .duplicateDefinition, "\(kind) '\(name.text)' is defined twice", at: name.range,
+      notes: [DiagnosticNote("first defined here", at: first)])
+  }
+
+  mutating func unknown(_ kind: String, _ name: Identifier, candidates: some Sequence<String>, at range: SourceRange? = nil) {
+    var notes: [DiagnosticNote] = []
+    if let guess = Spelling.closest(to: name.text, in: candidates) {
+      notes.append(DiagnosticNote("did you mean '\(guess)'?", at: definitionRange(kind, guess)))
+    }
+    diagnostics.error(.unknownName, "unknown \(kind) '\(name.text)'", at: range ?? name.range, notes: notes)
+  }
+
+  private func definitionRange(_ kind: String, _ name: String) -> SourceRange? {
+    switch kind {
+    case "zone": zonesByName[name].map { zones[$0].nameRange }
+    case "asset": assetsByName[name].map { assets[$0].origin.range }
+    case "service": serviceDeclarations[name]?.name.range
+    case "mitigation": mitigations.first { $0.name == name }?.nameRange
+    default: nil
+    }
+  }
+
+  mutating func zone(named name: Identifier) -> Int? {
+    guard let id = zonesByName[name.text] else {
+      unknown("zone", name, candidates: zones.map(\.name))
+      return nil
+    }
+    return id
+  }
+}

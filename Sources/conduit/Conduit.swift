@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// The `conduit` command: IEC 62443 zone/conduit allowlist policies for OT networks, checked and compiled into
+/// default-deny Linux gateway firewalls.
+@main
+struct Conduit: ParsableCommand {
+  static let version = "0.1.0"
+
+  static let configuration = CommandConfiguration(
+    commandName: "conduit",
+    abstract: "Check IEC 62443 zone/conduit allowlist policies against the asset baseline.",
+    discussion: """
+      A policy (.conduit file) describes a site as zones and the conduits between them. `conduit check` parses it,
+      resolves every name against the asset baseline (an inventory export, CSV or JSON) and runs the checks of
+      IEC 62443 practice, printing each finding with its place in the policy or the baseline.
+
+      Exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 a file could not be read,
+      64 command-line usage error.
+      """,
+    version: version,
+    subcommands: [CheckCommand.self]
+  )
+}
