@@ -24,7 +24,7 @@ let package = Package(
       ]
     ),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
-    .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"]),
+    .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
