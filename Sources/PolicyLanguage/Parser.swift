@@ -6,6 +6,8 @@ public struct Parser {
   private let tokens: [Token]
   private var position = 0
   private var diagnostics = DiagnosticEngine()
+  /// Set when a block ended without its `}` because the next declaration began.
+  private var blockEndedAtDeclaration = false
   private let recordsProductions: Bool
   /// The EBNF productions the parser entered (recorded only when asked for, to keep grammar and parser in step).
   public private(set) var visitedProductions: Set<String> = []
@@ -52,8 +54,9 @@ public struct Parser {
         continue
       }
       do {
+        blockEndedAtDeclaration = false
         declarations.append(try parseDeclaration())
-        try expectStatementEnd()
+        if !blockEndedAtDeclaration { try expectStatementEnd() }
       } catch {
         skipStatement()
         if peek.kind == .rightBrace { advance() }
@@ -381,6 +384,12 @@ public struct Parser {
     _ block: inout Block, kind: String, name: Identifier, statements: [String],
     _ statement: (inout Parser, inout Block, String) throws -> Bool
   ) throws where Block: BlockWithRisks {
+    if peek.kind == .newline, let next = tokens[position...].first(where: { $0.kind != .newline }),
+      next.kind == .leftBrace
+    {
+      error("the '{' of \(kind) '\(name.text)' must stand on its declaration's line", at: next)
+      skipNewlines()
+    }
     guard peek.kind == .leftBrace else {
       throw fail("expected '{' after \(kind) '\(name.text)' on the same line, found \(describe(peek))", at: peek)
     }
@@ -398,6 +407,7 @@ public struct Parser {
           notes: [DiagnosticNote("\(kind) '\(name.text)' starts here", at: range(of: open))])
         return
       case .keyword(let keyword) where keyword.startsDeclaration && keyword != .acceptRisk:
+        blockEndedAtDeclaration = true
         error(
           "expected '}' to end \(kind) '\(name.text)' before the next declaration", at: token,
           notes: [DiagnosticNote("\(kind) '\(name.text)' starts here", at: range(of: open))])
@@ -506,7 +516,7 @@ public struct Parser {
 
   private mutating func parseEndpoint() throws -> Endpoint {
     enter("endpoint")
-    skipNewlines()
+    let mark = beginOperand()
     let token = peek
     switch token.kind {
     case .keyword(.role):
@@ -532,9 +542,8 @@ public struct Parser {
         "'\(token.value)' is not an endpoint: write an address in full, or quote a name that starts with a digit",
         at: token)
     default:
-      throw fail(
-        "expected an endpoint (an asset, a glob, 'role NAME', 'zone NAME' or an address), found \(describe(token))",
-        at: token)
+      throw operandFailure(
+        { "expected an endpoint (an asset, a glob, 'role NAME', 'zone NAME' or an address), found \($0)" }, mark: mark)
     }
   }
 
@@ -543,7 +552,7 @@ public struct Parser {
     var items: [ServiceItem] = []
     repeat {
       enter("service_item")
-      skipNewlines()
+      let mark = beginOperand()
       let token = peek
       switch token.kind {
       case .portLiteral:
@@ -563,7 +572,7 @@ public struct Parser {
         }
         throw fail("expected a service name or a port literal such as 'tcp/\(token.value)'", at: token, id: .badPort)
       default:
-        throw fail("expected a service name or a port literal (tcp/502, udp/2222), found \(describe(token))", at: token)
+        throw operandFailure({ "expected a service name or a port literal (tcp/502, udp/2222), found \($0)" }, mark: mark)
       }
     } while consumeComma()
     return items
@@ -593,6 +602,22 @@ public struct Parser {
 
   private mutating func skipNewlines() {
     while peek.kind == .newline { advance() }
+  }
+
+  /// Skips the new lines before a required operand and returns where they began.
+  private mutating func beginOperand() -> Int {
+    let mark = position
+    skipNewlines()
+    return mark
+  }
+
+  /// Reports a missing operand. When new lines were skipped to look for it, the error points at the end of the
+  /// statement's line and parsing resumes there, so the next line is parsed as a statement of its own.
+  private mutating func operandFailure(
+    _ message: (String) -> String, mark: Int, id: CheckID = .syntax, notes: [DiagnosticNote] = []
+  ) -> Recovery {
+    if position > mark, tokens[mark].kind == .newline { position = mark }
+    return fail(message(describe(peek)), at: peek, id: id, notes: notes)
   }
 
   private mutating func skipSeparators() {
@@ -628,7 +653,6 @@ public struct Parser {
   }
 
   private mutating func expectKeyword(_ keyword: Keyword) throws {
-    if keyword != .service { skipNewlines() }
     guard peek.kind == .keyword(keyword) else {
       throw fail("expected '\(keyword.rawValue)', found \(describe(peek))", at: peek)
     }
@@ -637,7 +661,7 @@ public struct Parser {
 
   private mutating func expectName(_ what: String) throws -> Identifier {
     enter("name")
-    skipNewlines()
+    let mark = beginOperand()
     let token = peek
     switch token.kind {
     case .name:
@@ -646,40 +670,40 @@ public struct Parser {
     case .string:
       advance()
       return Identifier(text: token.value, range: range(of: token), isQuoted: true)
-    case .keyword(let keyword):
+    case .keyword(let keyword) where position == mark || tokens[mark].kind != .newline:
       throw fail(
         "expected \(what), found the reserved word '\(keyword.rawValue)' (quote it to use it as a name: \"\(keyword.rawValue)\")",
         at: token)
     default:
-      throw fail("expected \(what), found \(describe(token))", at: token)
+      throw operandFailure({ "expected \(what), found \($0)" }, mark: mark)
     }
   }
 
   private mutating func expectString(_ what: String) throws -> Literal {
-    skipNewlines()
+    let mark = beginOperand()
     let token = peek
     guard token.kind == .string else {
-      throw fail("expected \(what) as a quoted string, found \(describe(token))", at: token)
+      throw operandFailure({ "expected \(what) as a quoted string, found \($0)" }, mark: mark)
     }
     advance()
     return Literal(text: token.value, range: range(of: token))
   }
 
   private mutating func expectNumeric(_ what: String) throws -> Literal {
-    skipNewlines()
+    let mark = beginOperand()
     let token = peek
     guard token.kind == .numeric else {
-      throw fail("expected \(what), found \(describe(token))", at: token, id: token.isNameLike ? .badValue : .syntax)
+      throw operandFailure({ "expected \(what), found \($0)" }, mark: mark, id: token.isNameLike ? .badValue : .syntax)
     }
     advance()
     return Literal(text: token.value, range: range(of: token))
   }
 
   private mutating func expectAddress() throws -> Literal {
-    skipNewlines()
+    let mark = beginOperand()
     let token = peek
     guard token.kind == .address || token.kind == .numeric else {
-      throw fail("expected an address or prefix, found \(describe(token))", at: token, id: .badPrefix)
+      throw operandFailure({ "expected an address or prefix, found \($0)" }, mark: mark, id: .badPrefix)
     }
     advance()
     return Literal(text: token.value, range: range(of: token))

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+@testable import PolicyLanguage
+
+@Suite struct DiagnosticRendererTests {
+  let file = SourceFile(
+    path: "riverside.conduit",
+    text: "conduit c {\n  between a and b\n  allow hmi-1 -> plc-3 service modbus\n}\n")
+
+  func diagnostic() -> Diagnostic {
+    let start = file.lineStarts[2] + 17
+    return Diagnostic(
+      .error, .unknownName, "unknown asset 'plc-3'", at: SourceRange(file: file, start: start, end: start + 5),
+      notes: [DiagnosticNote("did you mean 'plc-2'?", at: SourceRange(file: file, start: 14, end: 15))])
+  }
+
+  @Test func rendersLikeTheCLIReference() {
+    let text = TextDiagnosticRenderer().render(diagnostic())
+    #expect(
+      text == """
+        riverside.conduit:3:18: error: unknown asset 'plc-3' [unknown-name]
+            3 |   allow hmi-1 -> plc-3 service modbus
+              |                  ^~~~~
+        riverside.conduit:2:3: note: did you mean 'plc-2'?
+
+        """)
+  }
+
+  @Test func columnsCountCharactersNotBytes() {
+    let file = SourceFile(path: "p", text: "site \"Wärme\" x\n")
+    let range = SourceRange(file: file, start: 14, end: 15)
+    #expect(range.startLocation == SourceLocation(line: 1, column: 14))
+  }
+
+  @Test func summaryCountsAcceptedRisksApart() {
+    var accepted = diagnostic()
+    accepted.severity = .warning
+    accepted.acceptedRisk = AcceptedRisk(reason: "r", range: SourceRange(file: file, start: 0, end: 1))
+    #expect(TextDiagnosticRenderer().summary([diagnostic(), accepted]) == "1 error, 1 accepted risk\n")
+    #expect(TextDiagnosticRenderer().summary([]) == "no problems found\n")
+  }
+
+  @Test func jsonHasTheFieldsOfTheCLIReference() throws {
+    let json = JSONDiagnosticRenderer().render([diagnostic()])
+    let array = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+    let entry = try #require(array.first)
+    #expect(entry["severity"] as? String == "error")
+    #expect(entry["id"] as? String == "unknown-name")
+    #expect(entry["file"] as? String == "riverside.conduit")
+    #expect(entry["line"] as? Int == 3)
+    #expect(entry["column"] as? Int == 18)
+    #expect(entry["endLine"] as? Int == 3)
+    #expect(entry["endColumn"] as? Int == 23)
+    let notes = try #require(entry["notes"] as? [[String: Any]])
+    #expect(notes.first?["line"] as? Int == 2)
+  }
+}
