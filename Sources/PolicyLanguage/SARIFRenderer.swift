@@ -11,7 +11,7 @@ public struct SARIFRenderer: Sendable {
   }
 
   struct Log: Encodable {
-    var schema = "https://json.schemastore.org/sarif-2.1.0.json"
+    var schema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
     var version = "2.1.0"
     var runs: [Run]
     enum CodingKeys: String, CodingKey {
