@@ -1,0 +1,120 @@
+import FlowSpace
+import Testing
+
+@testable import PolicyLanguage
+@testable import PolicyModel
+
+@Suite struct ResolverTests {
+  static let site = """
+    zone operations {
+      level 3; security-level 2
+      network 10.30.0.0/24, fd00:30::/64
+    }
+    zone control {
+      level 1; security-level 3
+      network 10.40.0.0/24, fd00:40::/64
+    }
+    asset hmi-1 { address 10.30.0.31, fd00:30::31; role hmi }
+    asset hmi-2 { address 10.30.0.32; role HMI }
+    asset plc-1 { address 10.40.0.10, fd00:40::10; role plc }
+    asset plc-2 { address 10.40.0.11; role plc }
+    service engineering s7comm, ssh
+
+    """
+
+  @Test func rulesBecomeFlowsPerFamilyAndItemKeepingTheirOrigin() throws {
+    let directory = try PolicyDirectory([
+      "site.conduit": Self.site + """
+        conduit operations-control {
+          between control and operations
+          allow role hmi -> plc-* service modbus, ping log
+          allow plc-1 -> hmi-1 service engineering
+        }
+        """
+    ])
+    let (policy, diagnostics) = try directory.resolve()
+    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    #expect(policy.rules.count == 2)
+    let polling = policy.rules[0]
+    #expect(policy.zones[polling.sourceZone].name == "operations")
+    #expect(policy.zones[polling.destinationZone].name == "control")
+    let flows = polling.flows.map { policy.flows[$0] }
+    #expect(flows.map(\.match.description) == ["tcp/502", "icmp/echo-request", "tcp/502", "icmpv6/echo-request"])
+    #expect(flows.map(\.family) == [.ipv4, .ipv4, .ipv6, .ipv6])
+    #expect(flows.allSatisfy { $0.log })
+    #expect(flows[0].sources == AddressSet([IPPrefix("10.30.0.31")!, IPPrefix("10.30.0.32")!]))
+    #expect(flows[2].sources == AddressSet(IPPrefix("fd00:30::31")!))
+    let engineering = policy.rules[1]
+    #expect(policy.zones[engineering.sourceZone].name == "control")
+    #expect(engineering.items.map(\.viaServices) == [["engineering", "s7comm"], ["engineering", "ssh"]])
+    #expect(engineering.items.allSatisfy { $0.range.text == "engineering" })
+    #expect(engineering.flows.count == 4)
+  }
+
+  @Test func includesAreReadOnceRelativeToTheIncludingFile() throws {
+    let directory = try PolicyDirectory([
+      "site.conduit": "include \"zones.conduit\"\ninclude \"zones.conduit\"\n",
+      "zones.conduit": Self.site + "include \"site.conduit\"\n",
+    ])
+    let (policy, diagnostics) = try directory.resolve()
+    #expect(policy.files.count == 2)
+    #expect(policy.zones.count == 2)
+    #expect(diagnostics.map(\.id) == [.includeCycle])
+    #expect(diagnostics.first?.range?.file.path.hasSuffix("zones.conduit") == true)
+  }
+
+  @Test func missingIncludeIsReportedAtTheStatement() throws {
+    let directory = try PolicyDirectory(["site.conduit": "site s\ninclude \"absent.conduit\"\n"])
+    let (_, diagnostics) = try directory.resolve()
+    #expect(diagnostics.map(\.id) == [.missingFile])
+    #expect(diagnostics.first?.range?.startLocation == SourceLocation(line: 2, column: 9))
+  }
+
+  @Test func missingMainFileThrows() throws {
+    var diagnostics = DiagnosticEngine()
+    #expect(throws: InputFileError.self) {
+      _ = try PolicyLoader().load("/nonexistent/site.conduit", diagnostics: &diagnostics)
+    }
+  }
+
+  @Test func serviceCyclesAreFoundAndDoNotLoop() throws {
+    let directory = try PolicyDirectory([
+      "site.conduit": "service a b, tcp/1\nservice b c\nservice c a\n"
+    ])
+    let (_, diagnostics) = try directory.resolve()
+    #expect(diagnostics.map(\.id).contains(.serviceCycle))
+  }
+
+  @Test func outsideZoneHoldsEveryAddressOfNoOtherZone() throws {
+    let directory = try PolicyDirectory([
+      "site.conduit": Self.site + """
+        zone internet {
+          level 5; security-level 1
+          network outside
+        }
+        """
+    ])
+    let (policy, _) = try directory.resolve()
+    let internet = try #require(policy.zones.first { $0.name == "internet" })
+    #expect(internet.addresses.contains(IPAddress("8.8.8.8")!))
+    #expect(!internet.addresses.contains(IPAddress("10.30.0.5")!))
+    #expect(policy.zone(of: IPAddress("2001:db8::1")!) == internet.id)
+  }
+
+  @Test(arguments: [
+    ("tcp/502", "tcp/502"), ("udp/2222", "udp/2222"), ("tcp/49152-65535", "tcp/49152-65535"), ("tcp", "tcp"),
+    ("icmp/echo-request", "icmp/echo-request"), ("icmpv6/echo-request", "icmpv6/echo-request"), ("proto/47", "proto/47"),
+  ])
+  func portLiteralsRoundTrip(_ literal: String, _ printed: String) throws {
+    let match = try PortLiteral.parse(literal).get()
+    #expect(match.description == printed)
+  }
+
+  @Test(arguments: [
+    "tcp/65536", "tcp/10-5", "icmp", "icmp/destination-unreachable", "icmpv6/packet-too-big", "proto/1", "proto/6",
+    "proto/17", "proto/58", "proto/256", "sctp/5", "tcp/", "tcp/a",
+  ])
+  func badPortLiteralsAreRefused(_ literal: String) {
+    #expect(throws: PortLiteral.Problem.self) { try PortLiteral.parse(literal).get() }
+  }
+}
