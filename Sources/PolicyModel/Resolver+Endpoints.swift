@@ -137,6 +137,21 @@ extension Resolver {
           if result.assetsByZone[zone]?.last != id { result.assetsByZone[zone, default: []].append(id) }
         }
       }
+      if let limit, result.byZone.isEmpty, endpoint.kind.isGlobOrRole {
+        let zoneNames = limit.sorted().map { "'\(zones[$0].name)'" }.joined(separator: " or ")
+        diagnostics.error(
+          .emptyGlob, "'\(endpoint.range.text)' matches no asset in zone \(zoneNames) of this conduit",
+          at: endpoint.range)
+        return nil
+      }
+      if let limit, result.byZone.isEmpty, endpoint.isNarrowedToConduit {
+        let names = limit.sorted().map { "'\(zones[$0].name)'" }.joined(separator: " and ")
+        diagnostics.error(
+          .emptyGlob,
+          "'\(endpoint.range.text)' matches no asset in the zones of this conduit (\(names)), only in \(placement(of: result))",
+          at: endpoint.range)
+        return nil
+      }
     }
     return result
   }
@@ -173,5 +188,24 @@ extension Resolver {
       }
     }
     return parts.joined(separator: " and ")
+  }
+}
+
+extension Endpoint {
+  /// Whether the endpoint is a glob or a role, which a rule narrows to its conduit's zones.
+  var isNarrowedToConduit: Bool {
+    switch kind {
+    case .glob, .role: true
+    case .asset, .zone, .address: false
+    }
+  }
+}
+
+extension EndpointKind {
+  var isGlobOrRole: Bool {
+    switch self {
+    case .glob, .role: true
+    default: false
+    }
   }
 }
