@@ -95,15 +95,30 @@ public struct Parser {
       let items = try parseServiceItems()
       return .service(ServiceDeclaration(name: name, items: items, range: range(from: start)))
     case .keyword(.zone):
-      return .zone(try parseZone())
+      return .zone(
+        try parseBlockDeclaration(
+          "zone_decl", kind: "zone", statements: Self.zoneStatements,
+          make: { ZoneDeclaration(name: $0, range: $1) }, statement: { try $0.parseZoneStatement(&$1, $2) }))
     case .keyword(.asset):
-      return .asset(try parseAsset())
+      return .asset(
+        try parseBlockDeclaration(
+          "asset_decl", kind: "asset", statements: Self.assetStatements,
+          make: { AssetDeclaration(name: $0, range: $1) }, statement: { try $0.parseAssetStatement(&$1, $2) }))
     case .keyword(.gateway):
-      return .gateway(try parseGateway())
+      return .gateway(
+        try parseBlockDeclaration(
+          "gateway_decl", kind: "gateway", statements: Self.gatewayStatements,
+          make: { GatewayDeclaration(name: $0, range: $1) }, statement: { try $0.parseGatewayStatement(&$1, $2) }))
     case .keyword(.conduit):
-      return .conduit(try parseConduit())
+      return .conduit(
+        try parseBlockDeclaration(
+          "conduit_decl", kind: "conduit", statements: Self.conduitStatements,
+          make: { ConduitDeclaration(name: $0, range: $1) }, statement: { try $0.parseConduitStatement(&$1, $2) }))
     case .keyword(.mitigation):
-      return .mitigation(try parseMitigation())
+      return .mitigation(
+        try parseBlockDeclaration(
+          "mitigation_decl", kind: "mitigation", statements: Self.mitigationStatements,
+          make: { MitigationDeclaration(name: $0, range: $1) }, statement: { try $0.parseMitigationStatement(&$1, $2) }))
     case .keyword(.acceptRisk):
       return .acceptRisk(try parseAcceptRisk())
     default:
@@ -114,18 +129,6 @@ public struct Parser {
       }
       throw fail("expected a declaration (site, baseline, include, service, zone, asset, gateway, conduit, mitigation or accept-risk), found \(describe(token))", at: token, notes: notes)
     }
-  }
-
-  private mutating func parseZone() throws -> ZoneDeclaration {
-    enter("zone_decl")
-    let start = advance()
-    let name = try expectName("a zone name")
-    var zone = ZoneDeclaration(name: name, range: range(from: start))
-    try parseBlock(&zone, kind: "zone", name: name, statements: Self.zoneStatements) { parser, zone, word in
-      try parser.parseZoneStatement(&zone, word)
-    }
-    zone.range = range(from: start)
-    return zone
   }
 
   private mutating func parseZoneStatement(_ zone: inout ZoneDeclaration, _ word: String) throws -> Bool {
@@ -166,18 +169,6 @@ public struct Parser {
       return false
     }
     return true
-  }
-
-  private mutating func parseAsset() throws -> AssetDeclaration {
-    enter("asset_decl")
-    let start = advance()
-    let name = try expectName("an asset name")
-    var asset = AssetDeclaration(name: name, range: range(from: start))
-    try parseBlock(&asset, kind: "asset", name: name, statements: Self.assetStatements) { parser, asset, word in
-      try parser.parseAssetStatement(&asset, word)
-    }
-    asset.range = range(from: start)
-    return asset
   }
 
   private mutating func parseAssetStatement(_ asset: inout AssetDeclaration, _ word: String) throws -> Bool {
@@ -236,19 +227,6 @@ public struct Parser {
     return true
   }
 
-  private mutating func parseGateway() throws -> GatewayDeclaration {
-    enter("gateway_decl")
-    let start = advance()
-    let name = try expectName("a gateway name")
-    var gateway = GatewayDeclaration(name: name, range: range(from: start))
-    try parseBlock(&gateway, kind: "gateway", name: name, statements: Self.gatewayStatements) {
-      parser, gateway, word in
-      try parser.parseGatewayStatement(&gateway, word)
-    }
-    gateway.range = range(from: start)
-    return gateway
-  }
-
   private mutating func parseGatewayStatement(_ gateway: inout GatewayDeclaration, _ word: String) throws -> Bool {
     switch word {
     case "interface":
@@ -269,19 +247,6 @@ public struct Parser {
       return false
     }
     return true
-  }
-
-  private mutating func parseConduit() throws -> ConduitDeclaration {
-    enter("conduit_decl")
-    let start = advance()
-    let name = try expectName("a conduit name")
-    var conduit = ConduitDeclaration(name: name, range: range(from: start))
-    try parseBlock(&conduit, kind: "conduit", name: name, statements: Self.conduitStatements) {
-      parser, conduit, word in
-      try parser.parseConduitStatement(&conduit, word)
-    }
-    conduit.range = range(from: start)
-    return conduit
   }
 
   private mutating func parseConduitStatement(_ conduit: inout ConduitDeclaration, _ word: String) throws -> Bool {
@@ -334,19 +299,6 @@ public struct Parser {
     return true
   }
 
-  private mutating func parseMitigation() throws -> MitigationDeclaration {
-    enter("mitigation_decl")
-    let start = advance()
-    let name = try expectName("a mitigation name")
-    var mitigation = MitigationDeclaration(name: name, range: range(from: start))
-    try parseBlock(&mitigation, kind: "mitigation", name: name, statements: Self.mitigationStatements) {
-      parser, mitigation, word in
-      try parser.parseMitigationStatement(&mitigation, word)
-    }
-    mitigation.range = range(from: start)
-    return mitigation
-  }
-
   private mutating func parseMitigationStatement(_ mitigation: inout MitigationDeclaration, _ word: String) throws
     -> Bool
   {
@@ -379,11 +331,25 @@ public struct Parser {
     return true
   }
 
+  /// Parses `KEYWORD NAME { statements }`.
+  private mutating func parseBlockDeclaration<Block: BlockDeclaration>(
+    _ production: String, kind: String, statements: [String], make: (Identifier, SourceRange) -> Block,
+    statement: (inout Parser, inout Block, String) throws -> Bool
+  ) throws -> Block {
+    enter(production)
+    let start = advance()
+    let name = try expectName(kind.first.map { "aeiou".contains($0) } == true ? "an \(kind) name" : "a \(kind) name")
+    var block = make(name, range(from: start))
+    try parseBlock(&block, kind: kind, name: name, statements: statements, statement)
+    block.range = range(from: start)
+    return block
+  }
+
   /// Parses `{ statements }` of a block. `statement` returns false for a word it does not know.
   private mutating func parseBlock<Block>(
     _ block: inout Block, kind: String, name: Identifier, statements: [String],
     _ statement: (inout Parser, inout Block, String) throws -> Bool
-  ) throws where Block: BlockWithRisks {
+  ) throws where Block: BlockDeclaration {
     if peek.kind == .newline, let next = tokens[position...].first(where: { $0.kind != .newline }),
       next.kind == .leftBrace
     {
@@ -767,13 +733,14 @@ public struct Parser {
   }
 }
 
-/// A block that may hold `accept-risk` statements.
-protocol BlockWithRisks {
+/// A declaration with a `{ … }` block, which may hold `accept-risk` statements.
+protocol BlockDeclaration {
+  var range: SourceRange { get set }
   var acceptRisks: [AcceptRiskStatement] { get set }
 }
 
-extension ZoneDeclaration: BlockWithRisks {}
-extension AssetDeclaration: BlockWithRisks {}
-extension GatewayDeclaration: BlockWithRisks {}
-extension ConduitDeclaration: BlockWithRisks {}
-extension MitigationDeclaration: BlockWithRisks {}
+extension ZoneDeclaration: BlockDeclaration {}
+extension AssetDeclaration: BlockDeclaration {}
+extension GatewayDeclaration: BlockDeclaration {}
+extension ConduitDeclaration: BlockDeclaration {}
+extension MitigationDeclaration: BlockDeclaration {}
