@@ -55,8 +55,13 @@ enum RuleChecks {
         at: rule.declaration.range)
       return
     }
-    for (side, endpoints) in [("destination", rule.sources), ("source", rule.destinations)] {
-      for endpoint in endpoints where endpoint.addresses.families.isDisjoint(with: families) {
+    let sourceFamilies = rule.sources.reduce(into: Set<AddressFamily>()) { $0.formUnion($1.addresses.families) }
+    let destinationFamilies = rule.destinations.reduce(into: Set<AddressFamily>()) {
+      $0.formUnion($1.addresses.families)
+    }
+    let sides = [("destination", rule.sources, destinationFamilies), ("source", rule.destinations, sourceFamilies)]
+    for (side, endpoints, otherFamilies) in sides {
+      for endpoint in endpoints where endpoint.addresses.families.isDisjoint(with: otherFamilies) {
         let own = endpoint.addresses.families.map { $0 == .ipv4 ? "IPv4" : "IPv6" }.sorted().joined(separator: "/")
         diagnostics.warning(
           .familyMismatch,

@@ -71,7 +71,9 @@ struct BaselineInterpreter {
     var drafts: [AssetDraft] = []
     drafts.reserveCapacity(table.records.count)
     for record in table.records {
-      if let draft = interpret(record, splitsOnSemicolon: splitsOnSemicolon, diagnostics: &diagnostics) {
+      if let draft = interpret(
+        record, splitsOnSemicolon: splitsOnSemicolon, isJSON: table.format == .json, diagnostics: &diagnostics)
+      {
         drafts.append(draft)
       }
     }
@@ -83,9 +85,9 @@ struct BaselineInterpreter {
     return String(file.path[file.path.index(after: dot)...])
   }
 
-  private func interpret(_ record: BaselineRecord, splitsOnSemicolon: Bool, diagnostics: inout DiagnosticEngine)
-    -> AssetDraft?
-  {
+  private func interpret(
+    _ record: BaselineRecord, splitsOnSemicolon: Bool, isJSON: Bool, diagnostics: inout DiagnosticEngine
+  ) -> AssetDraft? {
     let rowRange = SourceRange(file: file, record.range)
     var draft = AssetDraft(name: Literal(text: "", range: rowRange), range: rowRange)
     var hasName = false
@@ -106,7 +108,13 @@ struct BaselineInterpreter {
       }
       if joined.isEmpty { continue }
       func report(_ message: String) {
-        diagnostics.error(.baselineRow, message, at: range)
+        if isJSON {
+          let objectStart = SourceRange(file: file, start: record.range.lowerBound, end: record.range.lowerBound + 1)
+          diagnostics.error(
+            .baselineRow, message, at: objectStart, notes: [DiagnosticNote("the value is here", at: range)])
+        } else {
+          diagnostics.error(.baselineRow, message, at: range)
+        }
         problems += 1
       }
       switch column {

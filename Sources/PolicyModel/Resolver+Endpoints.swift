@@ -144,14 +144,6 @@ extension Resolver {
           at: endpoint.range)
         return nil
       }
-      if let limit, result.byZone.isEmpty, endpoint.isNarrowedToConduit {
-        let names = limit.sorted().map { "'\(zones[$0].name)'" }.joined(separator: " and ")
-        diagnostics.error(
-          .emptyGlob,
-          "'\(endpoint.range.text)' matches no asset in the zones of this conduit (\(names)), only in \(placement(of: result))",
-          at: endpoint.range)
-        return nil
-      }
     }
     return result
   }
@@ -188,16 +180,6 @@ extension Resolver {
       }
     }
     return parts.joined(separator: " and ")
-  }
-}
-
-extension Endpoint {
-  /// Whether the endpoint is a glob or a role, which a rule narrows to its conduit's zones.
-  var isNarrowedToConduit: Bool {
-    switch kind {
-    case .glob, .role: true
-    case .asset, .zone, .address: false
-    }
   }
 }
 

@@ -116,7 +116,7 @@ import Testing
     #expect(plc.securityLevel == 2)
     #expect(plc.origin.range.startLocation.line == 4)
     let located = diagnostics.map { ($0.range!.startLocation.line, $0.id) }
-    #expect(located.map(\.0) == [9, 11])
+    #expect(located.map(\.0) == [7, 11])
     #expect(located.allSatisfy { $0.1 == .baselineRow })
   }
 
