@@ -3,11 +3,10 @@ import PolicyLanguage
 
 extension Resolver {
   mutating func resolveGateways() {
-    for (index, zone) in zones.enumerated() {
+    for zone in zones {
       for name in zone.listedAssets where assetsByName[name.text] == nil {
         unknown("asset", name, candidates: assets.lazy.map(\.name))
       }
-      _ = index
     }
     var gatewaysByName: [String: Int] = [:]
     for case .gateway(let declaration) in declarations {
