@@ -32,12 +32,22 @@ enum AcceptedRisks {
       diagnostics.error(
         .unknownCheck, "'\(statement.checkID.text)' is not a check id", at: statement.checkID.range, notes: notes)
     }
-    let blocks = scopes
+    let blocks = scopes.sorted { ($0.range!.file.path, $0.range!.start) < ($1.range!.file.path, $1.range!.start) }
     let site = Scope(range: nil, statements: policy.siteAcceptRisks)
+    func enclosingBlock(_ range: SourceRange) -> Scope? {
+      var low = 0
+      var high = blocks.count
+      while low < high {
+        let mid = (low + high) / 2
+        let block = blocks[mid].range!
+        if (block.file.path, block.start) <= (range.file.path, range.start) { low = mid + 1 } else { high = mid }
+      }
+      guard low > 0, blocks[low - 1].range!.contains(range) else { return nil }
+      return blocks[low - 1]
+    }
     let marked = diagnostics.diagnostics.map { diagnostic -> Diagnostic in
       guard diagnostic.severity == .warning else { return diagnostic }
-      let enclosing = diagnostic.range.flatMap { range in blocks.first { $0.range!.contains(range) } }
-      let scope = enclosing ?? site
+      let scope = diagnostic.range.flatMap(enclosingBlock) ?? site
       guard let statement = scope.statements.first(where: { $0.checkID.text == diagnostic.id.rawValue }) else {
         return diagnostic
       }

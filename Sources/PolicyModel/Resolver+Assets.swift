@@ -52,6 +52,7 @@ extension Resolver {
         tags: draft.tags, isShared: draft.isShared, baselineZone: draft.zone, attributes: draft.attributes,
         origin: origin, addressZones: addresses.map { zoneIndex.value(at: $0) ?? outsideZone })
       assetsByName[asset.name] = id
+      assetNames.append(asset.name)
       if let role = asset.role { assetsByRole[role.lowercased(), default: []].append(id) }
       assets.append(asset)
     }

@@ -5,7 +5,7 @@ extension Resolver {
   mutating func resolveGateways() {
     for zone in zones {
       for name in zone.listedAssets where assetsByName[name.text] == nil {
-        unknown("asset", name, candidates: assets.lazy.map(\.name))
+        unknown("asset", name, candidates: assetNames)
       }
     }
     var gatewaysByName: [String: Int] = [:]
@@ -104,6 +104,11 @@ extension Resolver {
   }
 
   mutating func resolveMitigations() {
+    for conduit in conduits {
+      guard let pair = conduit.zones else { continue }
+      let key = [pair.first, pair.second].sorted()
+      if conduitsByZones[key] == nil { conduitsByZones[key] = conduit.id }
+    }
     var mitigationsByName: [String: Int] = [:]
     for case .mitigation(let declaration) in declarations {
       if let first = mitigationsByName[declaration.name.text] {
@@ -171,8 +176,8 @@ extension Resolver {
     if failed { return nil }
     for source in sourceZones {
       for destination in destinationZones where source != destination {
-        if let conduit = conduits.first(where: { $0.zones.map { [$0.first, $0.second].sorted() } == [source, destination].sorted() }) {
-          return (conduit.id, conduit.zones!)
+        if let conduit = conduitsByZones[[source, destination].sorted()] {
+          return (conduit, conduits[conduit].zones!)
         }
       }
     }

@@ -50,10 +50,27 @@ extension Resolver {
     return p == pattern.count
   }
 
+  /// The assets whose names match a glob. Only names that start with the glob's literal prefix are tried (found by
+  /// binary search in the sorted names), and each distinct glob is matched once.
   mutating func assets(matchingGlob pattern: String) -> [Int] {
     if let cached = globCache[pattern] { return cached }
+    if assetNamesSorted.count != assets.count {
+      assetNamesSorted = assets.map { (Array($0.name.utf8), $0.id) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
+    }
     let bytes = Array(pattern.utf8)
-    let matches = assets.filter { Self.globMatches(bytes, Array($0.name.utf8)) }.map(\.id)
+    let prefix = Array(bytes.prefix { $0 != UInt8(ascii: "*") && $0 != UInt8(ascii: "?") })
+    var low = 0
+    var high = assetNamesSorted.count
+    while low < high {
+      let mid = (low + high) / 2
+      if assetNamesSorted[mid].name.lexicographicallyPrecedes(prefix) { low = mid + 1 } else { high = mid }
+    }
+    var matches: [Int] = []
+    while low < assetNamesSorted.count, assetNamesSorted[low].name.starts(with: prefix) {
+      if Self.globMatches(bytes, assetNamesSorted[low].name) { matches.append(assetNamesSorted[low].id) }
+      low += 1
+    }
+    matches.sort()
     globCache[pattern] = matches
     return matches
   }
@@ -63,7 +80,7 @@ extension Resolver {
     switch endpoint.kind {
     case .asset(let name):
       guard let id = assetsByName[name.text] else {
-        unknown("asset", name, candidates: assets.lazy.map(\.name))
+        unknown("asset", name, candidates: assetNames)
         return nil
       }
       return [id]

@@ -29,12 +29,16 @@ public struct Resolver {
   var assetsByName: [String: Int] = [:]
   var assetsByRole: [String: [Int]] = [:]
   var globCache: [String: [Int]] = [:]
+  var assetNamesSorted: [(name: [UInt8], id: Int)] = []
+  var assetNames: [String] = []
+  var suggestionsLeft = 50
   var serviceDeclarations: [String: ServiceDeclaration] = [:]
   var services: [String: ServiceDefinition] = [:]
   var usedServices: Set<String> = []
   var usedZones: Set<Int> = []
   var gateways: [Gateway] = []
   var conduits: [Conduit] = []
+  var conduitsByZones: [[Int]: Int] = [:]
   var mitigations: [Mitigation] = []
   var rules: [Rule] = []
   var flows: [Flow] = []
@@ -271,7 +275,8 @@ public struct Resolver {
 
   mutating func unknown(_ kind: String, _ name: Identifier, candidates: some Sequence<String>, at range: SourceRange? = nil) {
     var notes: [DiagnosticNote] = []
-    if let guess = Spelling.closest(to: name.text, in: candidates) {
+    suggestionsLeft -= 1
+    if suggestionsLeft >= 0, let guess = Spelling.closest(to: name.text, in: candidates) {
       notes.append(DiagnosticNote("did you mean '\(guess)'?", at: definitionRange(kind, guess)))
     }
     diagnostics.error(.unknownName, "unknown \(kind) '\(name.text)'", at: range ?? name.range, notes: notes)
