@@ -61,16 +61,7 @@ import Testing
 
   @Test func semicolonFileWithQuotesSeveralAddressesSlash32AndIPv6() throws {
     let directory = try PolicyDirectory([
-      "site.conduit": """
-        zone operations {
-          level 3; security-level 2
-          network 10.30.0.0/24, fd00:30::/64
-        }
-        zone control {
-          level 1; security-level 3
-          network 10.40.0.0/24
-        }
-        """
+      "site.conduit": operationsAndControlZones
     ])
     let (policy, diagnostics) = try directory.resolve(baseline: try fixturePath("plant-semicolon.csv"))
     let hmi = try #require(policy.assets.first { $0.name == "HMI 2" })
@@ -94,16 +85,7 @@ import Testing
 
   @Test func jsonRowsPointAtTheLineOfTheirObject() throws {
     let directory = try PolicyDirectory([
-      "site.conduit": """
-        zone operations {
-          level 3; security-level 2
-          network 10.30.0.0/24, fd00:30::/64
-        }
-        zone control {
-          level 1; security-level 3
-          network 10.40.0.0/24, fd00:40::/64
-        }
-        """
+      "site.conduit": operationsAndControlZones
     ])
     let (policy, diagnostics) = try directory.resolve(baseline: try fixturePath("plant.json"))
     let workstation = try #require(policy.assets.first { $0.name == "eng-ws-1" })

@@ -6,21 +6,10 @@ import Testing
 
 /// A damaged baseline gets located diagnostics, never a crash.
 @Suite struct MalformedBaselineTests {
-  static let zones = """
-    zone operations {
-      level 3; security-level 2
-      network 10.30.0.0/24, fd00:30::/64
-    }
-    zone control {
-      level 1; security-level 3
-      network 10.40.0.0/24, fd00:40::/64
-    }
-    """
-
   @Test(arguments: ["plant.json", "plant-semicolon.csv", "dina_input_sdt.csv"])
   func everyTruncationAndCorruptionResolves(_ fixture: String) throws {
     let original = Array(try String(contentsOfFile: try fixturePath(fixture), encoding: .utf8).utf8)
-    let directory = try PolicyDirectory(["site.conduit": Self.zones])
+    let directory = try PolicyDirectory(["site.conduit": operationsAndControlZones])
     let extensionName = (fixture as NSString).pathExtension
     var variants: [[UInt8]] = stride(from: 0, to: original.count, by: 13).map { Array(original[..<$0]) }
     for position in stride(from: 0, to: original.count, by: 29) {

@@ -32,3 +32,16 @@ final class PolicyDirectory {
 func fixturePath(_ name: String) throws -> String {
   try #require(Bundle.module.url(forResource: "Fixtures/inventory/" + name, withExtension: nil)).path
 }
+
+/// Two dual-stack zones, operations (level 3, SL-T 2) and control (level 1, SL-T 3), for baseline tests.
+let operationsAndControlZones = """
+  zone operations {
+    level 3; security-level 2
+    network 10.30.0.0/24, fd00:30::/64
+  }
+  zone control {
+    level 1; security-level 3
+    network 10.40.0.0/24, fd00:40::/64
+  }
+
+  """
