@@ -1,0 +1,180 @@
+/// The rules that cover a point of flow space (sorted, without repeats).
+public struct RuleCover: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// Rule indices, ascending.
+  public private(set) var rules: [Int]
+
+  /// A cover of one rule.
+  public init(_ rule: Int) {
+    rules = [rule]
+  }
+
+  /// A cover of several rules.
+  public init(_ rules: some Sequence<Int>) {
+    self.rules = Array(Set(rules)).sorted()
+  }
+
+  /// Both covers together.
+  public func union(_ other: RuleCover) -> RuleCover {
+    if rules == other.rules { return self }
+    var merged: [Int] = []
+    merged.reserveCapacity(rules.count + other.rules.count)
+    var left = 0
+    var right = 0
+    while left < rules.count || right < other.rules.count {
+      if right >= other.rules.count || (left < rules.count && rules[left] < other.rules[right]) {
+        merged.append(rules[left])
+        left += 1
+      } else if left >= rules.count || other.rules[right] < rules[left] {
+        merged.append(other.rules[right])
+        right += 1
+      } else {
+        merged.append(rules[left])
+        left += 1
+        right += 1
+      }
+    }
+    var cover = self
+    cover.rules = merged
+    return cover
+  }
+
+  public var description: String { rules.map(String.init).joined(separator: ",") }
+
+  public static func < (lhs: RuleCover, rhs: RuleCover) -> Bool { lhs.rules.lexicographicallyPrecedes(rhs.rules) }
+}
+
+/// One disjoint box of a `FlowRegion`.
+public struct FlowBox<Address: FixedWidthInteger & UnsignedInteger & Sendable>: Hashable, Sendable {
+  /// Source addresses.
+  public var sources: ClosedRange<Address>
+  /// Destination addresses.
+  public var destinations: ClosedRange<Address>
+  /// Ports, ICMP types or protocol numbers, depending on the region.
+  public var selectors: ClosedRange<UInt16>
+  /// The rules that allow every flow of the box.
+  public var cover: RuleCover
+}
+
+/// An exact set of flows of one address family and one kind of match: boxes of (source address, destination
+/// address, selector), where the selector is a port, an ICMP type or a protocol number. Every point carries the
+/// rules that cover it, so the region splits into disjoint boxes that each remember their rules — what an
+/// nftables interval map needs, since its elements must not overlap.
+public struct FlowRegion<Address: FixedWidthInteger & UnsignedInteger & Sendable>: Hashable, Sendable {
+  /// Selector to cover.
+  public typealias Line = SegmentMap<UInt16, RuleCover>
+  /// Destination to selectors.
+  public typealias Plane = SegmentMap<Address, Line>
+
+  /// Source to destinations.
+  public private(set) var map: SegmentMap<Address, Plane>
+
+  /// The empty region.
+  public init() {
+    map = SegmentMap()
+  }
+
+  /// Every flow from `sources` to `destinations` on `selectors`, covered by `rule`.
+  public init(
+    sources: IntervalSet<Address>, destinations: IntervalSet<Address>, selectors: IntervalSet<UInt16>, rule: Int
+  ) {
+    let line = Line(sortedDisjoint: selectors.ranges.map { Segment($0, RuleCover(rule)) })
+    guard !line.isEmpty else {
+      map = SegmentMap()
+      return
+    }
+    let plane = Plane(sortedDisjoint: destinations.ranges.map { Segment($0, line) })
+    guard !plane.isEmpty else {
+      map = SegmentMap()
+      return
+    }
+    map = SegmentMap(sortedDisjoint: sources.ranges.map { Segment($0, plane) })
+  }
+
+  private init(map: SegmentMap<Address, Plane>) {
+    self.map = map
+  }
+
+  /// Whether the region holds no flow.
+  public var isEmpty: Bool { map.isEmpty }
+
+  /// The union of regions; where they overlap, covers are united. O(n log n) merges.
+  public static func union(_ regions: [FlowRegion]) -> FlowRegion {
+    FlowRegion(
+      map: SegmentMap.union(regions.map(\.map)) { left, right in
+        SegmentMap.union([left, right]) { a, b in SegmentMap.union([a, b]) { $0.union($1) } }
+      })
+  }
+
+  /// Both regions together.
+  public func union(_ other: FlowRegion) -> FlowRegion { Self.union([self, other]) }
+
+  /// The region without flows from `sources`.
+  public func removing(sources: IntervalSet<Address>) -> FlowRegion {
+    FlowRegion(map: map.removing(sources))
+  }
+
+  /// The region without flows to `destinations` (every destination when nil) on `selectors` (every selector when
+  /// nil).
+  public func removing(destinations: IntervalSet<Address>?, selectors: IntervalSet<UInt16>?) -> FlowRegion {
+    FlowRegion(
+      map: map.compactMapValues { plane in
+        let trimmed: Plane
+        switch (destinations, selectors) {
+        case (nil, nil): return nil
+        case (let destinations?, nil): trimmed = plane.removing(destinations)
+        case (nil, let selectors?): trimmed = plane.compactMapValues { line in Self.nonEmpty(line.removing(selectors)) }
+        case (let destinations?, let selectors?):
+          let inside = plane.restricted(to: destinations).compactMapValues { Self.nonEmpty($0.removing(selectors)) }
+          trimmed = plane.removing(destinations).merging(inside) { outside, inside in outside ?? inside }
+        }
+        return trimmed.isEmpty ? nil : trimmed
+      })
+  }
+
+  /// The part of the region whose covers `keep` accepts, with the covers it returns.
+  public func filteringCovers(_ keep: (RuleCover) -> RuleCover?) -> FlowRegion {
+    FlowRegion(
+      map: map.compactMapValues { plane in
+        Self.nonEmpty(plane.compactMapValues { line in Self.nonEmpty(line.compactMapValues(keep)) })
+      })
+  }
+
+  /// The flows both regions hold (with the covers of `self`).
+  public func intersection(_ other: FlowRegion) -> FlowRegion {
+    FlowRegion(
+      map: map.merging(other.map) { left, right in
+        guard let left, let right else { return nil }
+        return Self.nonEmpty(
+          left.merging(right) { a, b in
+            guard let a, let b else { return nil }
+            return Self.nonEmpty(a.merging(b) { x, y in y == nil ? nil : x })
+          })
+      })
+  }
+
+  /// The region as disjoint boxes, ordered by source, destination and selector.
+  public var boxes: [FlowBox<Address>] {
+    var result: [FlowBox<Address>] = []
+    for source in map.segments {
+      for destination in source.value.segments {
+        for selector in destination.value.segments {
+          result.append(
+            FlowBox(
+              sources: source.range, destinations: destination.range, selectors: selector.range, cover: selector.value))
+        }
+      }
+    }
+    return result
+  }
+
+  /// The number of disjoint boxes.
+  public var boxCount: Int {
+    map.segments.reduce(0) { total, source in
+      total + source.value.segments.reduce(0) { $0 + $1.value.segments.count }
+    }
+  }
+
+  private static func nonEmpty<Key, Value>(_ map: SegmentMap<Key, Value>) -> SegmentMap<Key, Value>? {
+    map.isEmpty ? nil : map
+  }
+}
