@@ -16,10 +16,13 @@ let package = Package(
     .target(name: "PolicyLanguage"),
     .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"]),
     .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
+    .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
+    .target(name: "NftablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
+    .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage",
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "FlowSpace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -29,5 +32,9 @@ let package = Package(
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
     .testTarget(name: "ConduitCLITests", dependencies: ["conduit"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
+    .testTarget(
+      name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],
+      exclude: ["Golden"]),
   ]
 )

@@ -1,0 +1,241 @@
+import FlowSpace
+import PolicyLanguage
+import PolicyModel
+
+/// What to lower for.
+public struct LoweringOptions: Sendable {
+  /// The gateway (`--gateway`); nil picks the only one, or address-only matching when there is none.
+  public var gateway: String?
+  /// Mitigations to compile in (`--mitigation`), in order.
+  public var mitigations: [String]
+
+  /// Creates options.
+  public init(gateway: String? = nil, mitigations: [String] = []) {
+    self.gateway = gateway
+    self.mitigations = mitigations
+  }
+}
+
+/// The command line asked for something the policy does not have (exit status 64).
+public enum LoweringError: Error, CustomStringConvertible, Sendable {
+  /// Several gateways and no `--gateway`.
+  case gatewayRequired(available: [String])
+  /// `--gateway` names no gateway.
+  case unknownGateway(String, available: [String])
+  /// `--mitigation` names no mitigation.
+  case unknownMitigation(String, available: [String])
+
+  public var description: String {
+    switch self {
+    case .gatewayRequired(let names):
+      "the policy has several gateways; choose one with --gateway: \(names.joined(separator: ", "))"
+    case .unknownGateway(let name, let names):
+      "no gateway '\(name)' in the policy" + (names.isEmpty ? "" : "; its gateways: \(names.joined(separator: ", "))")
+    case .unknownMitigation(let name, let names):
+      "no mitigation '\(name)' in the policy"
+        + (names.isEmpty ? "" : "; its mitigations: \(names.joined(separator: ", "))")
+    }
+  }
+}
+
+/// The lower stage: a checked `Policy` and one gateway become a backend-neutral `Ruleset` of disjoint elements.
+public enum Lowering {
+  /// Lowers `policy` for the gateway and mitigations of `options`. Mitigation conflicts are reported as errors.
+  public static func lower(
+    _ policy: Policy, options: LoweringOptions = LoweringOptions(), diagnostics: inout DiagnosticEngine
+  ) throws(LoweringError) -> Ruleset {
+    let gateway = try selectGateway(policy, options.gateway)
+    let mitigations = try options.mitigations.map { name throws(LoweringError) -> Mitigation in
+      guard let mitigation = policy.mitigations.first(where: { $0.name == name }) else {
+        throw .unknownMitigation(name, available: policy.mitigations.map(\.name))
+      }
+      return mitigation
+    }
+    let enforced = policy.conduits.filter { conduit in
+      guard let pair = conduit.zones else { return false }
+      guard let gateway else { return true }
+      let first = gateway.interfaces(reaching: pair.first)
+      let second = gateway.interfaces(reaching: pair.second)
+      return first.contains { a in second.contains { $0 != a } }
+    }
+    let chainOfConduit = Dictionary(uniqueKeysWithValues: enforced.enumerated().map { ($1.id, $0) })
+    let chains = enforced.map { conduit in
+      ConduitChain(
+        conduit: conduit.name, conduitID: conduit.id,
+        zones: [conduit.zones!.first, conduit.zones!.second].map { policy.zones[$0].name }, range: conduit.nameRange)
+    }
+    let rules = policy.rules.map { rule in
+      RuleOrigin(
+        conduit: rule.conduit.map { policy.conduits[$0].name } ?? "",
+        mitigation: { if case .mitigation(let id) = rule.owner { policy.mitigations[id].name } else { nil } }(),
+        range: rule.declaration.range, log: rule.log, sourceZone: policy.zones[rule.sourceZone].name,
+        destinationZone: policy.zones[rule.destinationZone].name)
+    }
+
+    var elements: [FlowElement] = []
+    for family in AddressFamily.allCases {
+      for kind in MatchKind.kinds(of: family) {
+        let flows = FlowSelection(policy: policy, family: family, kind: kind, enforced: Set(chainOfConduit.keys))
+        switch family {
+        case .ipv4:
+          let region: FlowRegion<UInt32> = flows.region(
+            mitigations: mitigations, addresses: \.v4, diagnostics: &diagnostics)
+          elements += region.boxes.map { box in
+            element(box, family, kind, AddressRange.init, policy, chainOfConduit)
+          }
+        case .ipv6:
+          let region: FlowRegion<UInt128> = flows.region(
+            mitigations: mitigations, addresses: \.v6, diagnostics: &diagnostics)
+          elements += region.boxes.map { box in
+            element(box, family, kind, AddressRange.init, policy, chainOfConduit)
+          }
+        }
+      }
+    }
+
+    return Ruleset(
+      site: policy.siteName, gateway: gateway?.name,
+      interfaces: gateway?.interfaces.filter { !$0.zones.isEmpty }.map(\.name) ?? [],
+      interfaceZones: gateway.map { interfaceZones($0, policy) } ?? [], chains: chains, elements: elements,
+      rules: rules, management: gateway.flatMap { managementElements($0) }, mitigations: options.mitigations)
+  }
+
+  private static func selectGateway(_ policy: Policy, _ name: String?) throws(LoweringError) -> Gateway? {
+    let names = policy.gateways.map(\.name)
+    if let name {
+      guard let gateway = policy.gateways.first(where: { $0.name == name }) else {
+        throw .unknownGateway(name, available: names)
+      }
+      return gateway
+    }
+    if policy.gateways.count > 1 { throw .gatewayRequired(available: names) }
+    return policy.gateways.first
+  }
+
+  private static func element<Address>(
+    _ box: FlowBox<Address>, _ family: AddressFamily, _ kind: MatchKind,
+    _ range: (ClosedRange<Address>) -> AddressRange, _ policy: Policy, _ chainOfConduit: [Int: Int]
+  ) -> FlowElement {
+    let conduit = box.cover.rules.compactMap { policy.rules[$0].conduit }.min()!
+    return FlowElement(
+      family: family, kind: kind, sources: range(box.sources), destinations: range(box.destinations),
+      selectors: box.selectors, chain: chainOfConduit[conduit]!,
+      log: box.cover.rules.contains { policy.rules[$0].log }, rules: box.cover.rules)
+  }
+
+  private static func interfaceZones(_ gateway: Gateway, _ policy: Policy) -> [InterfaceZone] {
+    var result: [InterfaceZone] = []
+    for interface in gateway.interfaces {
+      for zoneID in interface.zones {
+        let zone = policy.zones[zoneID]
+        let ranges = zone.addresses.v4.ranges.map(AddressRange.init) + zone.addresses.v6.ranges.map(AddressRange.init)
+        result += ranges.map { InterfaceZone(interface: interface.name, zone: zone.name, addresses: $0) }
+      }
+    }
+    return result
+  }
+
+  private static func managementElements(_ gateway: Gateway) -> [ManagementElement]? {
+    guard !gateway.management.isEmpty else { return nil }
+    var result: [ManagementElement] = []
+    for family in AddressFamily.allCases {
+      for kind in MatchKind.kinds(of: family) {
+        var lines: [SegmentMap<UInt128, SegmentMap<UInt16, RuleCover>>] = []
+        for (index, line) in gateway.management.enumerated() {
+          let sources = line.sources.reduce(AddressSet()) { $0.union($1.addresses) }
+          let ranges: [ClosedRange<UInt128>] =
+            family == .ipv4
+            ? sources.v4.ranges.map { UInt128($0.lowerBound)...UInt128($0.upperBound) } : sources.v6.ranges
+          for item in line.items {
+            let (itemKind, selectors) = MatchKind.of(item.match)
+            guard itemKind == kind else { continue }
+            let selectorMap = SegmentMap<UInt16, RuleCover>(
+              sortedDisjoint: selectors.ranges.map { Segment($0, RuleCover(index)) })
+            lines.append(SegmentMap(sortedDisjoint: IntervalSet(ranges).ranges.map { Segment($0, selectorMap) }))
+          }
+        }
+        let region = SegmentMap.union(lines) { a, b in SegmentMap.union([a, b]) { $0.union($1) } }
+        for source in region.segments {
+          let sources =
+            family == .ipv4
+            ? AddressRange(UInt32(source.range.lowerBound)...UInt32(source.range.upperBound))
+            : AddressRange(source.range)
+          for selector in source.value.segments {
+            result.append(
+              ManagementElement(
+                family: family, kind: kind, sources: sources, selectors: selector.range,
+                lines: selector.value.rules.map { gateway.management[$0].range }))
+          }
+        }
+      }
+    }
+    return result
+  }
+}
+
+/// The flows of one family and kind that a gateway enforces, and how mitigations change them.
+struct FlowSelection {
+  let policy: Policy
+  let family: AddressFamily
+  let kind: MatchKind
+  let enforced: Set<Int>
+
+  func region<Address>(
+    mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>>,
+    diagnostics: inout DiagnosticEngine
+  ) -> FlowRegion<Address> {
+    func region(of flows: [Flow], rules: (Flow) -> Int) -> FlowRegion<Address> {
+      FlowRegion.union(
+        flows.compactMap { flow in
+          let (flowKind, selectors) = MatchKind.of(flow.match)
+          guard flow.family == family, flowKind == kind, enforced.contains(flow.conduit) else { return nil }
+          return FlowRegion(
+            sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
+            selectors: selectors, rule: rules(flow))
+        })
+    }
+    func cut(_ region: FlowRegion<Address>, by mitigation: Mitigation) -> FlowRegion<Address> {
+      let isolated = mitigation.isolated[keyPath: addresses]
+      var result = region.removing(sources: isolated).removing(destinations: isolated, selectors: nil)
+      for revocation in mitigation.revocations {
+        for item in revocation.items {
+          let (itemKind, selectors) = MatchKind.of(item.match)
+          guard itemKind == kind else { continue }
+          result = result.removing(destinations: revocation.destinations?[keyPath: addresses], selectors: selectors)
+        }
+      }
+      return result
+    }
+    var base = region(of: policy.flows) { $0.rule }
+    for mitigation in mitigations { base = cut(base, by: mitigation) }
+    var allowed: [FlowRegion<Address>] = [base]
+    for mitigation in mitigations {
+      let allows = region(of: mitigation.flows) { $0.rule }
+      for other in mitigations where other.id != mitigation.id {
+        for rule in Set(allows.boxes.flatMap(\.cover.rules)).sorted() {
+          let ruleRegion = allows.filteringCovers { $0.rules.contains(rule) ? RuleCover(rule) : nil }
+          if cut(ruleRegion, by: other) != ruleRegion {
+            reportConflict(rule: rule, of: mitigation, reopening: other, &diagnostics)
+          }
+        }
+      }
+      allowed.append(allows)
+    }
+    return FlowRegion.union(allowed)
+  }
+
+  private func reportConflict(
+    rule ruleIndex: Int, of mitigation: Mitigation, reopening other: Mitigation, _ diagnostics: inout DiagnosticEngine
+  ) {
+    let rule = policy.rules[ruleIndex]
+    let message =
+      "this allow of mitigation '\(mitigation.name)' reopens what mitigation '\(other.name)' isolates or revokes"
+    let reported = diagnostics.diagnostics.contains {
+      $0.id == .mitigationConflict && $0.range == rule.declaration.keywordRange && $0.message == message
+    }
+    guard !reported else { return }
+    diagnostics.error(
+      .mitigationConflict, message, at: rule.declaration.keywordRange,
+      notes: [DiagnosticNote("mitigation '\(other.name)' is declared here", at: other.nameRange)])
+  }
+}

@@ -1,0 +1,148 @@
+import FlowSpace
+import PolicyLanguage
+import PolicyModel
+
+/// What a flow element matches besides its addresses.
+public enum MatchKind: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// TCP or UDP; the selectors are destination ports.
+  case transport(TransportProtocol)
+  /// ICMP query types (IPv4); the selectors are types.
+  case icmp
+  /// ICMPv6 query types (IPv6); the selectors are types.
+  case icmpv6
+  /// Another IP protocol; the selectors are protocol numbers.
+  case proto
+
+  /// Every kind, in the order backends emit them.
+  public static let all: [MatchKind] = [.transport(.tcp), .transport(.udp), .icmp, .icmpv6, .proto]
+
+  /// The kinds that exist in a family.
+  public static func kinds(of family: AddressFamily) -> [MatchKind] {
+    all.filter { kind in
+      switch kind {
+      case .icmp: family == .ipv4
+      case .icmpv6: family == .ipv6
+      default: true
+      }
+    }
+  }
+
+  /// The kind and selectors of one service match.
+  public static func of(_ match: ServiceMatch) -> (kind: MatchKind, selectors: IntervalSet<UInt16>) {
+    switch match {
+    case .ports(let transport, let ports): (.transport(transport), ports)
+    case .icmp(let type, _): (.icmp, IntervalSet(UInt16(type)...UInt16(type)))
+    case .icmpv6(let type, _): (.icmpv6, IntervalSet(UInt16(type)...UInt16(type)))
+    case .proto(let number): (.proto, IntervalSet(UInt16(number)...UInt16(number)))
+    }
+  }
+
+  private var rank: Int { Self.all.firstIndex(of: self)! }
+
+  public static func < (lhs: MatchKind, rhs: MatchKind) -> Bool { lhs.rank < rhs.rank }
+
+  public var description: String {
+    switch self {
+    case .transport(let transport): transport.rawValue
+    case .icmp: "icmp"
+    case .icmpv6: "icmpv6"
+    case .proto: "proto"
+    }
+  }
+}
+
+/// Where a rule of the ruleset comes from.
+public struct RuleOrigin: Hashable, Sendable {
+  /// The conduit the rule counts in.
+  public var conduit: String
+  /// The mitigation that adds the rule, if any.
+  public var mitigation: String?
+  /// The `allow` statement.
+  public var range: SourceRange
+  /// Whether the rule asks for `log`.
+  public var log: Bool
+  /// The zone of the rule's sources.
+  public var sourceZone: String
+  /// The zone of the rule's destinations.
+  public var destinationZone: String
+
+  /// `file:line` of the rule.
+  public var location: String {
+    let start = range.startLocation
+    return "\(range.file.path):\(start.line)"
+  }
+}
+
+/// A conduit as the gateway enforces it: a chain with its own counter, and a logging chain in front of it.
+public struct ConduitChain: Hashable, Sendable {
+  /// The conduit's name in the policy.
+  public var conduit: String
+  /// The conduit's index in the policy.
+  public var conduitID: Int
+  /// The two zones, in the order of `between`.
+  public var zones: [String]
+  /// Where the conduit is declared.
+  public var range: SourceRange
+}
+
+/// One disjoint element of the flow space the gateway forwards: every new connection from `sources` to
+/// `destinations` on `selectors` of `kind` goes to `chain`, logged when `log`.
+public struct FlowElement: Hashable, Sendable {
+  public var family: AddressFamily
+  public var kind: MatchKind
+  public var sources: AddressRange
+  public var destinations: AddressRange
+  /// Destination ports, ICMP types or protocol numbers.
+  public var selectors: ClosedRange<UInt16>
+  /// Index in `Ruleset.chains`.
+  public var chain: Int
+  /// Whether a covering rule asks for `log`.
+  public var log: Bool
+  /// Indices in `Ruleset.rules` of the rules that cover the element.
+  public var rules: [Int]
+}
+
+/// An (interface, addresses) pair: traffic entering the interface must come from, and traffic leaving it must go
+/// to, the zones behind it.
+public struct InterfaceZone: Hashable, Sendable {
+  public var interface: String
+  public var zone: String
+  public var addresses: AddressRange
+}
+
+/// One element of the gateway's own input allowed by `management` lines.
+public struct ManagementElement: Hashable, Sendable {
+  public var family: AddressFamily
+  public var kind: MatchKind
+  public var sources: AddressRange
+  public var selectors: ClosedRange<UInt16>
+  /// The `management` lines that allow it.
+  public var lines: [SourceRange]
+}
+
+/// The backend-neutral ruleset of one gateway: what every backend renders.
+public struct Ruleset: Sendable {
+  /// The site name (`site`), or nil.
+  public var site: String?
+  /// The gateway compiled for, or nil for address-only matching.
+  public var gateway: String?
+  /// The gateway's interfaces that lead to zones (empty without a gateway).
+  public var interfaces: [String]
+  /// Interface and zone address pairs (anti-spoofing and egress), in interface order.
+  public var interfaceZones: [InterfaceZone]
+  /// One chain per enforced conduit.
+  public var chains: [ConduitChain]
+  /// Disjoint flow elements, by family, kind, source, destination and selector.
+  public var elements: [FlowElement]
+  /// The rules elements refer to.
+  public var rules: [RuleOrigin]
+  /// The management elements; nil when the gateway has no `management` line (its input is left alone).
+  public var management: [ManagementElement]?
+  /// Active mitigations, in the order given.
+  public var mitigations: [String]
+
+  /// The elements of one family and kind.
+  public func elements(_ family: AddressFamily, _ kind: MatchKind) -> [FlowElement] {
+    elements.filter { $0.family == family && $0.kind == kind }
+  }
+}

@@ -1,0 +1,245 @@
+import FirewallIR
+import FlowSpace
+import PolicyLanguage
+import PolicyModel
+
+/// The chain names of the iptables backend, within iptables' 28 characters.
+public struct IptablesNames: Sendable {
+  /// The longest chain name iptables accepts.
+  public static let maximumLength = 28
+
+  /// Anti-spoofing: traffic entering an interface must come from its zones.
+  public var ingress = "conduit-ingress"
+  /// Traffic leaving an interface must go to its zones.
+  public var egress = "conduit-egress"
+  /// Per ordered zone pair with flows: its chain.
+  public var zonePairs: [ZonePairKey: String] = [:]
+  /// Per conduit chain of the ruleset: the chain that counts and accepts, and the one that logs first.
+  public var conduitChains: [String]
+  public var logChains: [String]
+
+  /// An ordered pair of zones.
+  public struct ZonePairKey: Hashable, Sendable, Comparable {
+    public var source: String
+    public var destination: String
+
+    public static func < (lhs: ZonePairKey, rhs: ZonePairKey) -> Bool {
+      (lhs.source, lhs.destination) < (rhs.source, rhs.destination)
+    }
+  }
+
+  /// Names for a ruleset's chains of one family; two objects whose names coincide after the 28-character limit
+  /// are a `name-collision` error.
+  public init(_ ruleset: Ruleset, family: AddressFamily, diagnostics: inout DiagnosticEngine) {
+    conduitChains = ruleset.chains.map { Self.truncated("c-" + $0.conduit) }
+    logChains = ruleset.chains.map { Self.truncated("c-" + $0.conduit, suffix: "-log") }
+    for element in ruleset.elements where element.family == family {
+      zonePairs[Self.key(element, ruleset)] = ""
+    }
+    for key in zonePairs.keys { zonePairs[key] = Self.truncated("z-\(key.source)-\(key.destination)") }
+
+    var owners: [String: (what: String, range: SourceRange?)] = [
+      ingress: ("the ingress chain", nil), egress: ("the egress chain", nil),
+    ]
+    func claim(_ name: String, _ what: String, _ range: SourceRange?) {
+      if let first = owners[name], first.what != what {
+        diagnostics.error(
+          .nameCollision, "\(what) and \(first.what) both become the iptables chain '\(name)' (28 characters at most)",
+          at: range, notes: first.range.map { [DiagnosticNote("\(first.what) is declared here", at: $0)] } ?? [])
+      } else {
+        owners[name] = (what, range)
+      }
+    }
+    for (index, chain) in ruleset.chains.enumerated() {
+      claim(conduitChains[index], "conduit '\(chain.conduit)'", chain.range)
+      claim(logChains[index], "the logging chain of conduit '\(chain.conduit)'", chain.range)
+    }
+    for key in zonePairs.keys.sorted() {
+      let conduit = ruleset.chains.first { Set($0.zones) == [key.source, key.destination] }
+      claim(zonePairs[key]!, "zone pair '\(key.source)' -> '\(key.destination)'", conduit?.range)
+    }
+  }
+
+  static func key(_ element: FlowElement, _ ruleset: Ruleset) -> ZonePairKey {
+    let rule = ruleset.rules[element.rules[0]]
+    return ZonePairKey(source: rule.sourceZone, destination: rule.destinationZone)
+  }
+
+  static func truncated(_ name: String, suffix: String = "") -> String {
+    let sanitized = String(
+      name.unicodeScalars.map { scalar in
+        scalar.isASCII && scalar.value > 32 && scalar != "!" && scalar != "\"" ? Character(scalar) : "_"
+      })
+    return String(sanitized.prefix(maximumLength - suffix.count)) + suffix
+  }
+}
+
+/// Renders a ruleset as `iptables-restore` (or `ip6tables-restore`) input that replaces the filter table of a
+/// dedicated gateway: FORWARD policy DROP, INPUT DROP only with `management` lines, OUTPUT ACCEPT; one chain per
+/// zone pair, dispatched by interface and prefix; conntrack return traffic; comments on the rules themselves.
+public struct IptablesRestoreRenderer: Sendable {
+  /// Creates a renderer.
+  public init() {}
+
+  /// The restore input for one family.
+  public func render(_ ruleset: Ruleset, family: AddressFamily, names: IptablesNames) -> String {
+    let elements = ruleset.elements.filter { $0.family == family }
+    let interfaceZones = ruleset.interfaceZones.filter { $0.addresses.family == family }
+    let management = ruleset.management?.filter { $0.family == family }
+    var lines: [String] = []
+    let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
+    lines.append("# conduit ruleset for \(tool)" + (ruleset.gateway.map { ", gateway \($0)" } ?? ", no gateway"))
+    lines.append("*filter")
+    lines.append(":INPUT \(management == nil ? "ACCEPT" : "DROP") [0:0]")
+    lines.append(":FORWARD DROP [0:0]")
+    lines.append(":OUTPUT ACCEPT [0:0]")
+    let usesInterfaces = !ruleset.interfaces.isEmpty
+    var chainNames: [String] = []
+    if usesInterfaces { chainNames += [names.ingress, names.egress] }
+    let pairs = names.zonePairs.keys.sorted()
+    chainNames += pairs.map { names.zonePairs[$0]! }
+    let usedChains = Set(elements.map(\.chain))
+    for index in ruleset.chains.indices where usedChains.contains(index) {
+      chainNames += [names.conduitChains[index], names.logChains[index]]
+    }
+    lines += chainNames.map { ":\($0) - [0:0]" }
+
+    if usesInterfaces {
+      for member in interfaceZones {
+        for prefix in prefixes(member.addresses) {
+          lines.append(
+            "-A \(names.ingress) -i \(member.interface) -s \(prefix) -m comment --comment \(quoted("zone \(member.zone)")) -j RETURN"
+          )
+        }
+      }
+      lines.append("-A \(names.ingress) -m comment --comment \"source not in a zone of its interface\" -j DROP")
+      for member in interfaceZones {
+        for prefix in prefixes(member.addresses) {
+          lines.append(
+            "-A \(names.egress) -o \(member.interface) -d \(prefix) -m comment --comment \(quoted("zone \(member.zone)")) -j RETURN"
+          )
+        }
+      }
+      lines.append("-A \(names.egress) -m comment --comment \"destination not in a zone of its interface\" -j DROP")
+    }
+
+    lines.append("-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT")
+    lines.append("-A FORWARD -m conntrack --ctstate INVALID -j DROP")
+    if usesInterfaces {
+      lines.append("-A FORWARD -j \(names.ingress)")
+      lines.append("-A FORWARD -j \(names.egress)")
+    }
+    for pair in pairs {
+      let chain = names.zonePairs[pair]!
+      let comment = "-m comment --comment \(quoted("\(pair.source) -> \(pair.destination)"))"
+      if usesInterfaces {
+        let sources = interfaceZones.filter { $0.zone == pair.source }
+        let destinations = interfaceZones.filter { $0.zone == pair.destination }
+        for source in sources {
+          for destination in destinations where destination.interface != source.interface {
+            for sourcePrefix in prefixes(source.addresses) {
+              for destinationPrefix in prefixes(destination.addresses) {
+                lines.append(
+                  "-A FORWARD -i \(source.interface) -s \(sourcePrefix) -o \(destination.interface) -d \(destinationPrefix) \(comment) -j \(chain)"
+                )
+              }
+            }
+          }
+        }
+      } else {
+        let pairElements = elements.filter { IptablesNames.key($0, ruleset) == pair }
+        var seen: Set<String> = []
+        for element in pairElements {
+          let match = "\(sourceMatch(element.sources)) \(destinationMatch(element.destinations))"
+          if seen.insert(match).inserted { lines.append("-A FORWARD \(match) \(comment) -j \(chain)") }
+        }
+      }
+    }
+    lines.append("-A FORWARD -m limit --limit 10/sec -j LOG --log-prefix \"conduit drop \"")
+
+    for pair in pairs {
+      let chain = names.zonePairs[pair]!
+      for element in elements where IptablesNames.key(element, ruleset) == pair {
+        let target = element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]
+        let origin = element.rules.map { ruleset.rules[$0].location }
+        let comment = quoted(limited("\(ruleset.chains[element.chain].conduit): \(origin.joined(separator: " "))"))
+        for selector in selectorMatches(element.kind, element.selectors, family) {
+          lines.append(
+            "-A \(chain) \(sourceMatch(element.sources)) \(destinationMatch(element.destinations)) \(selector) -m comment --comment \(comment) -j \(target)"
+          )
+        }
+      }
+    }
+    for index in ruleset.chains.indices where usedChains.contains(index) {
+      let conduit = ruleset.chains[index].conduit
+      lines.append(
+        "-A \(names.conduitChains[index]) -m comment --comment \(quoted("conduit \(conduit)")) -j ACCEPT")
+      lines.append(
+        "-A \(names.logChains[index]) -j LOG --log-prefix \(quoted(limited("conduit \(conduit) ", to: 29)))")
+      lines.append("-A \(names.logChains[index]) -j \(names.conduitChains[index])")
+    }
+
+    if let management {
+      lines.append("-A INPUT -i lo -j ACCEPT")
+      lines.append("-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT")
+      lines.append("-A INPUT -m conntrack --ctstate INVALID -j DROP")
+      if family == .ipv6 {
+        for type in [
+          "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement",
+        ] {
+          lines.append("-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type \(type) -m hl --hl-eq 255 -j ACCEPT")
+        }
+      }
+      if usesInterfaces { lines.append("-A INPUT -j \(names.ingress)") }
+      for element in management {
+        let comment = quoted(
+          limited(
+            "management: " + element.lines.map { "\($0.file.path):\($0.startLocation.line)" }.joined(separator: " ")))
+        for selector in selectorMatches(element.kind, element.selectors, family) {
+          lines.append("-A INPUT \(sourceMatch(element.sources)) \(selector) -m comment --comment \(comment) -j ACCEPT")
+        }
+      }
+      lines.append("-A INPUT -m limit --limit 10/sec -j LOG --log-prefix \"conduit input drop \"")
+    }
+    lines.append("COMMIT")
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  private func prefixes(_ range: AddressRange) -> [String] {
+    FlowSpace.prefixes(from: range.first, through: range.last).map(\.addressDescription)
+  }
+
+  private func sourceMatch(_ range: AddressRange) -> String {
+    range.prefix.map { "-s \($0.addressDescription)" } ?? "-m iprange --src-range \(range.first)-\(range.last)"
+  }
+
+  private func destinationMatch(_ range: AddressRange) -> String {
+    range.prefix.map { "-d \($0.addressDescription)" } ?? "-m iprange --dst-range \(range.first)-\(range.last)"
+  }
+
+  private func selectorMatches(_ kind: MatchKind, _ selectors: ClosedRange<UInt16>, _ family: AddressFamily)
+    -> [String]
+  {
+    switch kind {
+    case .transport(let transport):
+      let ports =
+        selectors.lowerBound == selectors.upperBound
+        ? "\(selectors.lowerBound)" : "\(selectors.lowerBound):\(selectors.upperBound)"
+      return ["-p \(transport.rawValue) -m \(transport.rawValue) --dport \(ports)"]
+    case .icmp:
+      return selectors.map { "-p icmp -m icmp --icmp-type \($0)" }
+    case .icmpv6:
+      return selectors.map { "-p ipv6-icmp -m icmp6 --icmpv6-type \($0)" }
+    case .proto:
+      return selectors.map { "-p \($0)" }
+    }
+  }
+
+  private func limited(_ text: String, to length: Int = 250) -> String {
+    text.utf8.count <= length ? text : String(decoding: text.utf8.prefix(length - 3), as: UTF8.self) + "..."
+  }
+
+  private func quoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\"", with: "'") + "\""
+  }
+}
