@@ -75,22 +75,29 @@ public enum Lowering {
     var elements: [FlowElement] = []
     for family in AddressFamily.allCases {
       for kind in MatchKind.kinds(of: family) {
-        let flows = FlowSelection(policy: policy, family: family, kind: kind, enforced: Set(chainOfConduit.keys))
-        switch family {
-        case .ipv4:
-          let region: FlowRegion<UInt32> = flows.region(
-            mitigations: mitigations, addresses: \.v4, diagnostics: &diagnostics)
-          elements += region.boxes.map { box in
-            element(box, family, kind, AddressRange.init, policy, chainOfConduit)
-          }
-        case .ipv6:
-          let region: FlowRegion<UInt128> = flows.region(
-            mitigations: mitigations, addresses: \.v6, diagnostics: &diagnostics)
-          elements += region.boxes.map { box in
-            element(box, family, kind, AddressRange.init, policy, chainOfConduit)
+        for conduit in enforced {
+          let flows = FlowSelection(policy: policy, family: family, kind: kind, conduit: conduit.id)
+          switch family {
+          case .ipv4:
+            let region: FlowRegion<UInt32> = flows.region(
+              mitigations: mitigations, addresses: \.v4, diagnostics: &diagnostics)
+            elements += region.boxes.map { box in
+              element(box, family, kind, AddressRange.init, policy, chainOfConduit)
+            }
+          case .ipv6:
+            let region: FlowRegion<UInt128> = flows.region(
+              mitigations: mitigations, addresses: \.v6, diagnostics: &diagnostics)
+            elements += region.boxes.map { box in
+              element(box, family, kind, AddressRange.init, policy, chainOfConduit)
+            }
           }
         }
       }
+    }
+    elements.sort {
+      ($0.family, $0.kind, $0.sources, $0.destinations, $0.selectors.lowerBound) < (
+        $1.family, $1.kind, $1.sources, $1.destinations, $1.selectors.lowerBound
+      )
     }
 
     return Ruleset(
@@ -173,12 +180,13 @@ public enum Lowering {
   }
 }
 
-/// The flows of one family and kind that a gateway enforces, and how mitigations change them.
+/// The flows of one conduit, family and kind, and how mitigations change them. Conduits join different pairs of
+/// disjoint zones, so the regions of two conduits never overlap and each is made disjoint on its own.
 struct FlowSelection {
   let policy: Policy
   let family: AddressFamily
   let kind: MatchKind
-  let enforced: Set<Int>
+  let conduit: Int
 
   func region<Address>(
     mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>>,
@@ -188,7 +196,7 @@ struct FlowSelection {
       FlowRegion.union(
         flows.compactMap { flow in
           let (flowKind, selectors) = MatchKind.of(flow.match)
-          guard flow.family == family, flowKind == kind, enforced.contains(flow.conduit) else { return nil }
+          guard flow.family == family, flowKind == kind, flow.conduit == conduit else { return nil }
           return FlowRegion(
             sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
             selectors: selectors, rule: rules(flow))
