@@ -1,0 +1,67 @@
+import FirewallIR
+import FlowSpace
+import Foundation
+import NftablesBackend
+import PolicyChecker
+import PolicyLanguage
+import PolicyModel
+import Testing
+
+/// Per-packet cost stays flat: the forward chain has the same rules whatever the number of policy rules, which all
+/// go into the maps.
+@Suite struct ScalingTests {
+  static func policy(rules: Int) -> String {
+    var text = """
+      site scale
+      zone ops {
+        level 3; security-level 2
+        network 10.30.0.0/16
+      }
+      zone ctl {
+        level 1; security-level 3
+        network 10.40.0.0/16
+      }
+      gateway gw {
+        interface eth1 ops
+        interface eth2 ctl
+        management service ssh from 10.30.0.1
+      }
+      conduit ops-ctl {
+        between ops and ctl
+        security-level 3; owner "ot"; justification "scale"
+
+      """
+    for index in 0..<rules {
+      let host = index % 250 + 1
+      let subnet = index / 250 % 250
+      text += "  allow 10.30.\(subnet).\(host) -> 10.40.\(subnet).\(host) service tcp/\(1024 + index % 4000)\n"
+    }
+    return text + "}\n"
+  }
+
+  static func forwardChain(rules: Int) throws -> (chain: [String], elements: Int) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-scale-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("scale.conduit").path
+    try policy(rules: rules).write(toFile: path, atomically: true, encoding: .utf8)
+    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    #expect(!checked.hasErrors)
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(checked.policy, diagnostics: &diagnostics)
+    let text = NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics))
+    let lines = text.split(separator: "\n").map(String.init)
+    let start = try #require(lines.firstIndex(of: "  chain forward {"))
+    let end = try #require(lines[start...].firstIndex(of: "  }"))
+    return (Array(lines[(start + 1)..<end]), ruleset.elements.count)
+  }
+
+  @Test func forwardChainIsTheSameForTenAndTenThousandRules() throws {
+    let small = try Self.forwardChain(rules: 10)
+    let large = try Self.forwardChain(rules: 10_000)
+    #expect(small.elements == 10)
+    #expect(large.elements == 10_000)
+    #expect(small.chain == large.chain)
+    #expect(small.chain.count == 14)
+  }
+}
