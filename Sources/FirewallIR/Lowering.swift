@@ -72,11 +72,20 @@ public enum Lowering {
         destinationZone: policy.zones[rule.destinationZone].name)
     }
 
+    let flowsByConduit = Dictionary(grouping: policy.flows, by: \.conduit)
+    var mitigationFlowsByConduit: [Int: [Int: [Flow]]] = [:]
+    for mitigation in mitigations {
+      for (conduit, flows) in Dictionary(grouping: mitigation.flows, by: \.conduit) {
+        mitigationFlowsByConduit[conduit, default: [:]][mitigation.id] = flows
+      }
+    }
     var elements: [FlowElement] = []
     for family in AddressFamily.allCases {
       for kind in MatchKind.kinds(of: family) {
         for conduit in enforced {
-          let flows = FlowSelection(policy: policy, family: family, kind: kind, conduit: conduit.id)
+          let flows = FlowSelection(
+            policy: policy, family: family, kind: kind, conduit: conduit.id,
+            flows: flowsByConduit[conduit.id] ?? [], mitigationFlows: mitigationFlowsByConduit[conduit.id] ?? [:])
           switch family {
           case .ipv4:
             let region: FlowRegion<UInt32> = flows.region(
@@ -187,6 +196,10 @@ struct FlowSelection {
   let family: AddressFamily
   let kind: MatchKind
   let conduit: Int
+  /// The conduit's flows.
+  let flows: [Flow]
+  /// The conduit's flows added by each mitigation's `allow` rules, by mitigation id.
+  let mitigationFlows: [Int: [Flow]]
 
   func region<Address>(
     mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>>,
@@ -196,7 +209,7 @@ struct FlowSelection {
       FlowRegion.union(
         flows.compactMap { flow in
           let (flowKind, selectors) = MatchKind.of(flow.match)
-          guard flow.family == family, flowKind == kind, flow.conduit == conduit else { return nil }
+          guard flow.family == family, flowKind == kind else { return nil }
           return FlowRegion(
             sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
             selectors: selectors, rule: rules(flow))
@@ -214,11 +227,11 @@ struct FlowSelection {
       }
       return result
     }
-    var base = region(of: policy.flows) { $0.rule }
+    var base = region(of: flows) { $0.rule }
     for mitigation in mitigations { base = cut(base, by: mitigation) }
     var allowed: [FlowRegion<Address>] = [base]
     for mitigation in mitigations {
-      let allows = region(of: mitigation.flows) { $0.rule }
+      let allows = region(of: mitigationFlows[mitigation.id] ?? []) { $0.rule }
       for other in mitigations where other.id != mitigation.id {
         for rule in Set(allows.boxes.flatMap(\.cover.rules)).sorted() {
           let ruleRegion = allows.filteringCovers { $0.rules.contains(rule) ? RuleCover(rule) : nil }

@@ -84,6 +84,7 @@ public struct IptablesRestoreRenderer: Sendable {
   /// The restore input for one family.
   public func render(_ ruleset: Ruleset, family: AddressFamily, names: IptablesNames) -> String {
     let elements = ruleset.elements.filter { $0.family == family }
+    let elementsByPair = Dictionary(grouping: elements) { IptablesNames.key($0, ruleset) }
     let interfaceZones = ruleset.interfaceZones.filter { $0.addresses.family == family }
     let management = ruleset.management?.filter { $0.family == family }
     var lines: [String] = []
@@ -147,9 +148,8 @@ public struct IptablesRestoreRenderer: Sendable {
           }
         }
       } else {
-        let pairElements = elements.filter { IptablesNames.key($0, ruleset) == pair }
         var seen: Set<String> = []
-        for element in pairElements {
+        for element in elementsByPair[pair] ?? [] {
           let match = "\(sourceMatch(element.sources)) \(destinationMatch(element.destinations))"
           if seen.insert(match).inserted { lines.append("-A FORWARD \(match) \(comment) -j \(chain)") }
         }
@@ -159,7 +159,7 @@ public struct IptablesRestoreRenderer: Sendable {
 
     for pair in pairs {
       let chain = names.zonePairs[pair]!
-      for element in elements where IptablesNames.key(element, ruleset) == pair {
+      for element in elementsByPair[pair] ?? [] {
         let target = element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]
         let origin = element.rules.map { ruleset.rules[$0].location }
         let comment = quoted(limited("\(ruleset.chains[element.chain].conduit): \(origin.joined(separator: " "))"))
