@@ -22,7 +22,8 @@ let package = Package(
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "FlowSpace",
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend",
+        "FlowSpace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -32,6 +33,12 @@ let package = Package(
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
     .testTarget(name: "ConduitCLITests", dependencies: ["conduit"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "KernelTests",
+      dependencies: [
+        "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
+        "IptablesBackend",
+      ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
     .testTarget(
       name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],

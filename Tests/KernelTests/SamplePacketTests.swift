@@ -1,0 +1,268 @@
+import FirewallIR
+import FlowSpace
+import Foundation
+import IptablesBackend
+import NftablesBackend
+import PolicyChecker
+import PolicyLanguage
+import PolicyModel
+import Testing
+
+/// Proof by packets: every sample policy, compiled for each of its gateways by each backend, is loaded into a gateway
+/// namespace. Every rule's flows connect; near misses (wrong port, reverse direction, a neighbour host, another
+/// zone, UDP instead of TCP, the other address family, a forged source, the gateway's own ssh) get what the policy's
+/// resolved flows say: the oracle is the resolver's flow set, independent of lowering and rendering.
+@Suite(.serialized) struct SamplePacketTests {
+  enum Backend: String, CaseIterable, Sendable {
+    case nftables, iptables
+  }
+
+  struct Case: CustomTestStringConvertible, Sendable {
+    var policy: String
+    var gateway: String
+    var backend: Backend
+
+    var testDescription: String {
+      "\(URL(fileURLWithPath: policy).lastPathComponent) \(gateway) \(backend.rawValue)"
+    }
+  }
+
+  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+  static func checked(_ policy: String) throws -> CheckedPolicy {
+    try checkPolicy(at: policy, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+  }
+
+  static var cases: [Case] {
+    let policies = packageRoot.appendingPathComponent("Policies")
+    let files =
+      (FileManager.default.enumerator(at: policies, includingPropertiesForKeys: nil)?.compactMap {
+        $0 as? URL
+      } ?? []).filter { $0.pathExtension == "conduit" }.map(\.path).sorted()
+    return files.flatMap { file in
+      let gateways = (try? checked(file))?.policy.gateways.map(\.name) ?? []
+      return gateways.flatMap { gateway in Backend.allCases.map { Case(policy: file, gateway: gateway, backend: $0) } }
+    }
+  }
+
+  @Test func everySampleGatewayIsCovered() {
+    #expect(Self.cases.count >= 8)
+  }
+
+  @Test(.kernelTests, arguments: cases)
+  func compiledRulesetForwardsExactlyThePolicysFlows(_ testCase: Case) throws {
+    let checked = try Self.checked(testCase.policy)
+    #expect(!checked.hasErrors)
+    let policy = checked.policy
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
+    let gateway = try #require(policy.gateways.first { $0.name == testCase.gateway })
+    let world = LabWorld(policy: policy, gateway: gateway, ruleset: ruleset)
+    let probes = world.probes()
+    #expect(probes.count >= 20)
+
+    let lab = try NetworkLab(interfaces: world.interfaces())
+    defer { lab.close() }
+    switch testCase.backend {
+    case .nftables:
+      try lab.loadNftables(
+        script: NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics)))
+    case .iptables:
+      let render = { (family: AddressFamily) in
+        IptablesRestoreRenderer().render(
+          ruleset, family: family, names: IptablesNames(ruleset, family: family, diagnostics: &diagnostics))
+      }
+      try lab.loadIptables(ipv4: render(.ipv4), ipv6: render(.ipv6))
+    }
+    #expect(diagnostics.diagnostics.isEmpty)
+    let results = try lab.probe(probes.map(\.probe))
+    var reachedExpected = 0
+    var blockedExpected = 0
+    for (planned, result) in zip(probes, results) {
+      #expect(result.reached == planned.allowed, "\(planned.reason): \(result.probe) — \(result.detail)")
+      if planned.allowed { reachedExpected += 1 } else { blockedExpected += 1 }
+    }
+    #expect(reachedExpected >= 5 && blockedExpected >= 5)
+  }
+}
+
+/// A probe with what the policy says about it.
+struct PlannedProbe {
+  var probe: Probe
+  var allowed: Bool
+  var reason: String
+}
+
+/// The hosts a lab needs for one gateway of a policy, and the probes that test its ruleset.
+struct LabWorld {
+  let policy: Policy
+  let gateway: Gateway
+  let ruleset: Ruleset
+  let enforcedConduits: Set<Int>
+  /// Interface index by zone.
+  let interfaceOfZone: [Int: Int]
+  /// Host addresses by interface index.
+  private(set) var hosts: [Int: [IPAddress]] = [:]
+
+  init(policy: Policy, gateway: Gateway, ruleset: Ruleset) {
+    self.policy = policy
+    self.gateway = gateway
+    self.ruleset = ruleset
+    enforcedConduits = Set(ruleset.chains.map(\.conduitID))
+    var interfaceOfZone: [Int: Int] = [:]
+    for (index, interface) in gateway.interfaces.enumerated() {
+      for zone in interface.zones where interfaceOfZone[zone] == nil { interfaceOfZone[zone] = index }
+    }
+    self.interfaceOfZone = interfaceOfZone
+    for asset in policy.assets {
+      for (address, zone) in zip(asset.addresses, asset.addressZones) {
+        guard let zone, let interface = interfaceOfZone[zone] else { continue }
+        if !(hosts[interface]?.contains(address) ?? false) { hosts[interface, default: []].append(address) }
+      }
+    }
+  }
+
+  func interfaces() -> [LabInterface] {
+    gateway.interfaces.enumerated().compactMap { index, interface in
+      guard !interface.zones.isEmpty else { return nil }
+      let prefixes = interface.zones.flatMap { zone -> [String] in
+        let zone = policy.zones[zone]
+        return zone.isOutside ? ["0.0.0.0/0", "::/0"] : zone.networks.map(\.prefix.description)
+      }
+      return LabInterface(interface.name, hosts: (hosts[index] ?? []).map(\.description), prefixes: prefixes)
+    }
+  }
+
+  func interfaceOf(_ address: IPAddress) -> Int? {
+    policy.zone(of: address).flatMap { interfaceOfZone[$0] }
+  }
+
+  func isHost(_ address: IPAddress) -> Bool {
+    interfaceOf(address).map { hosts[$0]?.contains(address) ?? false } ?? false
+  }
+
+  /// A lab host of the set, preferring the lowest.
+  func host(in set: AddressSet) -> IPAddress? {
+    hosts.values.flatMap { $0 }.filter { set.contains($0) }.min()
+  }
+
+  /// Whether the policy's enforced flows allow a new connection (the oracle).
+  func allows(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16)) -> Bool {
+    policy.flows.contains { flow in
+      guard enforcedConduits.contains(flow.conduit), flow.sources.contains(source),
+        flow.destinations.contains(destination)
+      else { return false }
+      let (kind, selectors) = MatchKind.of(flow.match)
+      return kind == match.0 && selectors.contains(match.1)
+    }
+  }
+
+  func probe(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16)) -> Probe? {
+    guard isHost(source), isHost(destination), source.family == destination.family,
+      let from = interfaceOf(source), let to = interfaceOf(destination), from != to
+    else { return nil }
+    switch match.0 {
+    case .transport(.tcp): return .tcp(from: "\(source)", to: "\(destination)", port: match.1)
+    case .transport(.udp): return .udp(from: "\(source)", to: "\(destination)", port: match.1)
+    case .icmp: return match.1 == 8 ? .ping(from: "\(source)", to: "\(destination)") : nil
+    case .icmpv6: return match.1 == 128 ? .ping(from: "\(source)", to: "\(destination)") : nil
+    case .proto: return .proto(from: "\(source)", to: "\(destination)", protocolNumber: UInt8(match.1))
+    }
+  }
+
+  func probes() -> [PlannedProbe] {
+    var planned: [PlannedProbe] = []
+    var seen: Set<Probe> = []
+    func add(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16), _ reason: String) {
+      guard let probe = probe(source, destination, match), seen.insert(probe).inserted else { return }
+      planned.append(PlannedProbe(probe: probe, allowed: allows(source, destination, match), reason: reason))
+    }
+    for flow in policy.flows where enforcedConduits.contains(flow.conduit) {
+      let (kind, selectors) = MatchKind.of(flow.match)
+      guard let source = host(in: flow.sources), let destination = host(in: flow.destinations),
+        let selector = selectors.ranges.first?.lowerBound
+      else { continue }
+      let rule = policy.rules[flow.rule].declaration.range
+      let origin = "\(rule.file.path.split(separator: "/").last!):\(rule.startLocation.line)"
+      add(source, destination, (kind, selector), "allowed by \(origin)")
+      if case .transport(let transport) = kind {
+        if selector < UInt16.max { add(source, destination, (kind, selector + 1), "wrong port near \(origin)") }
+        add(
+          source, destination, (.transport(transport == .tcp ? .udp : .tcp), selector), "other protocol near \(origin)")
+      }
+      add(destination, source, (kind, selector), "reverse of \(origin)")
+      let destinationZone = policy.zone(of: destination)
+      if let neighbour = hosts.values.flatMap({ $0 }).filter({
+        policy.zone(of: $0) == destinationZone && !flow.destinations.contains($0) && $0.family == destination.family
+      }).min() {
+        add(source, neighbour, (kind, selector), "neighbour host near \(origin)")
+      }
+      if let elsewhere = hosts.values.flatMap({ $0 }).filter({
+        policy.zone(of: $0) != destinationZone && interfaceOf($0) != interfaceOf(source) && $0.family == source.family
+      }).min() {
+        add(source, elsewhere, (kind, selector), "another zone near \(origin)")
+      }
+      if let sourceAsset = assetOwning(source), let destinationAsset = assetOwning(destination) {
+        let otherFamily: AddressFamily = source.family == .ipv4 ? .ipv6 : .ipv4
+        if let otherSource = sourceAsset.addresses.first(where: { $0.family == otherFamily }),
+          let otherDestination = destinationAsset.addresses.first(where: { $0.family == otherFamily }),
+          case .transport = kind
+        {
+          add(otherSource, otherDestination, (kind, selector), "other family near \(origin)")
+        }
+      }
+    }
+    planned += spoofedProbes()
+    planned += managementProbes()
+    return planned
+  }
+
+  private func assetOwning(_ address: IPAddress) -> Asset? {
+    policy.assets.first { $0.addresses.contains(address) }
+  }
+
+  /// A UDP flow's source forged from the side of an interface that does not lead to it: anti-spoofing drops it.
+  private func spoofedProbes() -> [PlannedProbe] {
+    for flow in policy.flows where enforcedConduits.contains(flow.conduit) {
+      guard case .ports(.udp, let ports) = flow.match, let source = host(in: flow.sources),
+        let destination = host(in: flow.destinations), let port = ports.ranges.first?.lowerBound,
+        let sourceInterface = interfaceOf(source), let destinationInterface = interfaceOf(destination)
+      else { continue }
+      let others = gateway.interfaces.indices.filter {
+        $0 != sourceInterface && $0 != destinationInterface && !gateway.interfaces[$0].zones.isEmpty
+      }
+      let side = others.first ?? destinationInterface
+      guard side != destinationInterface else { continue }
+      return [
+        PlannedProbe(
+          probe: .spoofedUDP(
+            fromInterfaceSide: gateway.interfaces[side].name, forgedSource: "\(source)", to: "\(destination)",
+            port: port),
+          allowed: false, reason: "forged source from the wrong interface")
+      ]
+    }
+    return []
+  }
+
+  /// The gateway's own ssh: allowed from management sources, dropped from the rest.
+  private func managementProbes() -> [PlannedProbe] {
+    guard !gateway.management.isEmpty else { return [] }
+    let sources = gateway.management.filter { line in
+      line.items.contains { if case .ports(.tcp, let ports) = $0.match { ports.contains(22) } else { false } }
+    }.reduce(AddressSet()) { $0.union($1.sources.reduce(AddressSet()) { $0.union($1.addresses) }) }
+    let all = hosts.values.flatMap { $0 }.sorted()
+    var result: [PlannedProbe] = []
+    if let allowed = all.first(where: { sources.contains($0) }) {
+      result.append(
+        PlannedProbe(probe: .tcpToGateway(from: "\(allowed)", port: 22), allowed: true, reason: "management"))
+    }
+    if let denied = all.first(where: { !sources.contains($0) && $0.family == .ipv4 }) {
+      result.append(
+        PlannedProbe(probe: .tcpToGateway(from: "\(denied)", port: 22), allowed: false, reason: "not a management host")
+      )
+    }
+    return result
+  }
+}
