@@ -21,9 +21,11 @@ import Testing
     var policy: String
     var gateway: String
     var backend: Backend
+    var mitigations: [String] = []
 
     var testDescription: String {
       "\(URL(fileURLWithPath: policy).lastPathComponent) \(gateway) \(backend.rawValue)"
+        + mitigations.map { " --mitigation \($0)" }.joined()
     }
   }
 
@@ -46,18 +48,34 @@ import Testing
     }
   }
 
+  /// Mitigations compiled in: isolation must cut flows and a mitigation's own allow must pass.
+  static var mitigationCases: [Case] {
+    let samples = [
+      ("water-treatment/millbrook.conduit", "gw-core", "chem-lockdown"),
+      ("manufacturing-cell/cell3.conduit", "gw-c3", "ews-quarantine"),
+    ]
+    return samples.flatMap { path, gateway, mitigation in
+      Backend.allCases.map {
+        Case(
+          policy: packageRoot.appendingPathComponent("Policies/" + path).path, gateway: gateway, backend: $0,
+          mitigations: [mitigation])
+      }
+    }
+  }
+
   @Test func everySampleGatewayIsCovered() {
     #expect(Self.cases.count >= 8)
   }
 
-  @Test(.kernelTests, arguments: cases)
+  @Test(.kernelTests, arguments: cases + mitigationCases)
   func compiledRulesetForwardsExactlyThePolicysFlows(_ testCase: Case) throws {
     let checked = try Self.checked(testCase.policy)
     #expect(!checked.hasErrors)
     let policy = checked.policy
     var diagnostics = DiagnosticEngine()
     let ruleset = try Lowering.lower(
-      policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
+      policy, options: LoweringOptions(gateway: testCase.gateway, mitigations: testCase.mitigations),
+      diagnostics: &diagnostics)
     let gateway = try #require(policy.gateways.first { $0.name == testCase.gateway })
     let world = LabWorld(policy: policy, gateway: gateway, ruleset: ruleset)
     let probes = world.probes()
@@ -89,6 +107,9 @@ import Testing
 }
 
 /// A probe with what the policy says about it.
+///
+/// Without mitigations the oracle is the resolver's flows; with mitigations, whose semantics the lowering tests
+/// prove, it is the ruleset's elements.
 struct PlannedProbe {
   var probe: Probe
   var allowed: Bool
@@ -148,9 +169,21 @@ struct LabWorld {
     hosts.values.flatMap { $0 }.filter { set.contains($0) }.min()
   }
 
-  /// Whether the policy's enforced flows allow a new connection (the oracle).
+  /// The flows probes are planned from: the conduits' and those of the active mitigations' allows.
+  var plannedFlows: [Flow] {
+    policy.flows + policy.mitigations.filter { ruleset.mitigations.contains($0.name) }.flatMap(\.flows)
+  }
+
+  /// Whether a new connection is allowed (the oracle).
   func allows(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16)) -> Bool {
-    policy.flows.contains { flow in
+    guard ruleset.mitigations.isEmpty else {
+      return ruleset.elements.contains { element in
+        element.kind == match.0 && element.selectors.contains(match.1)
+          && element.sources.first <= source && source <= element.sources.last
+          && element.destinations.first <= destination && destination <= element.destinations.last
+      }
+    }
+    return policy.flows.contains { flow in
       guard enforcedConduits.contains(flow.conduit), flow.sources.contains(source),
         flow.destinations.contains(destination)
       else { return false }
@@ -179,7 +212,7 @@ struct LabWorld {
       guard let probe = probe(source, destination, match), seen.insert(probe).inserted else { return }
       planned.append(PlannedProbe(probe: probe, allowed: allows(source, destination, match), reason: reason))
     }
-    for flow in policy.flows where enforcedConduits.contains(flow.conduit) {
+    for flow in plannedFlows where enforcedConduits.contains(flow.conduit) {
       let (kind, selectors) = MatchKind.of(flow.match)
       guard let source = host(in: flow.sources), let destination = host(in: flow.destinations),
         let selector = selectors.ranges.first?.lowerBound
