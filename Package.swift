@@ -8,7 +8,8 @@ let package = Package(
     .executable(name: "conduit", targets: ["conduit"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     .target(name: "FlowSpace"),
@@ -17,7 +18,10 @@ let package = Package(
     .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"]),
     .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
     .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
-    .target(name: "NftablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
+    .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+    .target(name: "NftablesBackend", dependencies: [
+        "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
     .executableTarget(
       name: "conduit",

@@ -4,9 +4,7 @@ import FlowSpace
 import Foundation
 import IptablesBackend
 import NftablesBackend
-import PolicyChecker
 import PolicyLanguage
-import PolicyModel
 
 /// `conduit compile POLICY`: check, lower for one gateway, and emit the artifact.
 struct CompileCommand: ParsableCommand {
@@ -14,15 +12,13 @@ struct CompileCommand: ParsableCommand {
     commandName: "compile",
     abstract: "Check a policy and compile it for a gateway.",
     discussion: """
-      Refuses (exit 1, no file written) when the check finds errors. Targets: nft-text (an nft -f script that \
-      replaces conduit's table), iptables and ip6tables (iptables-restore input for a dedicated gateway), flows \
-      (the allowed flows as JSON). The binary nft artifact arrives with the netlink backend.
+      Refuses (exit 1, no file written) when the check finds errors. Targets: nft (the netlink batch as an artifact \
+      for `conduit apply`), nft-text (an nft -f script of the same ruleset that replaces conduit's table), iptables \
+      and ip6tables (iptables-restore input for a dedicated gateway), flows (the allowed flows as JSON).
       """)
 
   enum Target: String, ExpressibleByArgument, CaseIterable {
-    case nft
-    case nftText = "nft-text"
-    case iptables, ip6tables, flows
+    case nft, nftText = "nft-text", iptables, ip6tables, flows
   }
 
   @OptionGroup var options: PolicyOptions
@@ -30,8 +26,8 @@ struct CompileCommand: ParsableCommand {
   @Option(help: "The gateway to compile for (required when the policy has several).")
   var gateway: String?
 
-  @Option(help: "What to emit: nft-text, iptables, ip6tables or flows.")
-  var target: Target = .nftText
+  @Option(help: "What to emit: nft, nft-text, iptables, ip6tables or flows.")
+  var target: Target = .nft
 
   @Option(name: .customLong("mitigation"), help: "Compile this mitigation in (repeatable).")
   var mitigations: [String] = []
@@ -42,67 +38,36 @@ struct CompileCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
   var output: String?
 
-  func validate() throws {
-    if target == .nft {
-      throw ValidationError(
-        "the binary 'nft' artifact is not available yet; use '--target nft-text' (an nft -f script of the same ruleset)"
-      )
-    }
-  }
-
   func run() throws {
-    let checked: CheckedPolicy
-    do {
-      checked = try checkPolicy(
-        at: options.policy, resolveOptions: options.resolveOptions,
-        checkOptions: CheckOptions(
-          today: options.day ?? CheckOptions.currentDay, mitigationsActive: !mitigations.isEmpty))
-    } catch {
-      printError("conduit: error: \(error)\n")
-      throw ExitCode(2)
-    }
-    var diagnostics = DiagnosticEngine()
-    diagnostics.replaceAll(with: checked.diagnostics)
-    guard !refuses(diagnostics) else { throw ExitCode(1) }
-
-    let ruleset: Ruleset
-    do {
-      ruleset = try Lowering.lower(
-        checked.policy, options: LoweringOptions(gateway: gateway, mitigations: mitigations), diagnostics: &diagnostics)
-    } catch {
-      printError("conduit: error: \(error)\n")
-      throw ExitCode(64)
-    }
-    let text: String
+    let pipeline = CompilePipeline(
+      policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day ?? .currentDay,
+      gateway: gateway, mitigations: mitigations, strict: strict)
+    var (ruleset, policy, diagnostics) = try pipeline.lower()
+    let data: Data
     switch target {
-    case .nft, .nftText:
+    case .nft:
+      data = Data(try pipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encoded())
+    case .nftText:
       let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-      text = NftablesTextRenderer().render(ruleset, names: names)
+      data = Data(NftablesTextRenderer().render(ruleset, names: names).utf8)
     case .iptables, .ip6tables:
       let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
       let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-      text = IptablesRestoreRenderer().render(ruleset, family: family, names: names)
+      data = Data(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)
     case .flows:
-      text = FlowsJSONRenderer().render(ruleset)
+      data = Data(FlowsJSONRenderer().render(ruleset).utf8)
     }
-    guard !refuses(diagnostics) else { throw ExitCode(1) }
-    printError(
-      diagnostics.diagnostics.isEmpty ? "" : TextDiagnosticRenderer().render(diagnostics.diagnostics))
+    try pipeline.refuseOnErrors(diagnostics)
+    if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
+    if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
+      printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")
+      throw ExitCode(64)
+    }
     do {
-      try OutputFile.write(Data(text.utf8), to: output)
+      try OutputFile.write(data, to: output)
     } catch {
       printError("conduit: error: cannot write '\(output ?? "-")': \(error.localizedDescription)\n")
       throw ExitCode(2)
     }
-  }
-
-  /// Prints the findings and says whether they stop the compile.
-  private func refuses(_ diagnostics: DiagnosticEngine) -> Bool {
-    let findings = diagnostics.diagnostics
-    let errors = findings.contains { $0.severity == .error && $0.acceptedRisk == nil }
-    let warnings = findings.contains { $0.severity == .warning && $0.acceptedRisk == nil }
-    guard errors || (strict && warnings) else { return false }
-    printError(TextDiagnosticRenderer().render(findings) + "conduit: compile refused; nothing was written\n")
-    return true
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PolicyModel
 
 /// Options every command that reads a policy accepts.
@@ -21,4 +22,9 @@ struct PolicyOptions: ParsableArguments {
   var resolveOptions: ResolveOptions { ResolveOptions(baselinePath: baseline) }
 
   var day: CalendarDay? { today.flatMap(CalendarDay.init) }
+}
+
+extension CalendarDay {
+  /// Today in UTC.
+  static var currentDay: CalendarDay { CalendarDay.today(secondsSinceEpoch: Date().timeIntervalSince1970) }
 }

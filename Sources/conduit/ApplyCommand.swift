@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import NftablesBackend
+import PolicyModel
+
+/// `conduit apply FILE|POLICY`: load an nft artifact (or compile a policy) into the kernel as one transaction that
+/// replaces conduit's own table and nothing else.
+struct ApplyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "apply",
+    abstract: "Apply an nft artifact (or a policy) to the kernel atomically.",
+    discussion: """
+      The artifact is verified (magic, version, SHA-256) before anything is sent; its interfaces must exist in the \
+      target namespace unless --force. Exit status: 0 applied, 1 the kernel rejected the batch (nothing changed), \
+      2 unreadable or damaged input, no permission or no such namespace, 64 usage.
+      """)
+
+  @Argument(help: "An artifact from `conduit compile --target nft`, or a policy file (.conduit).")
+  var input: String
+
+  @Option(help: "The gateway to compile for, when INPUT is a policy with several gateways.")
+  var gateway: String?
+
+  @Option(help: "Apply inside this network namespace (/run/netns/NAME).")
+  var netns: String?
+
+  @Flag(help: "Apply even when an interface the ruleset names does not exist.")
+  var force = false
+
+  @Option(name: .customLong("mitigation"), help: "When INPUT is a policy: compile this mitigation in (repeatable).")
+  var mitigations: [String] = []
+
+  @Option(help: "When INPUT is a policy: the asset baseline, overriding the policy's.")
+  var baseline: String?
+
+  @Option(help: ArgumentHelp("When INPUT is a policy: the day expiry is judged against.", valueName: "YYYY-MM-DD"))
+  var today: String?
+
+  @Option(help: "Keep the new ruleset only if `conduit confirm` follows within SECONDS (not available yet).")
+  var confirm: Int?
+
+  @Flag(help: "Show what would change without applying (not available yet).")
+  var dryRun = false
+
+  func validate() throws {
+    if confirm != nil {
+      throw ValidationError("'--confirm' arrives with the safe-apply work; it is not available yet")
+    }
+    if dryRun {
+      throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
+    }
+    if let today, CalendarDay(today) == nil {
+      throw ValidationError("'--today \(today)' is not a date: use YYYY-MM-DD")
+    }
+  }
+
+  func run() throws {
+    let artifact = try loadArtifact()
+    if let netns {
+      do {
+        try KernelSession.enterNetworkNamespace(netns)
+      } catch {
+        printError("conduit: error: \(error)\n")
+        throw ExitCode(2)
+      }
+    }
+    let missing = artifact.header.interfaces.filter { if_nametoindex($0) == 0 }
+    if !missing.isEmpty, !force {
+      printError(
+        "conduit: error: interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
+          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)\n")
+      throw ExitCode(2)
+    }
+    do {
+      let session = try KernelSession()
+      try session.send(artifact.batch)
+    } catch {
+      printError("conduit: error: \(error)\n")
+      throw ExitCode(error.isPermissionDenied || !error.isRejection ? 2 : 1)
+    }
+    print("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
+  }
+
+  private func loadArtifact() throws -> NftablesArtifact {
+    guard let data = FileManager.default.contents(atPath: input) else {
+      printError("conduit: error: cannot read '\(input)'\n")
+      throw ExitCode(2)
+    }
+    let bytes = [UInt8](data)
+    if bytes.starts(with: NftablesArtifact.magic) {
+      do {
+        return try NftablesArtifact(decoding: bytes)
+      } catch {
+        printError("conduit: error: '\(input)' is refused: \(error)\n")
+        throw ExitCode(2)
+      }
+    }
+    guard input.hasSuffix(".conduit") else {
+      printError("conduit: error: '\(input)' is neither a conduit nft artifact nor a policy (.conduit)\n")
+      throw ExitCode(2)
+    }
+    let pipeline = CompilePipeline(
+      policyPath: input, resolveOptions: ResolveOptions(baselinePath: baseline),
+      today: today.flatMap(CalendarDay.init) ?? .currentDay, gateway: gateway, mitigations: mitigations, strict: false)
+    var (ruleset, policy, diagnostics) = try pipeline.lower()
+    return try pipeline.artifact(ruleset, policy, diagnostics: &diagnostics)
+  }
+}
+
+extension KernelSessionError {
+  /// Whether the kernel itself refused the transaction.
+  var isRejection: Bool {
+    if case .rejected = self { return true }
+    return false
+  }
+}
