@@ -11,6 +11,13 @@ public struct NftablesBatch: Sendable {
   public var acknowledgedMessages: Int
   /// Sequence number to the policy place (`file:line:col`) behind the message.
   public var origins: [UInt32: String]
+
+  /// A batch from its parts.
+  public init(bytes: [UInt8], acknowledgedMessages: Int, origins: [UInt32: String]) {
+    self.bytes = bytes
+    self.acknowledgedMessages = acknowledgedMessages
+    self.origins = origins
+  }
 }
 
 /// Linearizes a ruleset into libnftnl objects and a netlink batch, expression by expression as nft does.

@@ -42,7 +42,8 @@ import Testing
     #expect(refused.status == 1)
     #expect(refused.standardError.contains("[expired-conduit]"))
     let emergency = try ConduitRunner.run(
-      ["compile", "riverside.conduit", "--today", "2027-07-01", "--mitigation", "isolate-plc-2"], in: directory)
+      ["compile", "riverside.conduit", "--target", "nft-text", "--today", "2027-07-01", "--mitigation", "isolate-plc-2"],
+      in: directory)
     #expect(emergency.status == 0, "\(emergency.standardError)")
     #expect(emergency.standardError.contains("warning: conduit 'operations-control' expired on 2027-06-30"))
     #expect(emergency.standardOutput.contains("# mitigations: isolate-plc-2"))
@@ -57,9 +58,9 @@ import Testing
     #expect(unknownGateway.status == 64)
     let unknownMitigation = try ConduitRunner.run(["compile", policy, "--gateway", "gw-core", "--mitigation", "x"] + today)
     #expect(unknownMitigation.status == 64)
-    let binary = try ConduitRunner.run(["compile", policy, "--target", "nft"] + today)
-    #expect(binary.status == 64)
-    #expect(binary.standardError.contains("use '--target nft-text'"))
+    let binary = try ConduitRunner.run(["compile", policy, "--gateway", "gw-core"] + today)
+    #expect(binary.status == 0)
+    #expect(binary.standardOutput.hasPrefix("CDTNFT\r\n"))
   }
 
   @Test func flowsTargetListsEveryAllowedFlowWithItsRules() throws {

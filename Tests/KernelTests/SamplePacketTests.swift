@@ -15,6 +15,8 @@ import Testing
 @Suite(.serialized) struct SamplePacketTests {
   enum Backend: String, CaseIterable, Sendable {
     case nftables, iptables
+    /// The nft artifact applied with `conduit apply`.
+    case artifact
   }
 
   struct Case: CustomTestStringConvertible, Sendable {
@@ -87,6 +89,17 @@ import Testing
     case .nftables:
       try lab.loadNftables(
         script: NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics)))
+    case .artifact:
+      let names = NftablesNames(ruleset, diagnostics: &diagnostics)
+      let artifact = NftablesArtifact(
+        batch: NetlinkLinearizer().batch(ruleset, names: names), table: names.table, interfaces: ruleset.interfaces,
+        policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway, mitigations: ruleset.mitigations,
+        compiler: "conduit tests")
+      let file = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString).nftb")
+      try Data(artifact.encoded()).write(to: file)
+      defer { try? FileManager.default.removeItem(at: file) }
+      let applied = try ConduitExecutable.run(["apply", file.path, "--netns", lab.gatewayNamespace])
+      #expect(applied.status == 0, "\(applied.standardError)")
     case .iptables:
       let render = { (family: AddressFamily) in
         IptablesRestoreRenderer().render(

@@ -1,0 +1,151 @@
+import FirewallIR
+import FlowSpace
+import Foundation
+import NftablesBackend
+import PolicyChecker
+import PolicyLanguage
+import PolicyModel
+import Testing
+
+/// `conduit apply` of the nft artifact: the same ruleset as the nft-text backend, one transaction, only conduit's
+/// table, and nothing sent when the artifact is damaged or its interfaces are missing.
+@Suite(.serialized) struct ArtifactApplyTests {
+  static var cases: [SamplePacketTests.Case] { SamplePacketTests.cases.filter { $0.backend == .nftables } }
+
+  /// The lowered ruleset of a sample gateway, its nft text and its artifact.
+  static func compiled(_ testCase: SamplePacketTests.Case) throws -> (text: String, artifact: NftablesArtifact) {
+    let checked = try SamplePacketTests.checked(testCase.policy)
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      checked.policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
+    let names = NftablesNames(ruleset, diagnostics: &diagnostics)
+    let batch = NetlinkLinearizer().batch(ruleset, names: names)
+    let artifact = NftablesArtifact(
+      batch: batch, table: names.table, interfaces: ruleset.interfaces, policySHA256: "test", site: ruleset.site,
+      gateway: ruleset.gateway, mitigations: [], compiler: "conduit tests")
+    return (NftablesTextRenderer().render(ruleset, names: names), artifact)
+  }
+
+  final class ArtifactFile {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString).nftb")
+    init(_ bytes: [UInt8]) throws { try Data(bytes).write(to: url) }
+    deinit { try? FileManager.default.removeItem(at: url) }
+  }
+
+  static func lab(for testCase: SamplePacketTests.Case) throws -> NetworkLab {
+    let interfaces = try compiled(testCase).artifact.header.interfaces
+    return try NetworkLab(interfaces: interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) })
+  }
+
+  static func apply(_ bytes: [UInt8], in lab: NetworkLab, _ extra: [String] = []) throws -> CommandOutput {
+    let file = try ArtifactFile(bytes)
+    return try ConduitExecutable.run(["apply", file.url.path, "--netns", lab.gatewayNamespace] + extra)
+  }
+
+  @Test(.kernelTests, arguments: cases)
+  func appliedArtifactListsExactlyLikeTheTextBackend(_ testCase: SamplePacketTests.Case) throws {
+    let (text, artifact) = try Self.compiled(testCase)
+    let byText = try Self.lab(for: testCase)
+    defer { byText.close() }
+    try byText.loadNftables(script: text)
+    let byArtifact = try Self.lab(for: testCase)
+    defer { byArtifact.close() }
+    let result = try Self.apply(artifact.encoded(), in: byArtifact)
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(try byArtifact.nftListRuleset() == byText.nftListRuleset())
+  }
+
+  @Test(.kernelTests) func applyingTwiceEqualsOnceAndOtherTablesSurvive() throws {
+    let testCase = try #require(Self.cases.first)
+    let (_, artifact) = try Self.compiled(testCase)
+    let lab = try Self.lab(for: testCase)
+    defer { lab.close() }
+    try lab.loadNftables(script: "table ip keep_me {\n  chain c {\n    counter\n  }\n}\n")
+    let foreign = try lab.runInGateway("nft", ["list", "table", "ip", "keep_me"]).standardOutput
+    #expect(foreign.contains("chain c"))
+    #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
+    let once = try lab.nftListRuleset()
+    #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
+    #expect(try lab.nftListRuleset() == once)
+    #expect(try lab.runInGateway("nft", ["list", "table", "ip", "keep_me"]).standardOutput == foreign)
+  }
+
+  @Test(.kernelTests) func aBatchThatFailsMidwayChangesNothing() throws {
+    let testCase = try #require(Self.cases.first)
+    let (_, artifact) = try Self.compiled(testCase)
+    let lab = try Self.lab(for: testCase)
+    defer { lab.close() }
+    #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
+    let before = try lab.nftListRuleset()
+
+    var payload = artifact.payload
+    let chainName = Array("forward".utf8) + [0]
+    let broken = Array("forwarX".utf8) + [0]
+    let position = try #require(Self.lastRange(of: chainName, in: payload))
+    payload.replaceSubrange(position, with: broken)
+    let batch = NftablesBatch(
+      bytes: payload, acknowledgedMessages: artifact.header.acknowledgedMessages,
+      origins: artifact.batch.origins)
+    let damaged = NftablesArtifact(
+      batch: batch, table: artifact.header.table, interfaces: artifact.header.interfaces, policySHA256: "test",
+      site: artifact.header.site, gateway: artifact.header.gateway, mitigations: [], compiler: "conduit tests")
+    let result = try Self.apply(damaged.encoded(), in: lab)
+    #expect(result.status == 1)
+    #expect(result.standardError.contains("the kernel rejected message"))
+    #expect(result.standardError.contains("nothing was changed"))
+    #expect(try lab.nftListRuleset() == before)
+  }
+
+  @Test(.kernelTests) func damagedOrForeignArtifactsAreRefusedBeforeAnythingIsSent() throws {
+    let testCase = try #require(Self.cases.first)
+    let bytes = try Self.compiled(testCase).artifact.encoded()
+    let lab = try Self.lab(for: testCase)
+    defer { lab.close() }
+    var variants: [[UInt8]] = [Array("#!/bin/sh\necho not an artifact\n".utf8), [], Array(bytes.prefix(7))]
+    variants += stride(from: 8, to: bytes.count, by: max(1, bytes.count / 23)).map { Array(bytes.prefix($0)) }
+    for position in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 31)) {
+      var flipped = bytes
+      flipped[position] ^= 0x5A
+      variants.append(flipped)
+    }
+    var wrongVersion = bytes
+    wrongVersion[NftablesArtifact.magic.count + 1] = 9
+    variants.append(wrongVersion)
+    for variant in variants {
+      let result = try Self.apply(variant, in: lab)
+      #expect(result.status == 2, "\(variant.count) bytes: \(result.standardError)")
+    }
+    #expect(try !lab.nftListRuleset().contains("conduit_"))
+  }
+
+  @Test(.kernelTests) func missingInterfacesAreRefusedUnlessForced() throws {
+    let testCase = try #require(Self.cases.first)
+    let bytes = try Self.compiled(testCase).artifact.encoded()
+    let lab = try NetworkLab(interfaces: [LabInterface("wrong0", hosts: ["192.0.2.1"])])
+    defer { lab.close() }
+    let refused = try Self.apply(bytes, in: lab)
+    #expect(refused.status == 2)
+    #expect(refused.standardError.contains("do not exist here; nothing was applied"))
+    #expect(try !lab.nftListRuleset().contains("conduit_"))
+    let forced = try Self.apply(bytes, in: lab, ["--force"])
+    #expect(forced.status == 0, "\(forced.standardError)")
+    #expect(try lab.nftListRuleset().contains("conduit_"))
+  }
+
+  @Test(.kernelTests) func noSuchNamespaceIsExitTwo() throws {
+    let testCase = try #require(Self.cases.first)
+    let file = try ArtifactFile(try Self.compiled(testCase).artifact.encoded())
+    let result = try ConduitExecutable.run(["apply", file.url.path, "--netns", "cdt-does-not-exist"])
+    #expect(result.status == 2)
+    #expect(result.standardError.contains("no network namespace 'cdt-does-not-exist'"))
+  }
+
+  static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+    guard haystack.count >= needle.count else { return nil }
+    for start in stride(from: haystack.count - needle.count, through: 0, by: -1)
+    where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+      return start..<(start + needle.count)
+    }
+    return nil
+  }
+}
