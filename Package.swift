@@ -19,6 +19,7 @@ let package = Package(
     .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
     .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
     .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+    .target(name: "Conntrack", dependencies: ["CNftnl", "FlowSpace"]),
     .target(name: "NftablesBackend", dependencies: [
         "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", .product(name: "Crypto", package: "swift-crypto"),
       ]),
@@ -41,7 +42,7 @@ let package = Package(
       name: "KernelTests",
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
-        "IptablesBackend", "conduit",
+        "IptablesBackend", "Conntrack", "conduit",
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
     .testTarget(
