@@ -27,7 +27,7 @@ let package = Package(
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend",
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "Conntrack",
         "FlowSpace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]

@@ -53,6 +53,16 @@ public struct FlowBox<Address: FixedWidthInteger & UnsignedInteger & Sendable>: 
   public var selectors: ClosedRange<UInt16>
   /// The rules that allow every flow of the box.
   public var cover: RuleCover
+
+  /// Creates a box.
+  public init(
+    sources: ClosedRange<Address>, destinations: ClosedRange<Address>, selectors: ClosedRange<UInt16>, cover: RuleCover
+  ) {
+    self.sources = sources
+    self.destinations = destinations
+    self.selectors = selectors
+    self.cover = cover
+  }
 }
 
 /// An exact set of flows of one address family and one kind of match: boxes of (source address, destination
@@ -150,6 +160,33 @@ public struct FlowRegion<Address: FixedWidthInteger & UnsignedInteger & Sendable
             return Self.nonEmpty(a.merging(b) { x, y in y == nil ? nil : x })
           })
       })
+  }
+
+  /// Rebuilds a region from the boxes of `boxes` of a region, in their order; O(n). Boxes that do not come from
+  /// one region's `boxes` (sorted, disjoint, sharing source and destination segments) give an unspecified region.
+  public init(boxesOfARegion boxes: [FlowBox<Address>]) {
+    var sources: [Segment<Address, Plane>] = []
+    var index = 0
+    while index < boxes.count {
+      let source = boxes[index].sources
+      var destinations: [Segment<Address, Line>] = []
+      while index < boxes.count, boxes[index].sources == source {
+        let destination = boxes[index].destinations
+        var selectors: [Segment<UInt16, RuleCover>] = []
+        while index < boxes.count, boxes[index].sources == source, boxes[index].destinations == destination {
+          selectors.append(Segment(boxes[index].selectors, boxes[index].cover))
+          index += 1
+        }
+        destinations.append(Segment(destination, Line(sortedDisjoint: selectors)))
+      }
+      sources.append(Segment(source, Plane(sortedDisjoint: destinations)))
+    }
+    map = SegmentMap(sortedDisjoint: sources)
+  }
+
+  /// The rules covering one flow, or nil when the region does not hold it. O(log n).
+  public func cover(source: Address, destination: Address, selector: UInt16) -> RuleCover? {
+    map.value(at: source)?.value(at: destination)?.value(at: selector)
   }
 
   /// The region as disjoint boxes, ordered by source, destination and selector.

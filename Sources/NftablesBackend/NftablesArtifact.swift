@@ -1,8 +1,10 @@
 import Crypto
+import FirewallIR
 import Foundation
 
-/// The `nft` target: a versioned header, then the raw netlink batch. `conduit apply` verifies the header and the
-/// payload's SHA-256 before anything reaches the kernel, and refuses a damaged or foreign file.
+/// The `nft` target: a versioned header, the raw netlink batch, then the table of flows the batch forwards (which
+/// `apply` needs to cut connections the new ruleset no longer allows). `conduit apply` verifies the header and both
+/// SHA-256 digests before anything reaches the kernel, and refuses a damaged or foreign file.
 public struct NftablesArtifact: Sendable, Equatable {
   /// The first bytes of every artifact.
   public static let magic: [UInt8] = Array("CDTNFT\r\n".utf8)
@@ -17,6 +19,10 @@ public struct NftablesArtifact: Sendable, Equatable {
     public var interfaces: [String]
     /// SHA-256 of the payload, hex.
     public var payloadSHA256: String
+    /// Length of the payload in bytes.
+    public var payloadLength: Int
+    /// SHA-256 of the flow table, hex.
+    public var flowTableSHA256: String
     /// SHA-256 over the policy files and the baseline it was compiled from, hex.
     public var policySHA256: String
     public var site: String?
@@ -37,24 +43,29 @@ public struct NftablesArtifact: Sendable, Equatable {
 
   public var header: Header
   public var payload: [UInt8]
+  /// The flows the batch forwards.
+  public var flowTable: FlowTable
 
   /// Builds an artifact from a batch.
   public init(
-    batch: NftablesBatch, table: String, interfaces: [String], policySHA256: String, site: String?, gateway: String?,
-    mitigations: [String], compiler: String
+    batch: NftablesBatch, flowTable: FlowTable, table: String, interfaces: [String], policySHA256: String,
+    site: String?, gateway: String?, mitigations: [String], compiler: String
   ) {
     header = Header(
-      table: table, interfaces: interfaces, payloadSHA256: Self.sha256(batch.bytes), policySHA256: policySHA256,
+      table: table, interfaces: interfaces, payloadSHA256: Self.sha256(batch.bytes), payloadLength: batch.bytes.count,
+      flowTableSHA256: Self.sha256(flowTable.bytes), policySHA256: policySHA256,
       site: site, gateway: gateway, mitigations: mitigations, acknowledgedMessages: batch.acknowledgedMessages,
       origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), $0.value) }), compiler: compiler)
     payload = batch.bytes
+    self.flowTable = flowTable
   }
 
   /// The batch the artifact carries.
   public var batch: NftablesBatch {
     NftablesBatch(
       bytes: payload, acknowledgedMessages: header.acknowledgedMessages,
-      origins: Dictionary(uniqueKeysWithValues: header.origins.compactMap { key, value in UInt32(key).map { ($0, value) } }))
+      origins: Dictionary(
+        uniqueKeysWithValues: header.origins.compactMap { key, value in UInt32(key).map { ($0, value) } }))
   }
 
   /// The file's bytes.
@@ -66,7 +77,7 @@ public struct NftablesArtifact: Sendable, Equatable {
     bytes += [UInt8(Self.formatVersion >> 8), UInt8(Self.formatVersion & 0xFF)]
     let length = UInt32(headerBytes.count)
     bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
-    return bytes + headerBytes + payload
+    return bytes + headerBytes + payload + flowTable.bytes
   }
 
   /// Reads and verifies an artifact.
@@ -77,24 +88,36 @@ public struct NftablesArtifact: Sendable, Equatable {
     var offset = Self.magic.count
     let version = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     guard version == Self.formatVersion else {
-      throw ReadError(description: "artifact format version \(version) is not supported (this conduit reads \(Self.formatVersion))")
+      throw ReadError(
+        description: "artifact format version \(version) is not supported (this conduit reads \(Self.formatVersion))")
     }
     offset += 2
-    let length = Int(UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3]))
+    let length = Int(
+      UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
+        | UInt32(bytes[offset + 3]))
     offset += 4
     guard length <= bytes.count - offset else { throw ReadError(description: "the artifact is truncated (header)") }
     guard let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[offset..<(offset + length)])) else {
       throw ReadError(description: "the artifact's header is damaged")
     }
-    let payload = Array(bytes[(offset + length)...])
+    let payloadStart = offset + length
+    guard header.payloadLength >= 0, header.payloadLength <= bytes.count - payloadStart else {
+      throw ReadError(description: "the artifact is truncated (payload)")
+    }
+    let payload = Array(bytes[payloadStart..<(payloadStart + header.payloadLength)])
     guard Self.sha256(payload) == header.payloadSHA256 else {
       throw ReadError(description: "the artifact is damaged: its payload does not match the SHA-256 in its header")
+    }
+    let flowBytes = Array(bytes[(payloadStart + header.payloadLength)...])
+    guard Self.sha256(flowBytes) == header.flowTableSHA256, let flowTable = FlowTable(bytes: flowBytes) else {
+      throw ReadError(description: "the artifact is damaged: its flow table does not match the SHA-256 in its header")
     }
     guard header.acknowledgedMessages > 0, !payload.isEmpty else {
       throw ReadError(description: "the artifact holds no batch")
     }
     self.header = header
     self.payload = payload
+    self.flowTable = flowTable
   }
 
   /// Hex SHA-256.

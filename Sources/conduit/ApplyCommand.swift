@@ -1,4 +1,7 @@
 import ArgumentParser
+import Conntrack
+import FirewallIR
+import FlowSpace
 import Foundation
 import NftablesBackend
 import PolicyModel
@@ -68,7 +71,8 @@ struct ApplyCommand: ParsableCommand {
     if !missing.isEmpty, !force {
       printError(
         "conduit: error: interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
-          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)\n")
+          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)\n"
+      )
       throw ExitCode(2)
     }
     do {
@@ -79,6 +83,51 @@ struct ApplyCommand: ParsableCommand {
       throw ExitCode(error.isPermissionDenied || !error.isRejection ? 2 : 1)
     }
     print("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
+    do {
+      let cut = try cutConnections(noLongerAllowedBy: artifact.flowTable)
+      print("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
+    } catch {
+      printError("conduit: warning: the ruleset is applied, but connection tracking could not be cleaned: \(error)\n")
+    }
+  }
+
+  /// Deletes the conntrack entries of forwarded connections the new ruleset would not let start; connections of
+  /// the gateway's own addresses are left alone.
+  private func cutConnections(noLongerAllowedBy table: FlowTable) throws -> Int {
+    let session = try ConntrackSession()
+    let entries = try session.entries()
+    guard !entries.isEmpty else { return 0 }
+    let local = Self.localAddresses()
+    let index = table.index()
+    return try session.deleteEntries { entry in
+      guard !local.contains(entry.source), !local.contains(entry.destination) else { return false }
+      let selector = entry.destinationPort ?? entry.icmpType.map(UInt16.init)
+      return !index.allows(
+        source: entry.source, destination: entry.destination, protocolNumber: entry.protocolNumber, selector: selector)
+    }
+  }
+
+  /// The addresses of this network namespace's interfaces.
+  private static func localAddresses() -> Set<IPAddress> {
+    var result: Set<IPAddress> = []
+    var list: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&list) == 0 else { return result }
+    defer { freeifaddrs(list) }
+    var current = list
+    while let entry = current {
+      defer { current = entry.pointee.ifa_next }
+      guard let address = entry.pointee.ifa_addr else { continue }
+      var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+      let length = socklen_t(
+        Int32(address.pointee.sa_family) == AF_INET6
+          ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+      guard Int32(address.pointee.sa_family) == AF_INET || Int32(address.pointee.sa_family) == AF_INET6,
+        getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
+      else { continue }
+      let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+      if let parsed = IPAddress(text) { result.insert(parsed) }
+    }
+    return result
   }
 
   private func loadArtifact() throws -> NftablesArtifact {

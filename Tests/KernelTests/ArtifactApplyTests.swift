@@ -21,7 +21,8 @@ import Testing
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
     let batch = NetlinkLinearizer().batch(ruleset, names: names)
     let artifact = NftablesArtifact(
-      batch: batch, table: names.table, interfaces: ruleset.interfaces, policySHA256: "test", site: ruleset.site,
+      batch: batch, flowTable: FlowTable(ruleset), table: names.table, interfaces: ruleset.interfaces,
+      policySHA256: "test", site: ruleset.site,
       gateway: ruleset.gateway, mitigations: [], compiler: "conduit tests")
     return (NftablesTextRenderer().render(ruleset, names: names), artifact)
   }
@@ -87,7 +88,8 @@ import Testing
       bytes: payload, acknowledgedMessages: artifact.header.acknowledgedMessages,
       origins: artifact.batch.origins)
     let damaged = NftablesArtifact(
-      batch: batch, table: artifact.header.table, interfaces: artifact.header.interfaces, policySHA256: "test",
+      batch: batch, flowTable: artifact.flowTable, table: artifact.header.table, interfaces: artifact.header.interfaces,
+      policySHA256: "test",
       site: artifact.header.site, gateway: artifact.header.gateway, mitigations: [], compiler: "conduit tests")
     let result = try Self.apply(damaged.encoded(), in: lab)
     #expect(result.status == 1)

@@ -175,6 +175,79 @@ struct ConntrackTests {
     }
   }
 
+  static let applyPolicy = """
+    site cut
+    zone ops {
+      level 3; security-level 2
+      network 10.30.0.0/24, fd00:30::/64
+    }
+    zone ctl {
+      level 2; security-level 2
+      network 10.40.0.0/24, fd00:40::/64
+    }
+    asset hmi { address 10.30.0.31, fd00:30::31 }
+    asset plc { address 10.40.0.10, fd00:40::10 }
+    gateway gw {
+      interface eth1 ops
+      interface eth2 ctl
+      management service ssh from hmi
+    }
+    conduit ops-ctl {
+      between ops and ctl
+      owner "ot"; justification "test"
+      allow hmi -> plc service tcp/502, tcp/503
+    }
+    mitigation no-502 {
+      reason "cut port 502"
+      revoke service tcp/502
+    }
+
+    """
+
+  @Test(.kernelTests)
+  func applyCutsHeldConnectionsTheNewRulesetNoLongerAllows() throws {
+    let lab = try NetworkLab(interfaces: [Self.eth1, Self.eth2])
+    defer { lab.close() }
+    let policy = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "conduit-cut-\(UUID().uuidString).conduit")
+    try Self.applyPolicy.write(to: policy, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: policy) }
+    let first = try ConduitExecutable.run([
+      "apply", policy.path, "--netns", lab.gatewayNamespace, "--today", "2026-11-28",
+    ])
+    #expect(first.status == 0, "\(first.standardError)")
+    let server = try startEchoServer(in: lab)
+    defer { server.kill() }
+    let cut = [
+      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 502),
+      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 502),
+    ]
+    let kept = [
+      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 503),
+      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 503),
+    ]
+    let held = cut + kept
+    defer { for connection in held { connection.process.kill() } }
+    try expectReports(held, "echo", within: 0.8, "before the mitigation")
+
+    let second = try ConduitExecutable.run([
+      "apply", policy.path, "--netns", lab.gatewayNamespace, "--today", "2026-11-28", "--mitigation", "no-502",
+    ])
+    #expect(second.status == 0, "\(second.standardError)")
+    #expect(second.standardOutput.contains("cut 2 tracked connections the new ruleset no longer allows"))
+    let marks = held.map { $0.reports.count }
+    usleep(1_500_000)
+    for (connection, mark) in zip(held, marks) {
+      let after = Array(connection.reports.dropFirst(mark + 1))
+      #expect(after.count >= 3, "\(connection) reported too little after the apply: \(after)")
+      if cut.contains(where: { $0 === connection }) {
+        #expect(after.allSatisfy { !$0.hasPrefix("echo ") }, "\(connection) still works after the apply: \(after)")
+      } else {
+        #expect(after.allSatisfy { $0.hasPrefix("echo ") }, "\(connection) stopped working: \(after)")
+      }
+    }
+  }
+
   // MARK: Decoding without a kernel
 
   /// A ctnetlink payload as the kernel dumps it: nfgenmsg, then the original tuple, the reply tuple and the id.

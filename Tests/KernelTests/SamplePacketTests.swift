@@ -92,7 +92,8 @@ import Testing
     case .artifact:
       let names = NftablesNames(ruleset, diagnostics: &diagnostics)
       let artifact = NftablesArtifact(
-        batch: NetlinkLinearizer().batch(ruleset, names: names), table: names.table, interfaces: ruleset.interfaces,
+        batch: NetlinkLinearizer().batch(ruleset, names: names), flowTable: FlowTable(ruleset), table: names.table,
+        interfaces: ruleset.interfaces,
         policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway, mitigations: ruleset.mitigations,
         compiler: "conduit tests")
       let file = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString).nftb")

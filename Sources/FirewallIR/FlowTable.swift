@@ -1,0 +1,138 @@
+import FlowSpace
+
+/// The flows a ruleset forwards, in a compact binary form an artifact carries so that `apply` can tell which
+/// tracked connections the new ruleset no longer allows.
+public struct FlowTable: Sendable, Equatable {
+  /// Bytes of one record: family, protocol, chain, selector range, source range, destination range.
+  static let recordSize = 72
+
+  /// The encoded records.
+  public private(set) var bytes: [UInt8]
+
+  /// The table of a ruleset's elements.
+  public init(_ ruleset: Ruleset) {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(ruleset.elements.count * Self.recordSize)
+    for element in ruleset.elements {
+      bytes.append(element.family == .ipv4 ? 4 : 6)
+      bytes.append(Self.protocolNumber(element.kind))
+      bytes += [UInt8(element.chain >> 8 & 0xFF), UInt8(element.chain & 0xFF)]
+      for value in [element.selectors.lowerBound, element.selectors.upperBound] {
+        bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
+      }
+      for address in [
+        element.sources.first, element.sources.last, element.destinations.first, element.destinations.last,
+      ] {
+        bytes += Self.encode(address)
+      }
+    }
+    self.bytes = bytes
+  }
+
+  /// A table read back from an artifact; nil when its length is not a whole number of records.
+  public init?(bytes: [UInt8]) {
+    guard bytes.count % Self.recordSize == 0 else { return nil }
+    self.bytes = bytes
+  }
+
+  /// The number of flow elements.
+  public var count: Int { bytes.count / Self.recordSize }
+
+  /// An index answering whether a new connection would be allowed.
+  public func index() -> FlowTableIndex { FlowTableIndex(self) }
+
+  static func protocolNumber(_ kind: MatchKind) -> UInt8 {
+    switch kind {
+    case .transport(let transport): transport.number
+    case .icmp: 1
+    case .icmpv6: 58
+    case .proto: 0
+    }
+  }
+
+  static func encode(_ address: IPAddress) -> [UInt8] {
+    switch address {
+    case .v4(let v4): withUnsafeBytes(of: v4.value.bigEndian) { Array($0) } + [UInt8](repeating: 0, count: 12)
+    case .v6(let v6): withUnsafeBytes(of: v6.value.bigEndian) { Array($0) }
+    }
+  }
+}
+
+/// Point queries over a `FlowTable`: one region per (family, protocol, conduit), each rebuilt in linear time.
+public struct FlowTableIndex: Sendable {
+  struct Group: Hashable {
+    var family: UInt8
+    var protocolNumber: UInt8
+    var chain: UInt16
+  }
+
+  private var v4: [(Group, FlowRegion<UInt32>)] = []
+  private var v6: [(Group, FlowRegion<UInt128>)] = []
+
+  init(_ table: FlowTable) {
+    var boxes4: [Group: [FlowBox<UInt32>]] = [:]
+    var boxes6: [Group: [FlowBox<UInt128>]] = [:]
+    var order: [Group] = []
+    let bytes = table.bytes
+    for start in stride(from: 0, to: bytes.count, by: FlowTable.recordSize) {
+      let group = Group(
+        family: bytes[start], protocolNumber: bytes[start + 1],
+        chain: UInt16(bytes[start + 2]) << 8 | UInt16(bytes[start + 3]))
+      let lowest = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
+      let highest = UInt16(bytes[start + 6]) << 8 | UInt16(bytes[start + 7])
+      guard lowest <= highest else { continue }
+      let selectors = lowest...highest
+      let cover = RuleCover(Int(group.chain))
+      if boxes4[group] == nil, boxes6[group] == nil { order.append(group) }
+      if group.family == 4 {
+        let values = (0..<4).map { Self.u32(bytes, start + 8 + $0 * 16) }
+        guard values[0] <= values[1], values[2] <= values[3] else { continue }
+        boxes4[group, default: []].append(
+          FlowBox(
+            sources: values[0]...values[1], destinations: values[2]...values[3], selectors: selectors, cover: cover))
+      } else {
+        let values = (0..<4).map { Self.u128(bytes, start + 8 + $0 * 16) }
+        guard values[0] <= values[1], values[2] <= values[3] else { continue }
+        boxes6[group, default: []].append(
+          FlowBox(
+            sources: values[0]...values[1], destinations: values[2]...values[3], selectors: selectors, cover: cover))
+      }
+    }
+    for group in order {
+      if let boxes = boxes4[group] { v4.append((group, FlowRegion(boxesOfARegion: boxes))) }
+      if let boxes = boxes6[group] { v6.append((group, FlowRegion(boxesOfARegion: boxes))) }
+    }
+  }
+
+  /// Whether a new connection from `source` to `destination` of IP protocol `protocolNumber` with destination port
+  /// or ICMP type `selector` is forwarded.
+  public func allows(source: IPAddress, destination: IPAddress, protocolNumber: UInt8, selector: UInt16?) -> Bool {
+    let (tableProtocol, tableSelector): (UInt8, UInt16)
+    switch protocolNumber {
+    case 6, 17, 1, 58: (tableProtocol, tableSelector) = (protocolNumber, selector ?? 0)
+    default: (tableProtocol, tableSelector) = (0, UInt16(protocolNumber))
+    }
+    switch (source, destination) {
+    case (.v4(let from), .v4(let to)):
+      return v4.contains { group, region in
+        group.protocolNumber == tableProtocol
+          && region.cover(source: from.value, destination: to.value, selector: tableSelector) != nil
+      }
+    case (.v6(let from), .v6(let to)):
+      return v6.contains { group, region in
+        group.protocolNumber == tableProtocol
+          && region.cover(source: from.value, destination: to.value, selector: tableSelector) != nil
+      }
+    default:
+      return false
+    }
+  }
+
+  static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+    (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[at + $1]) }
+  }
+
+  static func u128(_ bytes: [UInt8], _ at: Int) -> UInt128 {
+    (0..<16).reduce(UInt128(0)) { $0 << 8 | UInt128(bytes[at + $1]) }
+  }
+}
