@@ -1,6 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// Generic code (FlowSpace's interval and segment maps) is specialized across modules; without it the lowering of
+/// 100,000 rules spends most of its time in generic metadata lookups (measured: 7.5 s -> 2.9 s compile).
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])]
+
 let package = Package(
   name: "conduit",
   platforms: [.macOS(.v15)],
@@ -12,12 +16,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
-    .target(name: "FlowSpace"),
-    .target(name: "BaselineFormat"),
-    .target(name: "PolicyLanguage"),
-    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"]),
-    .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
-    .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"]),
+    .target(name: "FlowSpace", swiftSettings: optimized),
+    .target(name: "BaselineFormat", swiftSettings: optimized),
+    .target(name: "PolicyLanguage", swiftSettings: optimized),
+    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"], swiftSettings: optimized),
+    .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
+    .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "Conntrack", dependencies: ["CNftnl", "FlowSpace"]),
     .target(name: "NftablesBackend", dependencies: [
