@@ -4,8 +4,6 @@ import Glibc
 /// Opens a netlink socket inside another network namespace on a thread of its own, which exits afterwards, so that
 /// no thread of the caller ever changes namespace.
 enum NamespaceThread {
-  private typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
-  private static let newNetworkNamespaceFlag: Int32 = 0x4000_0000
 
   /// Opens the ctnetlink socket in the network namespace at `path`.
   static func openSocket(inNetworkNamespace path: String) throws -> OpaquePointer {
@@ -41,14 +39,10 @@ enum NamespaceThread {
     }
 
     private func enterAndOpen() throws -> OpaquePointer {
-      guard let symbol = dlsym(nil, "setns") else {
-        throw ConntrackError("the C library has no setns", errno: ENOSYS)
-      }
-      let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
       let descriptor = open(path, O_RDONLY | O_CLOEXEC)
       guard descriptor >= 0 else { throw ConntrackError.system("opening \(path)", errno: errno) }
       defer { close(descriptor) }
-      guard setNamespace(descriptor, newNetworkNamespaceFlag) == 0 else {
+      guard conduit_enter_network_namespace(descriptor) == 0 else {
         throw ConntrackError.system("entering the network namespace \(path)", errno: errno)
       }
       return try ConntrackSession.openSocket()
