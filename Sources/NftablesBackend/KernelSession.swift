@@ -78,7 +78,7 @@ public final class KernelSession {
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while answered < batch.acknowledgedMessages {
       var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-      let ready = Glibc.poll(&poll, 1, 5000)
+      let ready = Glibc.poll(&poll, 1, firstError == nil ? 5000 : 200)
       guard ready > 0 else { break }
       let count = buffer.withUnsafeMutableBytes { raw in mnl_socket_recvfrom(socket, raw.baseAddress, raw.count) }
       guard count > 0 else { throw .system("cannot read the kernel's answer", errno: errno) }

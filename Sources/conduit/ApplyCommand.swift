@@ -79,8 +79,12 @@ struct ApplyCommand: ParsableCommand {
       let session = try KernelSession()
       try session.send(artifact.batch)
     } catch {
+      if error.isPermissionDenied {
+        printError("conduit: error: permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root); nothing was changed\n")
+        throw ExitCode(2)
+      }
       printError("conduit: error: \(error)\n")
-      throw ExitCode(error.isPermissionDenied || !error.isRejection ? 2 : 1)
+      throw ExitCode(error.isRejection ? 1 : 2)
     }
     print("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
     do {

@@ -142,6 +142,16 @@ import Testing
     #expect(result.standardError.contains("no network namespace 'cdt-does-not-exist'"))
   }
 
+  @Test(.kernelTests) func withoutPermissionNothingIsAppliedAndTheMessageSaysWhy() throws {
+    let testCase = try #require(Self.cases.first)
+    let file = try ArtifactFile(try Self.compiled(testCase).artifact.encoded())
+    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.url.path)
+    let command = "\(ConduitExecutable.url.path) apply \(file.url.path) --force"
+    let result = try Command.run("/usr/sbin/runuser", ["-u", "nobody", "--", "/bin/sh", "-c", command])
+    #expect(result.status == 2, "\(result.standardError)")
+    #expect(result.standardError.contains("permission denied: applying a ruleset needs CAP_NET_ADMIN"))
+  }
+
   static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
     guard haystack.count >= needle.count else { return nil }
     for start in stride(from: haystack.count - needle.count, through: 0, by: -1)
