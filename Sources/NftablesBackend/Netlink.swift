@@ -73,6 +73,22 @@ enum NftDataType: UInt32 {
     }
   }
 
+  /// nft's name of the type.
+  var nftName: String {
+    switch self {
+    case .verdict: "verdict"
+    case .integer: "integer"
+    case .string: "string"
+    case .ipv4Address: "ipv4_addr"
+    case .ipv6Address: "ipv6_addr"
+    case .inetProtocol: "inet_proto"
+    case .inetService: "inet_service"
+    case .icmpType: "icmp_type"
+    case .icmpv6Type: "icmpv6_type"
+    case .interfaceName: "ifname"
+    }
+  }
+
   /// The type id of a concatenation: six bits a field.
   static func concatenation(_ fields: [NftDataType]) -> UInt32 {
     fields.reduce(0) { ($0 << 6) | $1.rawValue }
@@ -227,7 +243,9 @@ struct NetlinkBatchWriter {
     }
     nftnl_set_set_data(
       object, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(userData), nftnl_udata_buf_len(userData))
-    message(NetlinkConstant.messageNewSet, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck, origin: set.origin) {
+    message(
+      NetlinkConstant.messageNewSet, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck, origin: set.origin
+    ) {
       header in nftnl_set_nlmsg_build_payload(header, object)
     }
     guard !set.elements.isEmpty else { return }

@@ -49,154 +49,99 @@ public struct NftablesTextRenderer: Sendable {
 
   /// The script.
   public func render(_ ruleset: Ruleset, names: NftablesNames) -> String {
+    let program = NftablesProgram(ruleset, names: names)
     var out = TextWriter()
-    let table = "inet \(names.table)"
+    let table = "inet \(program.table)"
     out.line(
       "# conduit ruleset" + (ruleset.gateway.map { " for gateway \($0)" } ?? " (address matching only, no gateway)"))
     if !ruleset.mitigations.isEmpty { out.line("# mitigations: \(ruleset.mitigations.joined(separator: ", "))") }
     out.line("table \(table)")
     out.line("delete table \(table)")
     out.open("table \(table)")
-    if !ruleset.interfaces.isEmpty {
-      for family in AddressFamily.allCases { interfaceSet(ruleset, family, &out) }
-    }
-    for family in AddressFamily.allCases {
-      for kind in MatchKind.kinds(of: family) { flowMap(ruleset, family, kind, names, &out) }
-    }
-    if let management = ruleset.management {
-      for family in AddressFamily.allCases {
-        for kind in MatchKind.kinds(of: family) { managementSet(management, family, kind, &out) }
-      }
-    }
-    for (index, chain) in ruleset.chains.enumerated() {
-      out.open("chain \(names.conduitChains[index])")
-      out.line("counter accept")
-      out.close()
-      out.open("chain \(names.logChains[index])")
-      out.line("log prefix \(quoted("conduit \(chain.conduit) ")) goto \(names.conduitChains[index])")
-      out.close()
-    }
-    forwardChain(ruleset, &out)
-    if ruleset.management != nil { inputChain(ruleset, &out) }
+    for set in program.sets { render(set, &out) }
+    for chain in program.chains { render(chain, &out) }
     out.close()
     return out.text
   }
 
-  private func interfaceSet(_ ruleset: Ruleset, _ family: AddressFamily, _ out: inout TextWriter) {
-    let members = ruleset.interfaceZones.filter { $0.addresses.family == family }
-    out.open("set \(Self.zonesSet(family))")
-    out.line("type ifname . \(Self.addressType(family)); flags interval")
-    elements(members.map { "\(quoted($0.interface)) . \(address($0.addresses))" }, &out)
-    out.close()
-  }
-
-  private func flowMap(
-    _ ruleset: Ruleset, _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames, _ out: inout TextWriter
-  ) {
-    guard let name = Self.flowMapName(family, kind) else { return }
-    let members = ruleset.elements.filter { $0.family == family && (kind == $0.kind || Self.sharesMap(kind, $0.kind)) }
-    out.open("map \(name)")
-    let addressType = Self.addressType(family)
-    out.line("type \(addressType) . \(addressType) . \(Self.selectorType(kind)) : verdict; flags interval; counter")
-    elements(
-      members.map { element in
-        let chain = element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]
-        return
-          "\(address(element.sources)) . \(address(element.destinations)) . \(selector(element)) : jump \(chain)"
-      }, &out)
-    out.close()
-  }
-
-  private func managementSet(
-    _ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind, _ out: inout TextWriter
-  ) {
-    guard let name = Self.managementSetName(family, kind) else { return }
-    let members = management.filter { $0.family == family && (kind == $0.kind || Self.sharesMap(kind, $0.kind)) }
-    out.open("set \(name)")
-    out.line("type \(Self.addressType(family)) . \(Self.selectorType(kind)); flags interval")
-    elements(members.map { "\(address($0.sources)) . \(selector($0.kind, $0.selectors))" }, &out)
-    out.close()
-  }
-
-  private func forwardChain(_ ruleset: Ruleset, _ out: inout TextWriter) {
-    out.open("chain forward")
-    out.line("type filter hook forward priority filter; policy drop;")
-    out.line("ct state established,related accept")
-    out.line("ct state invalid counter drop")
-    if !ruleset.interfaces.isEmpty {
-      for family in AddressFamily.allCases {
-        let (nfproto, header) = Self.familyMatch(family)
-        out.line("meta nfproto \(nfproto) iifname . \(header) saddr != @\(Self.zonesSet(family)) counter drop")
-        out.line("meta nfproto \(nfproto) oifname . \(header) daddr != @\(Self.zonesSet(family)) counter drop")
-      }
-    }
-    for family in AddressFamily.allCases {
-      let (nfproto, header) = Self.familyMatch(family)
-      let icmp = family == .ipv4 ? "icmp" : "icmpv6"
-      let suffix = family == .ipv4 ? "v4" : "v6"
-      out.line(
-        "meta nfproto \(nfproto) meta l4proto { tcp, udp } \(header) saddr . \(header) daddr . meta l4proto . th dport vmap @flows_\(suffix)"
-      )
-      out.line(
-        "meta nfproto \(nfproto) meta l4proto \(icmp) \(header) saddr . \(header) daddr . \(icmp) type vmap @\(icmp)_\(suffix)"
-      )
-      out.line("meta nfproto \(nfproto) \(header) saddr . \(header) daddr . meta l4proto vmap @proto_\(suffix)")
-    }
-    out.line("counter limit rate 10/second log prefix \"conduit drop \"")
-    out.close()
-  }
-
-  private func inputChain(_ ruleset: Ruleset, _ out: inout TextWriter) {
-    out.open("chain input")
-    out.line("type filter hook input priority filter; policy drop;")
-    out.line("iif lo accept")
-    out.line("ct state established,related accept")
-    out.line("ct state invalid drop")
+  private func render(_ set: ProgramSet, _ out: inout TextWriter) {
+    out.open("\(set.isVerdictMap ? "map" : "set") \(set.name)")
+    let key = set.key.map(\.nftName).joined(separator: " . ")
     out.line(
-      "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } ip6 hoplimit 255 accept"
-    )
-    if !ruleset.interfaces.isEmpty {
-      for family in AddressFamily.allCases {
-        let (nfproto, header) = Self.familyMatch(family)
-        out.line("meta nfproto \(nfproto) iifname . \(header) saddr != @\(Self.zonesSet(family)) counter drop")
+      "type \(key)" + (set.isVerdictMap ? " : verdict" : "") + "; flags interval" + (set.counter ? "; counter" : ""))
+    if !set.elements.isEmpty {
+      out.open("elements =")
+      for (index, element) in set.elements.enumerated() {
+        let verdict = element.jump.map { " : jump \($0)" } ?? ""
+        out.line(fields(element) + verdict + (index == set.elements.count - 1 ? "" : ","))
       }
+      out.close()
     }
-    for family in AddressFamily.allCases {
-      let (nfproto, header) = Self.familyMatch(family)
-      let icmp = family == .ipv4 ? "icmp" : "icmpv6"
-      let suffix = family == .ipv4 ? "v4" : "v6"
-      out.line(
-        "meta nfproto \(nfproto) meta l4proto { tcp, udp } \(header) saddr . meta l4proto . th dport @management_\(suffix) accept"
-      )
-      out.line(
-        "meta nfproto \(nfproto) meta l4proto \(icmp) \(header) saddr . \(icmp) type @management_\(icmp)_\(suffix) accept"
-      )
-      out.line("meta nfproto \(nfproto) \(header) saddr . meta l4proto @management_proto_\(suffix) accept")
-    }
-    out.line("counter limit rate 10/second log prefix \"conduit input drop \"")
     out.close()
   }
 
-  private func elements(_ items: [String], _ out: inout TextWriter) {
-    guard !items.isEmpty else { return }
-    out.open("elements =")
-    for (index, item) in items.enumerated() { out.line(item + (index == items.count - 1 ? "" : ",")) }
+  private func fields(_ element: ProgramElement) -> String {
+    zip(element.low, element.high).map { low, high in
+      switch (low, high) {
+      case (.interface(let name), _): return quoted(name)
+      case (.address(let first), .address(let last)): return AddressRange(first: first, last: last).description
+      case (.protocolNumber(let first), .protocolNumber(let last)):
+        if first == last, let name = Self.protocolNames[first] { return name }
+        return first == last ? "\(first)" : "\(first)-\(last)"
+      case (.port(let first), .port(let last)):
+        return first == last ? "\(first)" : "\(first)-\(last)"
+      case (.icmpType(let first), .icmpType(let last)):
+        return first == last ? "\(first)" : "\(first)-\(last)"
+      default: return "?"
+      }
+    }.joined(separator: " . ")
+  }
+
+  private func render(_ chain: ProgramChain, _ out: inout TextWriter) {
+    out.open("chain \(chain.name)")
+    switch chain.hook {
+    case .forward: out.line("type filter hook forward priority filter; policy drop;")
+    case .input: out.line("type filter hook input priority filter; policy drop;")
+    case nil: break
+    }
+    for rule in chain.rules { out.line(rule.map(text).joined(separator: " ")) }
     out.close()
   }
 
-  private func address(_ range: AddressRange) -> String { range.description }
-
-  private func selector(_ element: FlowElement) -> String {
-    switch element.kind {
-    case .transport(let transport): "\(transport.rawValue) . \(Self.range(element.selectors))"
-    default: selector(element.kind, element.selectors)
+  private func text(_ statement: ProgramStatement) -> String {
+    switch statement {
+    case .ctState(let invalid): invalid ? "ct state invalid" : "ct state established,related"
+    case .nfproto(let family): "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
+    case .l4protoIn(let numbers):
+      "meta l4proto { \(numbers.map { Self.protocolNames[$0] ?? "\($0)" }.joined(separator: ", ")) }"
+    case .l4proto(let number): "meta l4proto \(Self.protocolNames[number] ?? "\(number)")"
+    case .icmpv6TypeIn(let types):
+      "icmpv6 type { \(types.map { Self.icmpv6Names[$0] ?? "\($0)" }.joined(separator: ", ")) }"
+    case .hopLimit(let limit): "ip6 hoplimit \(limit)"
+    case .loopbackInput: "iif lo"
+    case .lookup(let fields, let set, let inverted, let verdictMap):
+      fields.map(text).joined(separator: " . ") + (verdictMap ? " vmap @\(set)" : inverted ? " != @\(set)" : " @\(set)")
+    case .counter: "counter"
+    case .limitPerSecond(let rate): "limit rate \(rate)/second"
+    case .log(let prefix): "log prefix \(quoted(prefix))"
+    case .accept: "accept"
+    case .drop: "drop"
+    case .goto(let chain): "goto \(chain)"
     }
   }
 
-  private func selector(_ kind: MatchKind, _ selectors: ClosedRange<UInt16>) -> String {
-    switch kind {
-    case .transport(let transport): "\(transport.rawValue) . \(Self.range(selectors))"
-    case .icmp, .icmpv6, .proto: Self.range(selectors)
+  private func text(_ field: ProgramField) -> String {
+    switch field {
+    case .inputInterface: "iifname"
+    case .outputInterface: "oifname"
+    case .ipv4Source: "ip saddr"
+    case .ipv4Destination: "ip daddr"
+    case .ipv6Source: "ip6 saddr"
+    case .ipv6Destination: "ip6 daddr"
+    case .l4proto: "meta l4proto"
+    case .destinationPort: "th dport"
+    case .icmpType: "icmp type"
+    case .icmpv6Type: "icmpv6 type"
     }
   }
 
@@ -204,48 +149,10 @@ public struct NftablesTextRenderer: Sendable {
     "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
   }
 
-  static func range(_ range: ClosedRange<UInt16>) -> String {
-    range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
-  }
-
-  static func sharesMap(_ kind: MatchKind, _ other: MatchKind) -> Bool {
-    if case .transport = kind, case .transport = other { return true }
-    return false
-  }
-
-  static func flowMapName(_ family: AddressFamily, _ kind: MatchKind) -> String? {
-    let suffix = family == .ipv4 ? "v4" : "v6"
-    switch kind {
-    case .transport(.tcp): return "flows_\(suffix)"
-    case .transport(.udp): return nil
-    case .icmp: return "icmp_v4"
-    case .icmpv6: return "icmpv6_v6"
-    case .proto: return "proto_\(suffix)"
-    }
-  }
-
-  static func managementSetName(_ family: AddressFamily, _ kind: MatchKind) -> String? {
-    flowMapName(family, kind).map { name in
-      "management_" + (name.hasPrefix("flows_") ? String(name.dropFirst("flows_".count)) : name)
-    }
-  }
-
-  static func zonesSet(_ family: AddressFamily) -> String { family == .ipv4 ? "zones_v4" : "zones_v6" }
-
-  static func addressType(_ family: AddressFamily) -> String { family == .ipv4 ? "ipv4_addr" : "ipv6_addr" }
-
-  static func selectorType(_ kind: MatchKind) -> String {
-    switch kind {
-    case .transport: "inet_proto . inet_service"
-    case .icmp: "icmp_type"
-    case .icmpv6: "icmpv6_type"
-    case .proto: "inet_proto"
-    }
-  }
-
-  static func familyMatch(_ family: AddressFamily) -> (nfproto: String, header: String) {
-    family == .ipv4 ? ("ipv4", "ip") : ("ipv6", "ip6")
-  }
+  static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"]
+  static let icmpv6Names: [UInt8: String] = [
+    133: "nd-router-solicit", 134: "nd-router-advert", 135: "nd-neighbor-solicit", 136: "nd-neighbor-advert",
+  ]
 }
 
 /// Indented lines.

@@ -1,0 +1,299 @@
+import FirewallIR
+import FlowSpace
+import PolicyModel
+
+/// conduit's nftables table for one ruleset, built once: the sets and maps with their elements, and the chains with
+/// their rules as statements. The text renderer and the netlink linearizer both render this program, so the script
+/// and the batch describe the same table by construction.
+struct NftablesProgram {
+  /// The table name (`inet NAME`).
+  let table: String
+  /// Named sets and maps, in the order they are declared.
+  private(set) var sets: [ProgramSet] = []
+  /// Chains with their rules, in the order they are declared.
+  private(set) var chains: [ProgramChain] = []
+
+  init(_ ruleset: Ruleset, names: NftablesNames) {
+    table = names.table
+    if !ruleset.interfaces.isEmpty {
+      for family in AddressFamily.allCases { addZonesSet(ruleset, family) }
+    }
+    for family in AddressFamily.allCases {
+      for kind in Self.mapKinds(family) { addFlowMap(ruleset, family, kind, names) }
+    }
+    if let management = ruleset.management {
+      for family in AddressFamily.allCases {
+        for kind in Self.mapKinds(family) { addManagementSet(management, family, kind) }
+      }
+    }
+    for (index, chain) in ruleset.chains.enumerated() {
+      chains.append(ProgramChain(name: names.conduitChains[index], hook: nil, rules: [[.counter, .accept]]))
+      chains.append(
+        ProgramChain(
+          name: names.logChains[index], hook: nil,
+          rules: [[.log("conduit \(chain.conduit) "), .goto(names.conduitChains[index])]]))
+    }
+    chains.append(forwardChain(usesInterfaces: !ruleset.interfaces.isEmpty))
+    if ruleset.management != nil { chains.append(inputChain(usesInterfaces: !ruleset.interfaces.isEmpty)) }
+  }
+
+  /// The kinds that have a map of their own: TCP and UDP share one.
+  static func mapKinds(_ family: AddressFamily) -> [MatchKind] {
+    MatchKind.kinds(of: family).filter { $0 != .transport(.udp) }
+  }
+
+  static func kind(_ kind: MatchKind, belongsTo mapKind: MatchKind) -> Bool {
+    if case .transport = kind, case .transport = mapKind { return true }
+    return kind == mapKind
+  }
+
+  static func zonesSetName(_ family: AddressFamily) -> String { family == .ipv4 ? "zones_v4" : "zones_v6" }
+
+  static func flowMapName(_ family: AddressFamily, _ kind: MatchKind) -> String {
+    let suffix = family == .ipv4 ? "v4" : "v6"
+    switch kind {
+    case .transport: return "flows_\(suffix)"
+    case .icmp: return "icmp_v4"
+    case .icmpv6: return "icmpv6_v6"
+    case .proto: return "proto_\(suffix)"
+    }
+  }
+
+  static func managementSetName(_ family: AddressFamily, _ kind: MatchKind) -> String {
+    let name = flowMapName(family, kind)
+    return "management_" + (name.hasPrefix("flows_") ? String(name.dropFirst("flows_".count)) : name)
+  }
+
+  static func addressType(_ family: AddressFamily) -> NftDataType { family == .ipv4 ? .ipv4Address : .ipv6Address }
+
+  static func selectorTypes(_ kind: MatchKind) -> [NftDataType] {
+    switch kind {
+    case .transport: [.inetProtocol, .inetService]
+    case .icmp: [.icmpType]
+    case .icmpv6: [.icmpv6Type]
+    case .proto: [.inetProtocol]
+    }
+  }
+
+  static func addressFields(_ family: AddressFamily) -> [ProgramField] {
+    family == .ipv4 ? [.ipv4Source, .ipv4Destination] : [.ipv6Source, .ipv6Destination]
+  }
+
+  static func selectorFields(_ kind: MatchKind) -> [ProgramField] {
+    switch kind {
+    case .transport: [.l4proto, .destinationPort]
+    case .icmp: [.icmpType]
+    case .icmpv6: [.icmpv6Type]
+    case .proto: [.l4proto]
+    }
+  }
+
+  static func selectorValues(_ kind: MatchKind, _ value: UInt16) -> [KeyValue] {
+    switch kind {
+    case .transport(let transport): [.protocolNumber(transport.number), .port(value)]
+    case .icmp, .icmpv6: [.icmpType(UInt8(value))]
+    case .proto: [.protocolNumber(UInt8(value))]
+    }
+  }
+
+  // MARK: Sets
+
+  private mutating func addZonesSet(_ ruleset: Ruleset, _ family: AddressFamily) {
+    let elements = ruleset.interfaceZones.filter { $0.addresses.family == family }.map { member in
+      ProgramElement(
+        low: [.interface(member.interface), .address(member.addresses.first)],
+        high: [.interface(member.interface), .address(member.addresses.last)], jump: nil)
+    }
+    sets.append(
+      ProgramSet(
+        name: Self.zonesSetName(family), key: [.interfaceName, Self.addressType(family)], isVerdictMap: false,
+        counter: false, elements: elements, origin: nil))
+  }
+
+  private mutating func addFlowMap(
+    _ ruleset: Ruleset, _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
+  ) {
+    let members = ruleset.elements.filter { $0.family == family && Self.kind($0.kind, belongsTo: kind) }
+    let elements = members.map { element in
+      ProgramElement(
+        low: [.address(element.sources.first), .address(element.destinations.first)]
+          + Self.selectorValues(element.kind, element.selectors.lowerBound),
+        high: [.address(element.sources.last), .address(element.destinations.last)]
+          + Self.selectorValues(element.kind, element.selectors.upperBound),
+        jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain])
+    }
+    let address = Self.addressType(family)
+    sets.append(
+      ProgramSet(
+        name: Self.flowMapName(family, kind), key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true,
+        counter: true, elements: elements,
+        origin: members.first.map { ruleset.rules[$0.rules[0]].preciseLocation }))
+  }
+
+  private mutating func addManagementSet(_ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind)
+  {
+    let elements = management.filter { $0.family == family && Self.kind($0.kind, belongsTo: kind) }.map { element in
+      ProgramElement(
+        low: [.address(element.sources.first)] + Self.selectorValues(element.kind, element.selectors.lowerBound),
+        high: [.address(element.sources.last)] + Self.selectorValues(element.kind, element.selectors.upperBound),
+        jump: nil)
+    }
+    sets.append(
+      ProgramSet(
+        name: Self.managementSetName(family, kind), key: [Self.addressType(family)] + Self.selectorTypes(kind),
+        isVerdictMap: false, counter: false, elements: elements, origin: nil))
+  }
+
+  // MARK: Chains
+
+  private func antiSpoofing(_ family: AddressFamily, _ direction: Direction) -> [ProgramStatement] {
+    let interface: ProgramField = direction == .ingress ? .inputInterface : .outputInterface
+    let address = Self.addressFields(family)[direction == .ingress ? 0 : 1]
+    return [
+      .nfproto(family),
+      .lookup([interface, address], set: Self.zonesSetName(family), inverted: true, verdictMap: false),
+      .counter, .drop,
+    ]
+  }
+
+  private func forwardChain(usesInterfaces: Bool) -> ProgramChain {
+    var rules: [[ProgramStatement]] = [
+      [.ctState(invalid: false), .accept], [.ctState(invalid: true), .counter, .drop],
+    ]
+    if usesInterfaces {
+      for family in AddressFamily.allCases {
+        rules.append(antiSpoofing(family, .ingress))
+        rules.append(antiSpoofing(family, .egress))
+      }
+    }
+    for family in AddressFamily.allCases {
+      let addresses = Self.addressFields(family)
+      for kind in Self.mapKinds(family) {
+        rules.append(
+          Self.protocolMatch(family, kind) + [
+            .lookup(
+              addresses + Self.selectorFields(kind), set: Self.flowMapName(family, kind), inverted: false,
+              verdictMap: true)
+          ])
+      }
+    }
+    rules.append([.counter, .limitPerSecond(10), .log("conduit drop ")])
+    return ProgramChain(name: "forward", hook: .forward, rules: rules)
+  }
+
+  private func inputChain(usesInterfaces: Bool) -> ProgramChain {
+    var rules: [[ProgramStatement]] = [
+      [.loopbackInput, .accept], [.ctState(invalid: false), .accept], [.ctState(invalid: true), .drop],
+      [.icmpv6TypeIn([135, 136, 133, 134]), .hopLimit(255), .accept],
+    ]
+    if usesInterfaces {
+      for family in AddressFamily.allCases { rules.append(antiSpoofing(family, .ingress)) }
+    }
+    for family in AddressFamily.allCases {
+      let source = Self.addressFields(family)[0]
+      for kind in Self.mapKinds(family) {
+        rules.append(
+          Self.protocolMatch(family, kind) + [
+            .lookup(
+              [source] + Self.selectorFields(kind), set: Self.managementSetName(family, kind), inverted: false,
+              verdictMap: false),
+            .accept,
+          ])
+      }
+    }
+    rules.append([.counter, .limitPerSecond(10), .log("conduit input drop ")])
+    return ProgramChain(name: "input", hook: .input, rules: rules)
+  }
+
+  /// The family, and the protocols a map of `kind` holds.
+  static func protocolMatch(_ family: AddressFamily, _ kind: MatchKind) -> [ProgramStatement] {
+    switch kind {
+    case .transport: [.nfproto(family), .l4protoIn([6, 17])]
+    case .icmp: [.nfproto(family), .l4proto(1)]
+    case .icmpv6: [.nfproto(family), .l4proto(58)]
+    case .proto: [.nfproto(family)]
+    }
+  }
+
+  enum Direction { case ingress, egress }
+}
+
+/// A named set or map of the program.
+struct ProgramSet {
+  var name: String
+  var key: [NftDataType]
+  var isVerdictMap: Bool
+  var counter: Bool
+  var elements: [ProgramElement]
+  /// The policy place (`file:line:col`) of its first element's rule.
+  var origin: String?
+}
+
+/// One interval element: the lowest and highest key (field by field) and, in a verdict map, the chain it jumps to.
+struct ProgramElement {
+  var low: [KeyValue]
+  var high: [KeyValue]
+  var jump: String?
+}
+
+/// One field of a set key.
+enum KeyValue: Equatable {
+  case interface(String)
+  case address(IPAddress)
+  case protocolNumber(UInt8)
+  case port(UInt16)
+  case icmpType(UInt8)
+}
+
+/// The value a rule loads for one field of a lookup key.
+enum ProgramField {
+  case inputInterface, outputInterface
+  case ipv4Source, ipv4Destination, ipv6Source, ipv6Destination
+  case l4proto, destinationPort, icmpType, icmpv6Type
+}
+
+/// A chain and its rules; base chains have a hook and policy drop.
+struct ProgramChain {
+  enum Hook { case forward, input }
+
+  var name: String
+  var hook: Hook?
+  var rules: [[ProgramStatement]]
+}
+
+/// One statement of a rule.
+enum ProgramStatement {
+  /// `ct state established,related`, or `ct state invalid`.
+  case ctState(invalid: Bool)
+  /// `meta nfproto ipv4|ipv6`.
+  case nfproto(AddressFamily)
+  /// `meta l4proto { tcp, udp }` (an anonymous set).
+  case l4protoIn([UInt8])
+  /// `meta l4proto icmp|icmpv6`.
+  case l4proto(UInt8)
+  /// `icmpv6 type { … }` (an anonymous set).
+  case icmpv6TypeIn([UInt8])
+  /// `ip6 hoplimit N`.
+  case hopLimit(UInt8)
+  /// `iif lo`.
+  case loopbackInput
+  /// `FIELD . FIELD … [!=] @set`, or `… vmap @map`.
+  case lookup([ProgramField], set: String, inverted: Bool, verdictMap: Bool)
+  case counter
+  /// `limit rate N/second`.
+  case limitPerSecond(UInt64)
+  /// `log prefix "…"`.
+  case log(String)
+  case accept
+  case drop
+  /// `goto CHAIN`.
+  case goto(String)
+}
+
+extension RuleOrigin {
+  /// `file:line:col` of the rule.
+  var preciseLocation: String {
+    let start = range.startLocation
+    return "\(range.file.path):\(start.line):\(start.column)"
+  }
+}
