@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Generic code (FlowSpace's interval and segment maps) is specialized across modules; without it the lowering of
 /// 100,000 rules spends most of its time in generic metadata lookups (measured: 7.5 s -> 2.9 s compile).
-let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])]
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
   name: "conduit",

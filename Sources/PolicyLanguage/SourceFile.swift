@@ -1,6 +1,34 @@
+import Foundation
+
 /// The text of one input file (a policy or a baseline) with the index needed to turn UTF-8 offsets into lines and
-/// columns.
+/// columns. Every source file is registered for the life of the process, so that a `SourceRange` names its file by
+/// number: ranges are copied everywhere, and a reference would be retained and released at every copy.
 public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
+  private static let registry = Registry()
+
+  /// Every source file of the process, by number.
+  private final class Registry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [SourceFile?] = []
+
+    func reserve() -> Int {
+      lock.withLock {
+        files.append(nil)
+        return files.count - 1
+      }
+    }
+
+    func store(_ file: SourceFile, at id: Int) {
+      lock.withLock { files[id] = file }
+    }
+
+    func file(_ id: Int) -> SourceFile {
+      lock.withLock { files[id]! }
+    }
+  }
+
+  /// The file's number in the registry.
+  public let id: Int
   /// The path as the user gave it (or as derived from an including file); shown in diagnostics.
   public let path: String
   /// The file's text.
@@ -12,6 +40,7 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
 
   /// Creates a source file from its path and text.
   public init(path: String, text: String) {
+    id = Self.registry.reserve()
     self.path = path
     self.text = text
     let bytes = Array(text.utf8)
@@ -21,6 +50,12 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
       starts.append(offset + 1)
     }
     self.lineStarts = starts
+    Self.registry.store(self, at: id)
+  }
+
+  /// The registered file with number `id`.
+  static func registered(_ id: Int) -> SourceFile {
+    registry.file(id)
   }
 
   /// The 1-based line holding `offset`.
@@ -108,24 +143,31 @@ public struct SourceLocation: Hashable, Sendable, Comparable {
 
 /// A range of UTF-8 bytes in one source file.
 public struct SourceRange: Hashable, Sendable {
+  private let fileID: Int32
+  private let startOffset: Int32
+  private let endOffset: Int32
+
   /// The file the range lies in.
-  public let file: SourceFile
+  public var file: SourceFile { SourceFile.registered(Int(fileID)) }
   /// Offset of the first byte.
-  public let start: Int
+  public var start: Int { Int(startOffset) }
   /// Offset one past the last byte.
-  public let end: Int
+  public var end: Int { Int(endOffset) }
 
   /// Creates a range; an inverted range is made empty.
   public init(file: SourceFile, start: Int, end: Int) {
-    self.file = file
-    self.start = start
-    self.end = max(start, end)
+    fileID = Int32(truncatingIfNeeded: file.id)
+    startOffset = Int32(clamping: start)
+    endOffset = Int32(clamping: max(start, end))
   }
 
   /// Creates a range from a byte range.
   public init(file: SourceFile, _ range: Range<Int>) {
     self.init(file: file, start: range.lowerBound, end: range.upperBound)
   }
+
+  /// Whether the range lies in `file`.
+  public func isIn(_ file: SourceFile) -> Bool { Int(fileID) == file.id }
 
   /// The smallest range covering both (in the same file).
   public func extended(to other: SourceRange) -> SourceRange {
@@ -134,7 +176,7 @@ public struct SourceRange: Hashable, Sendable {
 
   /// Whether `other` lies inside this range (same file).
   public func contains(_ other: SourceRange) -> Bool {
-    file === other.file && start <= other.start && other.end <= end
+    fileID == other.fileID && startOffset <= other.startOffset && other.endOffset <= endOffset
   }
 
   /// Where the range starts.
