@@ -70,9 +70,11 @@ struct BaselineInterpreter {
     }
     var drafts: [AssetDraft] = []
     drafts.reserveCapacity(table.records.count)
+    var columns: [String: Column?] = [:]
     for record in table.records {
       if let draft = interpret(
-        record, splitsOnSemicolon: splitsOnSemicolon, isJSON: table.format == .json, diagnostics: &diagnostics)
+        record, splitsOnSemicolon: splitsOnSemicolon, isJSON: table.format == .json, columns: &columns,
+        diagnostics: &diagnostics)
       {
         drafts.append(draft)
       }
@@ -86,7 +88,8 @@ struct BaselineInterpreter {
   }
 
   private func interpret(
-    _ record: BaselineRecord, splitsOnSemicolon: Bool, isJSON: Bool, diagnostics: inout DiagnosticEngine
+    _ record: BaselineRecord, splitsOnSemicolon: Bool, isJSON: Bool, columns: inout [String: Column?],
+    diagnostics: inout DiagnosticEngine
   ) -> AssetDraft? {
     let rowRange = SourceRange(file: file, record.range)
     var draft = AssetDraft(name: Literal(text: "", range: rowRange), range: rowRange)
@@ -101,8 +104,14 @@ struct BaselineInterpreter {
       case .list(let list): values = list.map { $0.trimmingSpaces() }
       }
       let joined = values.filter { !$0.isEmpty }.joined(separator: " ")
-      let key = Self.normalize(cell.key)
-      guard let column = Self.aliases[key] else {
+      let column: Column?
+      if let known = columns[cell.key] {
+        column = known
+      } else {
+        column = Self.aliases[Self.normalize(cell.key)]
+        columns[cell.key] = .some(column)
+      }
+      guard let column else {
         if !joined.isEmpty { draft.attributes[cell.key] = joined }
         continue
       }
