@@ -53,10 +53,7 @@ public enum Lowering {
     }
     let enforced = policy.conduits.filter { conduit in
       guard let pair = conduit.zones else { return false }
-      guard let gateway else { return true }
-      let first = gateway.interfaces(reaching: pair.first)
-      let second = gateway.interfaces(reaching: pair.second)
-      return first.contains { a in second.contains { $0 != a } }
+      return gateway?.enforces(pair) ?? true
     }
     let chainOfConduit = Dictionary(uniqueKeysWithValues: enforced.enumerated().map { ($1.id, $0) })
     let chains = enforced.map { conduit in

@@ -18,7 +18,7 @@ enum GatewayChecks {
         let first = gateway.interfaces(reaching: pair.first)
         let second = gateway.interfaces(reaching: pair.second)
         guard !first.isEmpty, !second.isEmpty else { continue }
-        if first.contains(where: { a in second.contains { $0 != a } }) {
+        if gateway.enforces(pair) {
           enforced = true
         } else {
           let interface = first.sorted()[0]

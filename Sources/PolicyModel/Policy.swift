@@ -312,6 +312,13 @@ public struct Gateway: Hashable, Sendable {
   public func interfaces(reaching zone: Int) -> Set<String> {
     Set(interfaces.filter { $0.zones.contains(zone) }.map(\.name))
   }
+
+  /// Whether traffic between the two zones crosses the gateway: they lie behind two different interfaces.
+  public func enforces(_ pair: ZonePair) -> Bool {
+    let first = interfaces(reaching: pair.first)
+    let second = interfaces(reaching: pair.second)
+    return first.contains { one in second.contains { $0 != one } }
+  }
 }
 
 /// One `interface` line of a gateway.
