@@ -22,6 +22,7 @@ let package = Package(
     .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"], swiftSettings: optimized),
     .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
+    .target(name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace"]),
     .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "Conntrack", dependencies: ["CNftnl", "FlowSpace"]),
     .target(name: "NftablesBackend", dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
       name: "conduit",
       dependencies: [
         "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "Conntrack",
+        "PolicyAnalysis",
         "FlowSpace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -49,6 +51,7 @@ let package = Package(
         "IptablesBackend", "Conntrack", "conduit",
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
+    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker"]),
     .testTarget(
       name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],
       exclude: ["Golden"]),

@@ -8,11 +8,14 @@ public struct LoweringOptions: Sendable {
   public var gateway: String?
   /// Mitigations to compile in (`--mitigation`), in order.
   public var mitigations: [String]
+  /// Every conduit by addresses alone, whatever the gateways (the policy's meaning, for analysis).
+  public var ignoringGateways: Bool
 
   /// Creates options.
-  public init(gateway: String? = nil, mitigations: [String] = []) {
+  public init(gateway: String? = nil, mitigations: [String] = [], ignoringGateways: Bool = false) {
     self.gateway = gateway
     self.mitigations = mitigations
+    self.ignoringGateways = ignoringGateways
   }
 }
 
@@ -44,7 +47,7 @@ public enum Lowering {
   public static func lower(
     _ policy: Policy, options: LoweringOptions = LoweringOptions(), diagnostics: inout DiagnosticEngine
   ) throws(LoweringError) -> Ruleset {
-    let gateway = try selectGateway(policy, options.gateway)
+    let gateway = options.ignoringGateways ? nil : try selectGateway(policy, options.gateway)
     let mitigations = try options.mitigations.map { name throws(LoweringError) -> Mitigation in
       guard let mitigation = policy.mitigations.first(where: { $0.name == name }) else {
         throw .unknownMitigation(name, available: policy.mitigations.map(\.name))

@@ -65,6 +65,28 @@ public struct Parser {
     return PolicyFile(file: file, declarations: declarations)
   }
 
+  /// Parses a whole file as a comma list of endpoints (`conduit query --from`), reporting what does not parse.
+  public mutating func parseEndpointList() -> [Endpoint]? {
+    let endpoints = try? parseEndpoints()
+    skipNewlines()
+    if endpoints != nil, peek.kind != .endOfFile {
+      error("expected ',' or the end of the endpoints, found \(describe(peek))", at: peek)
+      return nil
+    }
+    return endpoints
+  }
+
+  /// Parses a whole file as a comma list of service items (`conduit query --service`).
+  public mutating func parseServiceItemList() -> [ServiceItem]? {
+    let items = try? parseServiceItems()
+    skipNewlines()
+    if items != nil, peek.kind != .endOfFile {
+      error("expected ',' or the end of the services, found \(describe(peek))", at: peek)
+      return nil
+    }
+    return items
+  }
+
   /// The syntax errors found so far.
   public var syntaxDiagnostics: DiagnosticEngine { diagnostics }
 

@@ -1,0 +1,138 @@
+import FirewallIR
+import FlowSpace
+import Foundation
+import PolicyAnalysis
+import PolicyChecker
+import PolicyLanguage
+import PolicyModel
+import Testing
+
+@Suite struct QueryTests {
+  static let policy = """
+    site q
+    zone ops {
+      level 3; security-level 2
+      network 10.30.0.0/24, fd00:30::/64
+    }
+    zone ctl {
+      level 1; security-level 3
+      network 10.40.0.0/24, fd00:40::/64
+    }
+    zone ent {
+      level 4; security-level 1
+      network 10.10.0.0/16
+    }
+    asset hmi-1 { address 10.30.0.31, fd00:30::31; role hmi }
+    asset hmi-2 { address 10.30.0.32; role hmi }
+    asset eng-1 { address 10.30.0.40 }
+    asset plc-1 { address 10.40.0.10, fd00:40::10 }
+    asset plc-2 { address 10.40.0.11 }
+    asset office { address 10.10.0.5 }
+    conduit ops-ctl {
+      between ops and ctl
+      security-level 3; owner "ot"; justification "polling"
+      allow role hmi -> plc-1, plc-2 service modbus
+      allow eng-1 -> plc-* service s7comm, ssh log
+    }
+    mitigation cut-plc-2 {
+      reason "incident"
+      isolate plc-2
+    }
+
+    """
+
+  final class Site {
+    let policy: Policy
+
+    init() throws {
+      let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "conduit-query-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(at: directory) }
+      let path = directory.appendingPathComponent("site.conduit").path
+      try QueryTests.policy.write(toFile: path, atomically: true, encoding: .utf8)
+      let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+      #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
+      policy = checked.policy
+    }
+
+    func ask(_ from: String, _ to: String, _ service: String?, mitigations: [String] = []) throws -> QueryAnswer {
+      var diagnostics = DiagnosticEngine()
+      func endpoints(_ text: String) throws -> AddressSet {
+        var parser = Parser(SourceFile(path: "q", text: text))
+        let parsed = parser.parseEndpointList()
+        let addresses = parsed.flatMap { policy.addresses(of: $0, diagnostics: &diagnostics) }
+        return try #require(addresses)
+      }
+      var items: [ResolvedItem]?
+      if let service {
+        var parser = Parser(SourceFile(path: "s", text: service))
+        let parsed = parser.parseServiceItemList()
+        items = policy.matches(of: try #require(parsed), diagnostics: &diagnostics)
+      }
+      return try Query.answer(
+        policy, from: try endpoints(from), to: try endpoints(to), items: items, mitigations: mitigations,
+        diagnostics: &diagnostics)
+    }
+  }
+
+  @Test func allowedTrafficNamesItsRule() throws {
+    let answer = try Site().ask("hmi-2", "plc-1", "modbus")
+    #expect(answer.isAllowed)
+    #expect(answer.allowed.count == 1)
+    let rule = answer.rules[try #require(answer.allowed.first?.rules.first)]
+    #expect(rule.conduit == "ops-ctl")
+    #expect(rule.range.startLocation.line == 23)
+  }
+
+  @Test func partlyAllowedSaysWhichPartAndWhatTheConduitOffers() throws {
+    let answer = try Site().ask("hmi-1", "plc-1", "modbus, tcp/503")
+    #expect(!answer.isAllowed)
+    #expect(answer.allowed.map { Query.describe($0.kind, $0.selectors) } == ["tcp/502", "tcp/502"])
+    #expect(answer.denied.map { Query.describe($0.kind, $0.selectors) } == ["tcp/503", "tcp/503"])
+    #expect(answer.reasons == ["conduit 'ops-ctl' allows from 'ops' to 'ctl' between these endpoints: tcp/502"])
+  }
+
+  @Test func noConduitIsTheReason() throws {
+    let answer = try Site().ask("office", "plc-1", "modbus")
+    #expect(answer.allowed.isEmpty)
+    #expect(answer.reasons == ["no conduit joins zone 'ent' and zone 'ctl'"])
+  }
+
+  @Test func withoutServiceEveryAllowedItemIsListed() throws {
+    let answer = try Site().ask("eng-1", "plc-2", nil)
+    #expect(answer.isAllowed)
+    #expect(Set(answer.allowed.map { Query.describe($0.kind, $0.selectors) }) == ["tcp/22", "tcp/102"])
+  }
+
+  @Test func mitigationsChangeTheAnswer() throws {
+    let site = try Site()
+    #expect(try site.ask("hmi-1", "plc-2", "modbus").isAllowed)
+    #expect(try !site.ask("hmi-1", "plc-2", "modbus", mitigations: ["cut-plc-2"]).isAllowed)
+  }
+
+  /// Random tuples: the answer agrees with membership in the resolver's flow set.
+  @Test(arguments: [1, 2, 3])
+  func answersAgreeWithTheFlowSet(seed: UInt64) throws {
+    let site = try Site()
+    var random = seed &* 0x9E37_79B9_7F4A_7C15
+    func next(_ bound: Int) -> Int {
+      random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(random >> 33) % bound
+    }
+    let hosts = site.policy.assets.flatMap(\.addresses)
+    let ports: [UInt16] = [22, 80, 102, 502, 503]
+    for _ in 0..<40 {
+      let source = hosts[next(hosts.count)]
+      let destination = hosts[next(hosts.count)]
+      let port = ports[next(ports.count)]
+      guard source.family == destination.family else { continue }
+      let expected = site.policy.flows.contains { flow in
+        guard case .ports(.tcp, let allowed) = flow.match else { return false }
+        return flow.sources.contains(source) && flow.destinations.contains(destination) && allowed.contains(port)
+      }
+      let answer = try site.ask("\(source)", "\(destination)", "tcp/\(port)")
+      #expect(answer.isAllowed == expected, "\(source) -> \(destination) tcp/\(port)")
+    }
+  }
+}
