@@ -18,6 +18,6 @@ struct Conduit: ParsableCommand {
       64 command-line usage error.
       """,
     version: version,
-    subcommands: [CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self]
+    subcommands: [CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self]
   )
 }

@@ -103,14 +103,6 @@ struct QueryCommand: ParsableCommand {
   }
 
   private func describe(_ part: QueryPart, _ policy: Policy) -> String {
-    "\(name(part.sources, policy)) -> \(name(part.destinations, policy)) \(Query.describe(part.kind, part.selectors))"
-  }
-
-  /// An address range, with the asset's name when it is one host of the baseline or policy.
-  private func name(_ range: AddressRange, _ policy: Policy) -> String {
-    guard range.first == range.last,
-      let asset = policy.assets.first(where: { $0.addresses.contains(range.first) })
-    else { return range.description }
-    return "\(asset.name) (\(range.first))"
+    FlowDescription([policy]).flow(part.sources, part.destinations, part.kind, part.selectors)
   }
 }

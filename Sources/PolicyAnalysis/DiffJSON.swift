@@ -1,0 +1,38 @@
+import FirewallIR
+import Foundation
+
+/// The difference as JSON, for merge-request comments and review tools.
+public enum DiffJSON {
+  struct Entry: Encodable {
+    var conduit: String
+    var family: String
+    var `protocol`: String
+    var sources: String
+    var destinations: String
+    var selectors: String
+    var rules: [String]
+  }
+
+  struct Document: Encodable {
+    var added: [Entry]
+    var removed: [Entry]
+  }
+
+  /// Pretty-printed JSON with sorted keys, ending with a newline.
+  public static func render(_ difference: PolicyDifference) -> String {
+    func entry(_ part: DiffPart) -> Entry {
+      let selectors =
+        part.selectors.lowerBound == part.selectors.upperBound
+        ? "\(part.selectors.lowerBound)" : "\(part.selectors.lowerBound)-\(part.selectors.upperBound)"
+      return Entry(
+        conduit: part.conduit, family: part.family.rawValue, protocol: part.kind.description,
+        sources: part.sources.description, destinations: part.destinations.description, selectors: selectors,
+        rules: part.rules.map(\.location))
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let document = Document(added: difference.added.map(entry), removed: difference.removed.map(entry))
+    let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}

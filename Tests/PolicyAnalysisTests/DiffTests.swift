@@ -1,0 +1,107 @@
+import FirewallIR
+import FlowSpace
+import Foundation
+import PolicyAnalysis
+import PolicyChecker
+import PolicyLanguage
+import PolicyModel
+import Testing
+
+@Suite struct DiffTests {
+  static func policy(_ text: String) throws -> Policy {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("site.conduit").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
+    return checked.policy
+  }
+
+  static let before = QueryTests.policy
+  static let after = QueryTests.policy
+    .replacingOccurrences(
+      of: "allow role hmi -> plc-1, plc-2 service modbus", with: "allow role hmi -> plc-1 service modbus, tcp/503"
+    )
+    .replacingOccurrences(
+      of: "allow eng-1 -> plc-* service s7comm, ssh log", with: "allow eng-1 -> plc-* service s7comm, ssh, ping log")
+
+  static func difference(_ old: String, _ new: String) throws -> PolicyDifference {
+    var diagnostics = DiagnosticEngine()
+    return try Diff.between(try policy(old), try policy(new), diagnostics: &diagnostics)
+  }
+
+  static func contains(
+    _ parts: [DiffPart], _ source: IPAddress, _ destination: IPAddress, _ kind: MatchKind, _ selector: UInt16
+  )
+    -> Bool
+  {
+    parts.contains { part in
+      part.kind == kind && part.selectors.contains(selector) && part.sources.first <= source
+        && source <= part.sources.last && part.destinations.first <= destination
+        && destination <= part.destinations.last
+    }
+  }
+
+  @Test func aPolicyDiffersFromItselfInNothing() throws {
+    #expect(try Self.difference(Self.before, Self.before).isEmpty)
+  }
+
+  @Test func swappingThePoliciesSwapsAddedAndRemoved() throws {
+    let forward = try Self.difference(Self.before, Self.after)
+    let backward = try Self.difference(Self.after, Self.before)
+    #expect(!forward.isEmpty)
+    #expect(Set(forward.added.map(\.sources)) == Set(backward.removed.map(\.sources)))
+    #expect(forward.added.count == backward.removed.count)
+    #expect(forward.removed.count == backward.added.count)
+    #expect(Set(forward.added.map { Query.describe($0.kind, $0.selectors) }) == ["tcp/503", "icmp/8"])
+  }
+
+  /// The new policy allows a flow exactly when the old one did and the diff does not remove it, or the diff adds it.
+  @Test func applyingTheDifferenceToTheOldPolicyGivesTheNew() throws {
+    let old = try Self.policy(Self.before)
+    let new = try Self.policy(Self.after)
+    var diagnostics = DiagnosticEngine()
+    let difference = try Diff.between(old, new, diagnostics: &diagnostics)
+    func allows(_ policy: Policy, _ source: IPAddress, _ destination: IPAddress, _ kind: MatchKind, _ selector: UInt16)
+      -> Bool
+    {
+      policy.flows.contains { flow in
+        let (flowKind, selectors) = MatchKind.of(flow.match)
+        return flowKind == kind && selectors.contains(selector) && flow.sources.contains(source)
+          && flow.destinations.contains(destination)
+      }
+    }
+    let hosts = old.assets.flatMap(\.addresses)
+    let probes: [(MatchKind, UInt16)] = [
+      (.transport(.tcp), 22), (.transport(.tcp), 102), (.transport(.tcp), 502), (.transport(.tcp), 503), (.icmp, 8),
+      (.icmpv6, 128),
+    ]
+    var checked = 0
+    for source in hosts {
+      for destination in hosts where source.family == destination.family {
+        for (kind, selector) in probes {
+          let before = allows(old, source, destination, kind, selector)
+          let after = allows(new, source, destination, kind, selector)
+          let added = Self.contains(difference.added, source, destination, kind, selector)
+          let removed = Self.contains(difference.removed, source, destination, kind, selector)
+          #expect(after == ((before && !removed) || added), "\(source) -> \(destination) \(kind)/\(selector)")
+          #expect(!(added && removed))
+          checked += 1
+        }
+      }
+    }
+    #expect(checked > 100)
+  }
+
+  @Test func partsNameTheirConduitAndRules() throws {
+    let difference = try Self.difference(Self.before, Self.after)
+    let added = try #require(difference.added.first { $0.kind == .transport(.tcp) })
+    #expect(added.conduit == "ops-ctl")
+    #expect(added.rules.first?.range.startLocation.line == 23)
+    let removed = try #require(difference.removed.first)
+    #expect(Query.describe(removed.kind, removed.selectors) == "tcp/502")
+    #expect(removed.destinations.description == "10.40.0.11")
+  }
+}
