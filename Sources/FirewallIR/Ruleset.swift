@@ -146,3 +146,35 @@ public struct Ruleset: Sendable {
     elements.filter { $0.family == family && $0.kind == kind }
   }
 }
+
+extension Ruleset {
+  /// The elements of one family and kind as one region per conduit (regions of different conduits never overlap),
+  /// each point covered by the element's rules shifted by `offset`.
+  public func regions<Address: FixedWidthInteger & UnsignedInteger & Sendable>(
+    _ family: AddressFamily, _ kind: MatchKind, ruleOffset offset: Int = 0, as _: Address.Type
+  ) -> [FlowRegion<Address>] {
+    let selected = elements.filter { $0.family == family && $0.kind == kind }
+    return Set(selected.map(\.chain)).sorted().map { chain in
+      FlowRegion(
+        boxesOfARegion: selected.filter { $0.chain == chain }.map { element in
+          FlowBox(
+            sources: element.sources.bounds(as: Address.self),
+            destinations: element.destinations.bounds(as: Address.self),
+            selectors: element.selectors, cover: RuleCover(element.rules.map { $0 + offset }))
+        })
+    }
+  }
+}
+
+extension AddressRange {
+  /// The range as integers of `Address` (UInt32 for IPv4, UInt128 for IPv6).
+  public func bounds<Address: FixedWidthInteger & UnsignedInteger>(as _: Address.Type) -> ClosedRange<Address> {
+    func value(_ address: IPAddress) -> Address {
+      switch address {
+      case .v4(let v4): Address(v4.value)
+      case .v6(let v6): Address(truncatingIfNeeded: v6.value)
+      }
+    }
+    return value(first)...value(last)
+  }
+}

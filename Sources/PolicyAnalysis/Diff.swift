@@ -48,31 +48,6 @@ public enum Diff {
     }
     return difference
   }
-
-  /// The regions of one ruleset's elements of a family and kind, one per conduit, covers shifted by `offset`.
-  static func regions<Address: FixedWidthInteger & UnsignedInteger & Sendable>(
-    _ ruleset: Ruleset, _ family: AddressFamily, _ kind: MatchKind, offset: Int, _: Address.Type
-  ) -> [FlowRegion<Address>] {
-    let elements = ruleset.elements.filter { $0.family == family && $0.kind == kind }
-    return Set(elements.map(\.chain)).sorted().map { chain in
-      FlowRegion(
-        boxesOfARegion: elements.filter { $0.chain == chain }.map { element in
-          FlowBox(
-            sources: bounds(element.sources), destinations: bounds(element.destinations), selectors: element.selectors,
-            cover: RuleCover(element.rules.map { $0 + offset }))
-        })
-    }
-  }
-
-  static func bounds<Address: FixedWidthInteger & UnsignedInteger>(_ range: AddressRange) -> ClosedRange<Address> {
-    func value(_ address: IPAddress) -> Address {
-      switch address {
-      case .v4(let v4): Address(v4.value)
-      case .v6(let v6): Address(truncatingIfNeeded: v6.value)
-      }
-    }
-    return value(range.first)...value(range.last)
-  }
 }
 
 extension PolicyDifference {
@@ -82,7 +57,7 @@ extension PolicyDifference {
   ) {
     let offset = before.rules.count
     let regions =
-      Diff.regions(before, family, kind, offset: 0, type) + Diff.regions(after, family, kind, offset: offset, type)
+      before.regions(family, kind, as: type) + after.regions(family, kind, ruleOffset: offset, as: type)
     guard !regions.isEmpty else { return }
     for box in FlowRegion.union(regions).boxes {
       let old = box.cover.rules.filter { $0 < offset }

@@ -126,17 +126,7 @@ extension QueryAnswer {
     range: (ClosedRange<Address>) -> AddressRange, askedExplicitly: Bool
   ) {
     let question = FlowRegion(sources: sources, destinations: destinations, selectors: selectors, rule: -1)
-    var regions: [FlowRegion<Address>] = [question]
-    let elements = ruleset.elements.filter { $0.family == family && $0.kind == kind }
-    for chain in Set(elements.map(\.chain)).sorted() {
-      let boxes = elements.filter { $0.chain == chain }.map { element in
-        FlowBox(
-          sources: Self.bounds(element.sources, Address.self),
-          destinations: Self.bounds(element.destinations, Address.self),
-          selectors: element.selectors, cover: RuleCover(element.rules))
-      }
-      regions.append(FlowRegion(boxesOfARegion: boxes))
-    }
+    let regions = [question] + ruleset.regions(family, kind, as: Address.self)
     let combined = FlowRegion.union(regions)
     for box in combined.boxes where box.cover.rules.contains(-1) {
       let rules = box.cover.rules.filter { $0 >= 0 }
@@ -149,17 +139,5 @@ extension QueryAnswer {
         denied.append(part)
       }
     }
-  }
-
-  fileprivate static func bounds<Address: FixedWidthInteger & UnsignedInteger>(
-    _ range: AddressRange, _: Address.Type
-  ) -> ClosedRange<Address> {
-    func value(_ address: IPAddress) -> Address {
-      switch address {
-      case .v4(let v4): Address(v4.value)
-      case .v6(let v6): Address(truncatingIfNeeded: v6.value)
-      }
-    }
-    return value(range.first)...value(range.last)
   }
 }
