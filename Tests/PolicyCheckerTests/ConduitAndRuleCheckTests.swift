@@ -14,6 +14,28 @@ let threeZones = twoZones + """
 
 let conduitAndRuleCases: [CheckCase] = [
   CheckCase(
+    "redundant-rule: the later of identical rules, a rule covered by a union, not a logged rule covered by an unlogged one",
+    policy: twoZones + """
+      conduit oc {
+        between operations and control
+        allow hmi-1 -> plc-1 service modbus
+        1️⃣allow hmi-1 -> plc-1 service modbus
+        allow hmi-1 -> plc-1 service tcp/102
+        allow hmi-1 -> plc-2 service tcp/102
+        2️⃣allow hmi-1 -> plc-1, plc-2 service s7comm
+        3️⃣allow eng-ws-1 -> plc-1 service ssh
+        4️⃣allow eng-ws-1 -> plc-1 service ssh log
+        allow eng-ws-1 -> zone control service tcp/22-23
+        allow eng-ws-1 -> plc-1 service tcp/22-23 log
+      }
+      """,
+    expect: [
+      .warning(.redundantRule, at: "1️⃣", note: "covered by this rule"),
+      .warning(.redundantRule, at: "2️⃣", note: "covered by this rule"),
+      .warning(.redundantRule, at: "3️⃣", note: "covered by this rule"),
+      .warning(.redundantRule, at: "4️⃣", note: "covered by this rule"),
+    ]),
+  CheckCase(
     "duplicate-conduit: a second conduit for the same pair of zones, at its 'between'",
     policy: twoZones + """
       conduit oc {

@@ -18,6 +18,7 @@ struct CoverageTests {
     .duplicateConduit, .endpointOutsideConduit, .emptyRule, .familyMismatch, .purdueSkip, .slStepUp,
     .conduitSLBelowZone, .slCapabilityGap, .broadSource, .allPorts, .unknownDevice, .generalPurposeService,
     .expiredConduit, .expiringConduit, .missingJustification, .missingOwner, .emptyConduit, .unusedService,
+    .redundantRule,
     .dedicatedZone,
     .functionsUnsupported,
   ]

@@ -1,0 +1,89 @@
+import FlowSpace
+import PolicyLanguage
+import PolicyModel
+
+/// redundant-rule: a rule all of whose flows other rules already allow, with the same or stronger logging. Among
+/// identical rules only the later is reported; mitigations are not considered.
+///
+/// Every conduit's flows of one family and kind form one region whose points know the rules covering them, so the
+/// work is one union per conduit and one pass over its boxes: near-linear unless many rules overlap everywhere.
+/// Rules are decided from the last to the first, and a rule already found redundant covers nothing, so two
+/// identical rules do not excuse each other.
+enum RedundancyChecks {
+  static func run(_ policy: Policy, _ options: CheckOptions, _ diagnostics: inout DiagnosticEngine) {
+    var groups: [Key: [Flow]] = [:]
+    for flow in policy.flows {
+      groups[Key(conduit: flow.conduit, family: flow.family, match: kindKey(flow.match)), default: []].append(flow)
+    }
+    var boxesOfRule: [Int: [[Int]]] = [:]
+    for (key, flows) in groups {
+      let covers: [RuleCover]
+      switch key.family {
+      case .ipv4: covers = coversOfBoxes(flows, \.v4)
+      case .ipv6: covers = coversOfBoxes(flows, \.v6)
+      }
+      for cover in covers {
+        for rule in cover.rules { boxesOfRule[rule, default: []].append(cover.rules) }
+      }
+    }
+    var redundant: Set<Int> = []
+    var coveringRules: [Int: Set<Int>] = [:]
+    for rule in boxesOfRule.keys.sorted(by: >) {
+      let logs = policy.rules[rule].log
+      var covering: Set<Int> = []
+      let covered = boxesOfRule[rule]!.allSatisfy { cover in
+        let others = cover.filter { $0 != rule && !redundant.contains($0) && (policy.rules[$0].log || !logs) }
+        covering.formUnion(others.prefix(1))
+        return !others.isEmpty
+      }
+      if covered {
+        redundant.insert(rule)
+        coveringRules[rule] = covering
+      }
+    }
+    for rule in redundant.sorted() {
+      let declaration = policy.rules[rule].declaration
+      let notes = coveringRules[rule, default: []].sorted().prefix(5).map { other in
+        DiagnosticNote("covered by this rule", at: policy.rules[other].declaration.keywordRange)
+      }
+      diagnostics.warning(
+        .redundantRule, "this rule allows nothing that other rules of the policy do not already allow",
+        at: declaration.keywordRange, notes: Array(notes))
+    }
+  }
+
+  struct Key: Hashable {
+    var conduit: Int
+    var family: AddressFamily
+    var match: Int
+  }
+
+  /// Flows of different protocols never overlap: TCP, UDP, ICMP, ICMPv6 and other protocols are kept apart.
+  static func kindKey(_ match: ServiceMatch) -> Int {
+    switch match {
+    case .ports(let transport, _): transport == .tcp ? 0 : 1
+    case .icmp: 2
+    case .icmpv6: 3
+    case .proto: 4
+    }
+  }
+
+  static func selectors(_ match: ServiceMatch) -> IntervalSet<UInt16> {
+    switch match {
+    case .ports(_, let ports): ports
+    case .icmp(let type, _), .icmpv6(let type, _): IntervalSet(UInt16(type)...UInt16(type))
+    case .proto(let number): IntervalSet(UInt16(number)...UInt16(number))
+    }
+  }
+
+  static func coversOfBoxes<Address>(_ flows: [Flow], _ addresses: KeyPath<AddressSet, IntervalSet<Address>>)
+    -> [RuleCover]
+  {
+    let regions = flows.map { flow in
+      FlowRegion(
+        sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
+        selectors: selectors(flow.match), rule: flow.rule)
+    }
+    return FlowRegion.union(regions).boxes.map(\.cover)
+  }
+}
