@@ -15,10 +15,6 @@ public struct CheckOptions: Sendable {
     self.mitigationsActive = mitigationsActive
   }
 
-  /// Today in UTC.
-  public static var currentDay: CalendarDay {
-    CalendarDay.today(secondsSinceEpoch: Date().timeIntervalSince1970)
-  }
 }
 
 /// The check stage: runs every family of checks of CHECKS.md over a resolved policy, then applies `accept-risk`.

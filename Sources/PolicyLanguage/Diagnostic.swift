@@ -114,21 +114,4 @@ public struct DiagnosticEngine: Sendable {
 
   /// Whether an error has been reported.
   public var hasErrors: Bool { diagnostics.contains { $0.severity == .error && $0.acceptedRisk == nil } }
-
-  /// The diagnostics sorted by file, position and then report order.
-  public var sorted: [Diagnostic] {
-    diagnostics.enumerated().sorted { lhs, rhs in
-      let left = lhs.element.range
-      let right = rhs.element.range
-      switch (left, right) {
-      case let (l?, r?):
-        if l.file.path != r.file.path { return l.file.path < r.file.path }
-        if l.start != r.start { return l.start < r.start }
-        return lhs.offset < rhs.offset
-      case (nil, _?): return false
-      case (_?, nil): return true
-      case (nil, nil): return lhs.offset < rhs.offset
-      }
-    }.map(\.element)
-  }
 }

@@ -166,14 +166,6 @@ public struct SourceRange: Hashable, Sendable {
     self.init(file: file, start: range.lowerBound, end: range.upperBound)
   }
 
-  /// Whether the range lies in `file`.
-  public func isIn(_ file: SourceFile) -> Bool { Int(fileID) == file.id }
-
-  /// The smallest range covering both (in the same file).
-  public func extended(to other: SourceRange) -> SourceRange {
-    SourceRange(file: file, start: min(start, other.start), end: max(end, other.end))
-  }
-
   /// Whether `other` lies inside this range (same file).
   public func contains(_ other: SourceRange) -> Bool {
     fileID == other.fileID && startOffset <= other.startOffset && other.endOffset <= endOffset

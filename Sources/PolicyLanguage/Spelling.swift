@@ -23,12 +23,6 @@ public enum Spelling {
     return best?.name
   }
 
-  /// Levenshtein distance with adjacent transpositions counting one, stopping early past `limit`.
-  public static func editDistance(_ a: String, _ b: String, limit: Int = .max) -> Int {
-    var rows = EditDistanceRows(capacity: 64)
-    return editDistance(lowercased(a), lowercased(b), limit: limit, rows: &rows)
-  }
-
   struct EditDistanceRows {
     var beforePrevious: [Int]
     var previous: [Int]

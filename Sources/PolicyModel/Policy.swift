@@ -1,3 +1,4 @@
+import Foundation
 import FlowSpace
 import PolicyLanguage
 
@@ -427,6 +428,11 @@ public struct CalendarDay: Hashable, Sendable, Comparable, CustomStringConvertib
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     let text = zeroPadded(year, width: 4) + "-" + zeroPadded(month, width: 2) + "-" + zeroPadded(day, width: 2)
     return CalendarDay(text)!
+  }
+
+  /// Today in UTC, by the system clock.
+  public static var currentDay: CalendarDay {
+    today(secondsSinceEpoch: Foundation.Date().timeIntervalSince1970)
   }
 
   static func daysIn(month: Int, year: Int) -> Int {

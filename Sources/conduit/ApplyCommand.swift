@@ -36,8 +36,7 @@ struct ApplyCommand: ParsableCommand {
   @Option(help: "When INPUT is a policy: the asset baseline, overriding the policy's.")
   var baseline: String?
 
-  @Option(help: ArgumentHelp("When INPUT is a policy: the day expiry is judged against.", valueName: "YYYY-MM-DD"))
-  var today: String?
+  @OptionGroup var date: DayOption
 
   @Option(help: "Keep the new ruleset only if `conduit confirm` follows within SECONDS (not available yet).")
   var confirm: Int?
@@ -51,9 +50,6 @@ struct ApplyCommand: ParsableCommand {
     }
     if dryRun {
       throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
-    }
-    if let today, CalendarDay(today) == nil {
-      throw ValidationError("'--today \(today)' is not a date: use YYYY-MM-DD")
     }
   }
 
@@ -80,7 +76,9 @@ struct ApplyCommand: ParsableCommand {
       try session.send(artifact.batch)
     } catch {
       if error.isPermissionDenied {
-        printError("conduit: error: permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root); nothing was changed\n")
+        printError(
+          "conduit: error: permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root); nothing was changed\n"
+        )
         throw ExitCode(2)
       }
       printError("conduit: error: \(error)\n")
@@ -154,7 +152,7 @@ struct ApplyCommand: ParsableCommand {
     }
     let pipeline = CompilePipeline(
       policyPath: input, resolveOptions: ResolveOptions(baselinePath: baseline),
-      today: today.flatMap(CalendarDay.init) ?? .currentDay, gateway: gateway, mitigations: mitigations, strict: false)
+      today: date.day, gateway: gateway, mitigations: mitigations, strict: false)
     var (ruleset, policy, diagnostics) = try pipeline.lower()
     return try pipeline.artifact(ruleset, policy, diagnostics: &diagnostics)
   }

@@ -28,7 +28,7 @@ struct CheckCommand: ParsableCommand {
     do {
       checked = try checkPolicy(
         at: options.policy, resolveOptions: options.resolveOptions,
-        checkOptions: CheckOptions(today: options.day ?? CheckOptions.currentDay))
+        checkOptions: CheckOptions(today: options.day))
     } catch {
       FileHandle.standardError.write(Data("conduit: error: \(error)\n".utf8))
       throw ExitCode(2)

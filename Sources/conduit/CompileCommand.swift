@@ -18,7 +18,9 @@ struct CompileCommand: ParsableCommand {
       """)
 
   enum Target: String, ExpressibleByArgument, CaseIterable {
-    case nft, nftText = "nft-text", iptables, ip6tables, flows
+    case nft
+    case nftText = "nft-text"
+    case iptables, ip6tables, flows
   }
 
   @OptionGroup var options: PolicyOptions
@@ -40,7 +42,7 @@ struct CompileCommand: ParsableCommand {
 
   func run() throws {
     let pipeline = CompilePipeline(
-      policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day ?? .currentDay,
+      policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
       gateway: gateway, mitigations: mitigations, strict: strict)
     var (ruleset, policy, diagnostics) = try pipeline.lower()
     let data: Data

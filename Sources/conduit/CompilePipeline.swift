@@ -47,7 +47,8 @@ struct CompilePipeline {
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
     try refuseOnErrors(diagnostics)
     let batch = NetlinkLinearizer().batch(ruleset, names: names)
-    let sources = policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? [])
+    let sources =
+      policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? [])
     return NftablesArtifact(
       batch: batch, flowTable: FlowTable(ruleset), table: names.table, interfaces: ruleset.interfaces,
       policySHA256: NftablesArtifact.sha256(of: sources), site: ruleset.site, gateway: ruleset.gateway,

@@ -30,17 +30,10 @@ struct DiffCommand: ParsableCommand {
   @Option(help: "Output format: text or json.")
   var format: Format = .text
 
-  @Option(help: ArgumentHelp("The day expiry is judged against, in UTC (default: today).", valueName: "YYYY-MM-DD"))
-  var today: String?
-
-  func validate() throws {
-    if let today, CalendarDay(today) == nil {
-      throw ValidationError("'--today \(today)' is not a date: use YYYY-MM-DD")
-    }
-  }
+  @OptionGroup var date: DayOption
 
   func run() throws {
-    let day = today.flatMap(CalendarDay.init) ?? .currentDay
+    let day = date.day
     let before = try checked(old, day)
     let after = try checked(new, day)
     var diagnostics = DiagnosticEngine()

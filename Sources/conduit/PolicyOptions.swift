@@ -1,15 +1,8 @@
 import ArgumentParser
-import Foundation
 import PolicyModel
 
-/// Options every command that reads a policy accepts.
-struct PolicyOptions: ParsableArguments {
-  @Argument(help: "The policy file (.conduit).")
-  var policy: String
-
-  @Option(help: "The asset baseline (CSV or JSON); overrides the policy's 'baseline' statement.")
-  var baseline: String?
-
+/// `--today`: the day date-dependent checks (conduit expiry) use, for reproducible runs.
+struct DayOption: ParsableArguments {
   @Option(help: ArgumentHelp("The day date-dependent checks use, in UTC (default: today).", valueName: "YYYY-MM-DD"))
   var today: String?
 
@@ -19,12 +12,21 @@ struct PolicyOptions: ParsableArguments {
     }
   }
 
-  var resolveOptions: ResolveOptions { ResolveOptions(baselinePath: baseline) }
-
-  var day: CalendarDay? { today.flatMap(CalendarDay.init) }
+  /// The given day, or today in UTC.
+  var day: CalendarDay { today.flatMap(CalendarDay.init) ?? .currentDay }
 }
 
-extension CalendarDay {
-  /// Today in UTC.
-  static var currentDay: CalendarDay { CalendarDay.today(secondsSinceEpoch: Date().timeIntervalSince1970) }
+/// Options every command that reads a policy accepts.
+struct PolicyOptions: ParsableArguments {
+  @Argument(help: "The policy file (.conduit).")
+  var policy: String
+
+  @Option(help: "The asset baseline (CSV or JSON); overrides the policy's 'baseline' statement.")
+  var baseline: String?
+
+  @OptionGroup var date: DayOption
+
+  var resolveOptions: ResolveOptions { ResolveOptions(baselinePath: baseline) }
+
+  var day: CalendarDay { date.day }
 }

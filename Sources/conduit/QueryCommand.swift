@@ -38,7 +38,7 @@ struct QueryCommand: ParsableCommand {
     do {
       checked = try checkPolicy(
         at: options.policy, resolveOptions: options.resolveOptions,
-        checkOptions: CheckOptions(today: options.day ?? .currentDay, mitigationsActive: !mitigations.isEmpty))
+        checkOptions: CheckOptions(today: options.day, mitigationsActive: !mitigations.isEmpty))
     } catch {
       printError("conduit: error: \(error)\n")
       throw ExitCode(2)

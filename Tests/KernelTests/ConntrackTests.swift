@@ -120,14 +120,7 @@ struct ConntrackTests {
     try lab.loadNftables(script: Self.ruleset(tcpPorts: [502, 503]))
     let server = try startEchoServer(in: lab)
     defer { server.kill() }
-    let cut = [
-      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 502),
-      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 502),
-    ]
-    let kept = [
-      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 503),
-      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 503),
-    ]
+    let (cut, kept) = try holdConnectionsOnPorts502And503(lab)
     let held = cut + kept
     defer { for connection in held { connection.process.kill() } }
     try expectReports(held, "echo", within: 0.8, "before any change")
@@ -154,18 +147,7 @@ struct ConntrackTests {
         && [IPAddress("10.30.0.31"), IPAddress("fd00:30::31")].contains(entry.source)
     }
     #expect(deleted == 2)
-    let marks = held.map { $0.reports.count }
-    usleep(1_500_000)
-    for (connection, mark) in zip(held, marks) {
-      let after = Array(connection.reports.dropFirst(mark + 1))
-      let isCut = cut.contains { $0 === connection }
-      #expect(after.count >= 3, "\(connection) reported too little after the deletion: \(after)")
-      if isCut {
-        #expect(after.allSatisfy { !$0.hasPrefix("echo ") }, "\(connection) still works after the deletion: \(after)")
-      } else {
-        #expect(after.allSatisfy { $0.hasPrefix("echo ") }, "\(connection) stopped working: \(after)")
-      }
-    }
+    expectCut(cut, kept: kept, "after the deletion")
     let remaining = try session.entries()
     for connection in cut {
       #expect(!remaining.contains { connection.matches($0) }, "\(connection) is tracked again")
@@ -218,14 +200,7 @@ struct ConntrackTests {
     #expect(first.status == 0, "\(first.standardError)")
     let server = try startEchoServer(in: lab)
     defer { server.kill() }
-    let cut = [
-      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 502),
-      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 502),
-    ]
-    let kept = [
-      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 503),
-      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 503),
-    ]
+    let (cut, kept) = try holdConnectionsOnPorts502And503(lab)
     let held = cut + kept
     defer { for connection in held { connection.process.kill() } }
     try expectReports(held, "echo", within: 0.8, "before the mitigation")
@@ -235,15 +210,41 @@ struct ConntrackTests {
     ])
     #expect(second.status == 0, "\(second.standardError)")
     #expect(second.standardOutput.contains("cut 2 tracked connections the new ruleset no longer allows"))
+    expectCut(cut, kept: kept, "after the apply")
+  }
+
+  /// Held TCP connections from hmi to plc over IPv4 and IPv6: to port 502 (the ones a change cuts) and to 503.
+  func holdConnectionsOnPorts502And503(_ lab: NetworkLab) throws -> (cut: [HeldConnection], kept: [HeldConnection]) {
+    let cut = [
+      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 502),
+      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 502),
+    ]
+    let kept = [
+      try HeldConnection(lab: lab, from: "10.30.0.31", to: "10.40.0.10", port: 503),
+      try HeldConnection(lab: lab, from: "fd00:30::31", to: "fd00:40::10", port: 503),
+    ]
+    return (cut, kept)
+  }
+
+  /// Over the next 1.5 s, the `cut` connections get no echo while the `kept` ones echo every time.
+  func expectCut(
+    _ cut: [HeldConnection], kept: [HeldConnection], _ when: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    let held = cut + kept
     let marks = held.map { $0.reports.count }
     usleep(1_500_000)
     for (connection, mark) in zip(held, marks) {
       let after = Array(connection.reports.dropFirst(mark + 1))
-      #expect(after.count >= 3, "\(connection) reported too little after the apply: \(after)")
+      #expect(after.count >= 3, "\(connection) reported too little \(when): \(after)", sourceLocation: sourceLocation)
       if cut.contains(where: { $0 === connection }) {
-        #expect(after.allSatisfy { !$0.hasPrefix("echo ") }, "\(connection) still works after the apply: \(after)")
+        #expect(
+          after.allSatisfy { !$0.hasPrefix("echo ") }, "\(connection) still works \(when): \(after)",
+          sourceLocation: sourceLocation)
       } else {
-        #expect(after.allSatisfy { $0.hasPrefix("echo ") }, "\(connection) stopped working: \(after)")
+        #expect(
+          after.allSatisfy { $0.hasPrefix("echo ") }, "\(connection) stopped working \(when): \(after)",
+          sourceLocation: sourceLocation)
       }
     }
   }
