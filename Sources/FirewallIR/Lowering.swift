@@ -72,35 +72,47 @@ public enum Lowering {
         destinationZone: policy.zones[rule.destinationZone].name)
     }
 
-    let flowsByConduit = Dictionary(grouping: policy.flows, by: \.conduit)
+    var flowsOfSelection: [SelectionKey: [Int]] = [:]
+    for index in policy.flows.indices {
+      let flow = policy.flows[index]
+      let key = SelectionKey(conduit: flow.conduit, family: flow.family, kind: MatchKind.of(flow.match).kind)
+      flowsOfSelection[key, default: []].append(index)
+    }
     var mitigationFlowsByConduit: [Int: [Int: [Flow]]] = [:]
     for mitigation in mitigations {
       for (conduit, flows) in Dictionary(grouping: mitigation.flows, by: \.conduit) {
         mitigationFlowsByConduit[conduit, default: [:]][mitigation.id] = flows
       }
     }
+    let selections = AddressFamily.allCases.flatMap { family in
+      MatchKind.kinds(of: family).flatMap { kind in
+        enforced.map { SelectionKey(conduit: $0.id, family: family, kind: kind) }
+      }
+    }
+    let lowered = concurrentMap(count: selections.count) { [flowsOfSelection, mitigationFlowsByConduit] index in
+      let key = selections[index]
+      let flows = FlowSelection(
+        policy: policy, family: key.family, kind: key.kind, conduit: key.conduit,
+        flows: flowsOfSelection[key] ?? [], mitigationFlows: mitigationFlowsByConduit[key.conduit] ?? [:])
+      var found = DiagnosticEngine()
+      let elements: [FlowElement]
+      switch key.family {
+      case .ipv4:
+        let region: FlowRegion<UInt32> = flows.region(mitigations: mitigations, addresses: \.v4, diagnostics: &found)
+        elements = region.boxes.map { element($0, key.family, key.kind, AddressRange.init, policy, chainOfConduit) }
+      case .ipv6:
+        let region: FlowRegion<UInt128> = flows.region(mitigations: mitigations, addresses: \.v6, diagnostics: &found)
+        elements = region.boxes.map { element($0, key.family, key.kind, AddressRange.init, policy, chainOfConduit) }
+      }
+      return (elements, found)
+    }
     var elements: [FlowElement] = []
-    for family in AddressFamily.allCases {
-      for kind in MatchKind.kinds(of: family) {
-        for conduit in enforced {
-          let flows = FlowSelection(
-            policy: policy, family: family, kind: kind, conduit: conduit.id,
-            flows: flowsByConduit[conduit.id] ?? [], mitigationFlows: mitigationFlowsByConduit[conduit.id] ?? [:])
-          switch family {
-          case .ipv4:
-            let region: FlowRegion<UInt32> = flows.region(
-              mitigations: mitigations, addresses: \.v4, diagnostics: &diagnostics)
-            elements += region.boxes.map { box in
-              element(box, family, kind, AddressRange.init, policy, chainOfConduit)
-            }
-          case .ipv6:
-            let region: FlowRegion<UInt128> = flows.region(
-              mitigations: mitigations, addresses: \.v6, diagnostics: &diagnostics)
-            elements += region.boxes.map { box in
-              element(box, family, kind, AddressRange.init, policy, chainOfConduit)
-            }
-          }
-        }
+    elements.reserveCapacity(lowered.reduce(0) { $0 + $1.0.count })
+    var reported: Set<Diagnostic> = []
+    for (selectionElements, found) in lowered {
+      elements += selectionElements
+      for diagnostic in found.diagnostics where reported.insert(diagnostic).inserted {
+        diagnostics.report(diagnostic)
       }
     }
     elements.sort {
@@ -189,6 +201,13 @@ public enum Lowering {
   }
 }
 
+/// One conduit, family and kind: the unit the lowering works on, in parallel.
+struct SelectionKey: Hashable, Sendable {
+  let conduit: Int
+  let family: AddressFamily
+  let kind: MatchKind
+}
+
 /// The flows of one conduit, family and kind, and how mitigations change them. Conduits join different pairs of
 /// disjoint zones, so the regions of two conduits never overlap and each is made disjoint on its own.
 struct FlowSelection {
@@ -196,8 +215,8 @@ struct FlowSelection {
   let family: AddressFamily
   let kind: MatchKind
   let conduit: Int
-  /// The conduit's flows.
-  let flows: [Flow]
+  /// The conduit's flows of this family and kind (indices in `policy.flows`).
+  let flows: [Int]
   /// The conduit's flows added by each mitigation's `allow` rules, by mitigation id.
   let mitigationFlows: [Int: [Flow]]
 
@@ -205,14 +224,14 @@ struct FlowSelection {
     mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>>,
     diagnostics: inout DiagnosticEngine
   ) -> FlowRegion<Address> {
-    func region(of flows: [Flow], rules: (Flow) -> Int) -> FlowRegion<Address> {
+    func region(of flows: [Flow]) -> FlowRegion<Address> {
       FlowRegion.union(
         flows.compactMap { flow in
           let (flowKind, selectors) = MatchKind.of(flow.match)
           guard flow.family == family, flowKind == kind else { return nil }
           return FlowRegion(
             sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
-            selectors: selectors, rule: rules(flow))
+            selectors: selectors, rule: flow.rule)
         })
     }
     func cut(_ region: FlowRegion<Address>, by mitigation: Mitigation) -> FlowRegion<Address> {
@@ -227,11 +246,17 @@ struct FlowSelection {
       }
       return result
     }
-    var base = region(of: flows) { $0.rule }
+    var base = FlowRegion.union(
+      flows.map { index in
+        let flow = policy.flows[index]
+        return FlowRegion(
+          sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
+          selectors: MatchKind.of(flow.match).selectors, rule: flow.rule)
+      })
     for mitigation in mitigations { base = cut(base, by: mitigation) }
     var allowed: [FlowRegion<Address>] = [base]
     for mitigation in mitigations {
-      let allows = region(of: mitigationFlows[mitigation.id] ?? []) { $0.rule }
+      let allows = region(of: mitigationFlows[mitigation.id] ?? [])
       for other in mitigations where other.id != mitigation.id {
         for rule in Set(allows.boxes.flatMap(\.cover.rules)).sorted() {
           let ruleRegion = allows.filteringCovers { $0.rules.contains(rule) ? RuleCover(rule) : nil }

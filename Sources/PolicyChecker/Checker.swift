@@ -1,3 +1,4 @@
+import FlowSpace
 import Foundation
 import PolicyLanguage
 import PolicyModel
@@ -28,10 +29,14 @@ public enum Checker {
   ]
 
   /// Runs every check, adding findings to `diagnostics`, and marks the warnings that `accept-risk` acknowledges.
+  /// The families run in parallel; their findings are added in the order of `families`.
   public static func check(_ policy: Policy, options: CheckOptions, diagnostics: inout DiagnosticEngine) {
-    for family in families {
-      family(policy, options, &diagnostics)
+    let findings = concurrentMap(count: families.count) { index in
+      var found = DiagnosticEngine()
+      families[index](policy, options, &found)
+      return found
     }
+    for found in findings { diagnostics.append(contentsOf: found) }
     AcceptedRisks.apply(policy, diagnostics: &diagnostics)
   }
 }

@@ -11,17 +11,21 @@ import PolicyModel
 /// identical rules do not excuse each other.
 enum RedundancyChecks {
   static func run(_ policy: Policy, _ options: CheckOptions, _ diagnostics: inout DiagnosticEngine) {
-    var groups: [Key: [Flow]] = [:]
-    for flow in policy.flows {
-      groups[Key(conduit: flow.conduit, family: flow.family, match: kindKey(flow.match)), default: []].append(flow)
+    var groups: [Key: [Int]] = [:]
+    for index in policy.flows.indices {
+      let flow = policy.flows[index]
+      groups[Key(conduit: flow.conduit, family: flow.family, match: kindKey(flow.match)), default: []].append(index)
+    }
+    let keys = groups.keys.sorted { ($0.conduit, $0.family, $0.match) < ($1.conduit, $1.family, $1.match) }
+    let coversOfGroups = concurrentMap(count: keys.count) { [groups] index in
+      let flows = groups[keys[index]]!
+      switch keys[index].family {
+      case .ipv4: return coversOfBoxes(flows, of: policy, \.v4)
+      case .ipv6: return coversOfBoxes(flows, of: policy, \.v6)
+      }
     }
     var boxesOfRule: [Int: [[Int]]] = [:]
-    for (key, flows) in groups {
-      let covers: [RuleCover]
-      switch key.family {
-      case .ipv4: covers = coversOfBoxes(flows, \.v4)
-      case .ipv6: covers = coversOfBoxes(flows, \.v6)
-      }
+    for covers in coversOfGroups {
       for cover in covers {
         for rule in cover.rules { boxesOfRule[rule, default: []].append(cover.rules) }
       }
@@ -76,11 +80,12 @@ enum RedundancyChecks {
     }
   }
 
-  static func coversOfBoxes<Address>(_ flows: [Flow], _ addresses: KeyPath<AddressSet, IntervalSet<Address>>)
-    -> [RuleCover]
-  {
-    let regions = flows.map { flow in
-      FlowRegion(
+  static func coversOfBoxes<Address>(
+    _ flows: [Int], of policy: Policy, _ addresses: KeyPath<AddressSet, IntervalSet<Address>> & Sendable
+  ) -> [RuleCover] {
+    let regions = flows.map { index in
+      let flow = policy.flows[index]
+      return FlowRegion(
         sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
         selectors: selectors(flow.match), rule: flow.rule)
     }
