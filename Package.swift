@@ -48,7 +48,7 @@ let package = Package(
       name: "KernelTests",
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
-        "IptablesBackend", "Conntrack", "conduit",
+        "IptablesBackend", "Conntrack", "PolicyAnalysis", "conduit",
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
     .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker"]),
