@@ -3,9 +3,12 @@ import FlowSpace
 import PolicyAnalysis
 import PolicyModel
 
-/// How the commands print flows: addresses named by their asset where a range is one known host.
+/// How the commands print flows: addresses named by their assets where a range holds nothing but known hosts.
 struct FlowDescription {
-  private let assetsByAddress: [IPAddress: String]
+  /// At most this many assets are named for one range; a wider range is printed as written.
+  static let namedAssetLimit = 4
+
+  private let assets: [(address: UInt128, family: AddressFamily, name: String)]
 
   init(_ policies: [Policy]) {
     var names: [IPAddress: String] = [:]
@@ -14,13 +17,33 @@ struct FlowDescription {
         for address in asset.addresses where names[address] == nil { names[address] = asset.name }
       }
     }
-    assetsByAddress = names
+    assets = names.map { (Self.value($0.key), $0.key.family, $0.value) }.sorted {
+      ($0.family, $0.address) < ($1.family, $1.address)
+    }
   }
 
-  /// `hmi-1 (10.30.0.31)`, or the range as written.
+  /// `hmi-1 (10.30.0.31)`; `rtac-01, rtac-02 (10.61.20.10-10.61.20.11)` when every address of the range is a
+  /// known host; otherwise the range as written.
   func name(_ range: AddressRange) -> String {
-    guard range.first == range.last, let asset = assetsByAddress[range.first] else { return range.description }
-    return "\(asset) (\(range.first))"
+    let first = Self.value(range.first)
+    let last = Self.value(range.last)
+    guard last - first < Self.namedAssetLimit else { return range.description }
+    var low = 0
+    var high = assets.count
+    while low < high {
+      let middle = (low + high) / 2
+      if (assets[middle].family, assets[middle].address) < (range.family, first) {
+        low = middle + 1
+      } else {
+        high = middle
+      }
+    }
+    let inside = assets[low...].prefix { $0.family == range.family && $0.address <= last }
+    guard inside.count == Int(last - first) + 1 else { return range.description }
+    var seen: Set<String> = []
+    let names = inside.map(\.name).filter { seen.insert($0).inserted }
+    let addresses = range.first == range.last ? range.first.description : range.description
+    return "\(names.joined(separator: ", ")) (\(addresses))"
   }
 
   /// `SOURCE -> DESTINATION tcp/502`.
@@ -28,5 +51,12 @@ struct FlowDescription {
     -> String
   {
     "\(name(sources)) -> \(name(destinations)) \(Query.describe(kind, selectors))"
+  }
+
+  private static func value(_ address: IPAddress) -> UInt128 {
+    switch address {
+    case .v4(let v4): UInt128(v4.value)
+    case .v6(let v6): v6.value
+    }
   }
 }
