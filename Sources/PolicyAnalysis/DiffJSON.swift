@@ -1,4 +1,5 @@
 import FirewallIR
+import FlowSpace
 import Foundation
 
 /// The difference as JSON, for merge-request comments and review tools.
@@ -8,7 +9,9 @@ public enum DiffJSON {
     var family: String
     var `protocol`: String
     var sources: String
+    var sourceAssets: [String]
     var destinations: String
+    var destinationAssets: [String]
     var selectors: String
     var rules: [String]
   }
@@ -18,15 +21,18 @@ public enum DiffJSON {
     var removed: [Entry]
   }
 
-  /// Pretty-printed JSON with sorted keys, ending with a newline.
-  public static func render(_ difference: PolicyDifference) -> String {
+  /// Pretty-printed JSON with sorted keys, ending with a newline. `assets` names the assets of an address range
+  /// (empty when the range is not made of known hosts).
+  public static func render(_ difference: PolicyDifference, assets: (AddressRange) -> [String] = { _ in [] }) -> String
+  {
     func entry(_ part: DiffPart) -> Entry {
       let selectors =
         part.selectors.lowerBound == part.selectors.upperBound
         ? "\(part.selectors.lowerBound)" : "\(part.selectors.lowerBound)-\(part.selectors.upperBound)"
       return Entry(
         conduit: part.conduit, family: part.family.rawValue, protocol: part.kind.description,
-        sources: part.sources.description, destinations: part.destinations.description, selectors: selectors,
+        sources: part.sources.description, sourceAssets: assets(part.sources),
+        destinations: part.destinations.description, destinationAssets: assets(part.destinations), selectors: selectors,
         rules: part.rules.map(\.location))
     }
     let encoder = JSONEncoder()

@@ -47,7 +47,7 @@ struct DiffCommand: ParsableCommand {
     let names = FlowDescription([after, before])
     switch format {
     case .text: if !difference.isEmpty { print(text(difference, names), terminator: "") }
-    case .json: print(DiffJSON.render(difference), terminator: "")
+    case .json: print(DiffJSON.render(difference, assets: names.assetNames), terminator: "")
     }
     if !difference.isEmpty { throw ExitCode(1) }
   }

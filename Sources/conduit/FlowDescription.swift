@@ -22,12 +22,21 @@ struct FlowDescription {
     }
   }
 
-  /// `hmi-1 (10.30.0.31)`; `rtac-01, rtac-02 (10.61.20.10-10.61.20.11)` when every address of the range is a
+  /// `hmi-1 (10.30.0.31)`; `rtac-a, rtac-b (10.61.20.10-10.61.20.12)` when every address of the range is a
   /// known host; otherwise the range as written.
   func name(_ range: AddressRange) -> String {
+    let names = assetNames(range)
+    guard !names.isEmpty else { return range.description }
+    let addresses = range.first == range.last ? range.first.description : range.description
+    return "\(names.joined(separator: ", ")) (\(addresses))"
+  }
+
+  /// The assets of a range in address order, when every address of it is a known host and there are at most
+  /// `namedAssetLimit` of them; empty otherwise.
+  func assetNames(_ range: AddressRange) -> [String] {
     let first = Self.value(range.first)
     let last = Self.value(range.last)
-    guard last - first < Self.namedAssetLimit else { return range.description }
+    guard last - first < Self.namedAssetLimit else { return [] }
     var low = 0
     var high = assets.count
     while low < high {
@@ -39,11 +48,9 @@ struct FlowDescription {
       }
     }
     let inside = assets[low...].prefix { $0.family == range.family && $0.address <= last }
-    guard inside.count == Int(last - first) + 1 else { return range.description }
+    guard inside.count == Int(last - first) + 1 else { return [] }
     var seen: Set<String> = []
-    let names = inside.map(\.name).filter { seen.insert($0).inserted }
-    let addresses = range.first == range.last ? range.first.description : range.description
-    return "\(names.joined(separator: ", ")) (\(addresses))"
+    return inside.map(\.name).filter { seen.insert($0).inserted }
   }
 
   /// `SOURCE -> DESTINATION tcp/502`.
