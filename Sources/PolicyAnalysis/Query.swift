@@ -23,7 +23,8 @@ public struct QueryAnswer: Sendable {
   public var denied: [QueryPart]
   /// The rules parts refer to.
   public var rules: [RuleOrigin]
-  /// Why denied parts are denied: no conduit between the zones, or what the conduit allows instead.
+  /// Why denied parts are denied: an active mitigation cuts them, no conduit joins the zones, or what the conduit
+  /// allows instead.
   public var reasons: [String]
 
   /// Whether everything asked for is allowed (and, without services, whether anything is).
@@ -68,8 +69,44 @@ public enum Query {
     }
     if !answer.denied.isEmpty || answer.allowed.isEmpty {
       answer.reasons = reasons(policy, ruleset, sources, destinations)
+      if !mitigations.isEmpty {
+        var unmitigatedDiagnostics = DiagnosticEngine()
+        let unmitigated = try Self.answer(
+          policy, from: sources, to: destinations, items: items, diagnostics: &unmitigatedDiagnostics)
+        answer.reasons.insert(
+          contentsOf: mitigationReasons(policy, mitigations, sources, destinations, unmitigated), at: 0)
+      }
     }
     return answer
+  }
+
+  /// Which active mitigations cut these endpoints, and what the rules would allow without them.
+  static func mitigationReasons(
+    _ policy: Policy, _ names: [String], _ sources: AddressSet, _ destinations: AddressSet,
+    _ unmitigated: QueryAnswer
+  ) -> [String] {
+    guard !unmitigated.allowed.isEmpty else { return [] }
+    var reasons: [String] = []
+    for mitigation in policy.mitigations where names.contains(mitigation.name) {
+      if !mitigation.isolated.intersection(sources.union(destinations)).isEmpty {
+        reasons.append("mitigation '\(mitigation.name)' isolates some of these addresses")
+      } else if mitigation.revocations.contains(where: { revocation in
+        revocation.destinations.map { !$0.intersection(destinations).isEmpty } ?? true
+      }) {
+        reasons.append("mitigation '\(mitigation.name)' revokes services to some of these destinations")
+      }
+    }
+    let rules = Set(unmitigated.allowed.flatMap(\.rules)).sorted().prefix(5).map { unmitigated.rules[$0].location }
+    reasons.append("without mitigations, allowed by " + rules.joined(separator: ", "))
+    return reasons
+  }
+
+  /// Whether some address of `range` is in `addresses`.
+  static func reaches(_ addresses: AddressSet, _ range: AddressRange) -> Bool {
+    switch range.family {
+    case .ipv4: addresses.v4.intersects(range.bounds(as: UInt32.self))
+    case .ipv6: addresses.v6.intersects(range.bounds(as: UInt128.self))
+    }
   }
 
   /// The nearest reasons: zone pairs without a conduit, and what the conduits that exist allow instead.
@@ -92,9 +129,21 @@ public enum Query {
             && sources.contains(element.sources.first) && destinations.contains(element.destinations.first)
         }
         let services = Set(offered.map { Self.describe($0.kind, $0.selectors) }).sorted()
+        let name = policy.conduits[conduit].name
+        guard services.isEmpty else {
+          reasons.append(
+            "conduit '\(name)' allows from '\(from)' to '\(to)' between these endpoints: "
+              + services.joined(separator: ", "))
+          continue
+        }
+        let reaching = ruleset.elements.filter { element in
+          element.rules.contains { ruleset.rules[$0].sourceZone == from && ruleset.rules[$0].destinationZone == to }
+            && reaches(destinations, element.destinations)
+        }
+        let rules = Set(reaching.flatMap(\.rules)).sorted().prefix(5).map { ruleset.rules[$0].location }
         reasons.append(
-          "conduit '\(policy.conduits[conduit].name)' allows from '\(from)' to '\(to)' between these endpoints: "
-            + (services.isEmpty ? "nothing" : services.joined(separator: ", ")))
+          "conduit '\(name)' allows nothing from these sources to these destinations"
+            + (rules.isEmpty ? "" : "; rules that reach them from other sources: " + rules.joined(separator: ", ")))
       }
     }
     if sourceZones == destinationZones, sourceZones.count == 1 {

@@ -2,13 +2,8 @@ import Foundation
 import Testing
 
 /// Golden files for `conduit diff`: a realistic change request on every sample site, its text and JSON output
-/// beside the expected ones in `Golden/diff/`. A mismatch writes `.got` beside the golden file;
-/// `CONDUIT_RECORD_GOLDEN=1` re-records.
+/// beside the expected ones in `Golden/diff/`.
 @Suite struct DiffGoldenTests {
-  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-  static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("Golden/diff")
 
   /// A change request: the sample site and the lines it edits (each old line must occur exactly once).
   struct Change: CustomTestStringConvertible, Sendable {
@@ -57,7 +52,7 @@ import Testing
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let site = Self.packageRoot.appendingPathComponent("Policies/\(change.site)")
+    let site = GoldenFile.packageRoot.appendingPathComponent("Policies/\(change.site)")
     for name in [change.policy, change.baseline] {
       try FileManager.default.copyItem(
         at: site.appendingPathComponent(name), to: directory.appendingPathComponent(name))
@@ -74,7 +69,7 @@ import Testing
       let result = try ConduitRunner.run(
         ["diff", change.policy, changed, "--today", "2026-11-28", "--format", format], in: directory.path)
       #expect(result.status == 1, "\(result.standardError)")
-      try Self.compare(result.standardOutput, golden: "\(change.name).\(format == "text" ? "txt" : "json")")
+      try GoldenFile.compare(result.standardOutput, golden: "diff/\(change.name).\(format == "text" ? "txt" : "json")")
     }
     let reverse = try ConduitRunner.run(["diff", changed, change.policy, "--today", "2026-11-28"], in: directory.path)
     let forward = try ConduitRunner.run(["diff", change.policy, changed, "--today", "2026-11-28"], in: directory.path)
@@ -87,22 +82,5 @@ import Testing
     guard let line = output.split(separator: "\n").last(where: { $0.hasSuffix("removed") }) else { return nil }
     let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
     return numbers.count == 2 ? numbers : nil
-  }
-
-  static func compare(_ output: String, golden name: String) throws {
-    let file = goldenDirectory.appendingPathComponent(name)
-    if ProcessInfo.processInfo.environment["CONDUIT_RECORD_GOLDEN"] == "1" {
-      try FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)
-      try output.write(to: file, atomically: true, encoding: .utf8)
-      return
-    }
-    let expected = try String(contentsOf: file, encoding: .utf8)
-    let got = file.appendingPathExtension("got")
-    if output == expected {
-      try? FileManager.default.removeItem(at: got)
-    } else {
-      try output.write(to: got, atomically: true, encoding: .utf8)
-    }
-    #expect(output == expected, "differs from \(name); see \(got.lastPathComponent)")
   }
 }

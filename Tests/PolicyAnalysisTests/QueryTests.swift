@@ -108,7 +108,12 @@ import Testing
   @Test func mitigationsChangeTheAnswer() throws {
     let site = try Site()
     #expect(try site.ask("hmi-1", "plc-2", "modbus").isAllowed)
-    #expect(try !site.ask("hmi-1", "plc-2", "modbus", mitigations: ["cut-plc-2"]).isAllowed)
+    let cut = try site.ask("hmi-1", "plc-2", "modbus", mitigations: ["cut-plc-2"])
+    #expect(!cut.isAllowed)
+    #expect(cut.reasons.first == "mitigation 'cut-plc-2' isolates some of these addresses")
+    #expect(cut.reasons.dropFirst().first?.hasPrefix("without mitigations, allowed by ") == true)
+    #expect(cut.reasons.dropFirst().first?.hasSuffix("site.conduit:23") == true)
+    #expect(try site.ask("hmi-1", "plc-1", "modbus", mitigations: ["cut-plc-2"]).reasons.isEmpty)
   }
 
   /// Random tuples: the answer agrees with membership in the resolver's flow set.
