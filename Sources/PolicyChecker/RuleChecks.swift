@@ -47,21 +47,18 @@ enum RuleChecks {
   }
 
   private static func flowsAndFamilies(_ rule: Rule, _ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
-    let families = Set(rule.flows.map { policy.flows[$0].family })
-    guard !families.isEmpty else {
+    guard !rule.flows.isEmpty else {
       diagnostics.error(
         .emptyRule,
         "this rule allows nothing: no source and destination share an address family that its items apply to",
         at: rule.declaration.range)
       return
     }
-    let sourceFamilies = rule.sources.reduce(into: Set<AddressFamily>()) { $0.formUnion($1.addresses.families) }
-    let destinationFamilies = rule.destinations.reduce(into: Set<AddressFamily>()) {
-      $0.formUnion($1.addresses.families)
-    }
+    let sourceFamilies = rule.sources.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
+    let destinationFamilies = rule.destinations.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
     let sides = [("destination", rule.sources, destinationFamilies), ("source", rule.destinations, sourceFamilies)]
     for (side, endpoints, otherFamilies) in sides {
-      for endpoint in endpoints where endpoint.addresses.families.isDisjoint(with: otherFamilies) {
+      for endpoint in endpoints where FamilyMask(endpoint.addresses).isDisjoint(with: otherFamilies) {
         let own = endpoint.addresses.families.map { $0 == .ipv4 ? "IPv4" : "IPv6" }.sorted().joined(separator: "/")
         diagnostics.warning(
           .familyMismatch,
@@ -69,6 +66,25 @@ enum RuleChecks {
           at: endpoint.endpoint.range)
       }
     }
+  }
+
+  /// The address families of a set, as two bits (checked once per endpoint of 100,000 rules: no `Set` allocation).
+  struct FamilyMask: Equatable {
+    var bits: UInt8 = 0
+
+    init() {}
+
+    init(_ addresses: AddressSet) {
+      bits = (addresses.v4.isEmpty ? 0 : 1) | (addresses.v6.isEmpty ? 0 : 2)
+    }
+
+    func union(_ other: FamilyMask) -> FamilyMask {
+      var result = self
+      result.bits |= other.bits
+      return result
+    }
+
+    func isDisjoint(with other: FamilyMask) -> Bool { bits & other.bits == 0 }
   }
 
   private static func broadSource(

@@ -29,6 +29,8 @@ public struct Resolver {
   var assetsByName: [String: Int] = [:]
   var assetsByRole: [String: [Int]] = [:]
   var globCache: [String: [Int]] = [:]
+  /// Port literals already parsed: large policies repeat the same few hundred.
+  var portLiterals: [String: Result<ServiceMatch, PortLiteral.Problem>] = [:]
   var assetNamesSorted: [(name: [UInt8], id: Int)] = []
   var assetNames: [String] = []
   var suggestionsLeft = 50
@@ -150,7 +152,9 @@ public struct Resolver {
   mutating func expand(_ item: ServiceItem, visiting: inout [String]) -> [ResolvedItem] {
     switch item {
     case .port(let literal):
-      switch PortLiteral.parse(literal.text) {
+      let parsed = portLiterals[literal.text] ?? PortLiteral.parse(literal.text)
+      portLiterals[literal.text] = parsed
+      switch parsed {
       case .success(let match):
         return [ResolvedItem(match: match, range: literal.range, literalRange: literal.range, viaServices: [])]
       case .failure(let problem):
