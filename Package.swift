@@ -38,6 +38,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    .target(name: "RandomPolicies", dependencies: ["FlowSpace"], path: "Tests/RandomPolicies"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
@@ -49,10 +50,10 @@ let package = Package(
       name: "KernelTests",
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
-        "IptablesBackend", "Conntrack", "PolicyAnalysis", "conduit",
+        "IptablesBackend", "Conntrack", "PolicyAnalysis", "RandomPolicies", "conduit",
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
-    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker"]),
+    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "RandomPolicies"]),
     .testTarget(
       name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],
       exclude: ["Golden"]),

@@ -7,6 +7,7 @@ import PolicyAnalysis
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import RandomPolicies
 import Testing
 
 /// `query` against the kernel: for random policies and random probe tuples, the verdict of `Query.answer` equals
@@ -22,14 +23,14 @@ import Testing
     var testDescription: String { "seed \(seed) \(backend.rawValue)" }
   }
 
-  static let cases = [0x5EED_0001, 0x5EED_0002, 0x5EED_0003].flatMap { seed in
+  static let cases = [0x5EED_0001, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004].flatMap { seed in
     Backend.allCases.map { Case(seed: UInt64(seed), backend: $0) }
   }
 
   @Test(.kernelTests, arguments: cases)
   func queryVerdictEqualsWhatPacketsObserve(_ testCase: Case) throws {
-    var random = SeededGenerator(seed: testCase.seed)
-    let site = RandomSite(&random)
+    let site = RandomSite(seed: testCase.seed)
+    var random = SeededGenerator(seed: ~testCase.seed)
     let policy = try site.checkedPolicy()
     var diagnostics = DiagnosticEngine()
     let ruleset = try Lowering.lower(policy, options: LoweringOptions(gateway: "gw"), diagnostics: &diagnostics)
@@ -83,78 +84,8 @@ import Testing
   }
 }
 
-/// A small random site: three zones behind one gateway, each on its own interface, a few assets with roles, and
-/// conduits whose rules name assets, globs, roles, zones and literal addresses with assorted services.
-struct RandomSite {
-  struct Question {
-    var source: IPAddress
-    var destination: IPAddress
-    var service: String
-    var match: (MatchKind, UInt16)
-    var text: String { "\(source) -> \(destination) \(service)" }
-  }
-
-  static let zoneCount = 3
-  static let services = ["tcp/502", "tcp/8000-8002", "udp/161", "udp/2222", "ping", "modbus", "ssh", "tcp/22, udp/161"]
-  static let roles = ["hmi", "plc", "eng"]
-  static let probePorts: [UInt16] = [22, 23, 161, 162, 502, 503, 2222, 7999, 8000, 8002, 8003]
-
-  private(set) var text = ""
-  private(set) var assets: [(name: String, zone: Int, addresses: [IPAddress])] = []
-
-  init(_ random: inout SeededGenerator) {
-    var lines = ["site differential"]
-    for zone in 0..<Self.zoneCount {
-      lines += [
-        "zone z\(zone) {", "  level \(3 - zone); security-level 2",
-        "  network 10.77.\(zone).0/24, fd77:\(zone)::/64", "}",
-      ]
-      for host in 0..<3 {
-        let name = "a\(zone)-\(host)"
-        var addresses: [IPAddress] = [IPAddress("10.77.\(zone).\(10 + host)")!]
-        if host == 0 || Bool.random(using: &random) { addresses.append(IPAddress("fd77:\(zone)::\(10 + host)")!) }
-        assets.append((name, zone, addresses))
-        let role = Self.roles.randomElement(using: &random)!
-        lines.append("asset \(name) { address \(addresses.map(\.description).joined(separator: ", ")); role \(role) }")
-      }
-    }
-    lines.append("gateway gw {")
-    for zone in 0..<Self.zoneCount { lines.append("  interface veth\(zone) z\(zone)") }
-    lines.append("}")
-    for first in 0..<Self.zoneCount {
-      for second in (first + 1)..<Self.zoneCount where Int.random(in: 0..<4, using: &random) > 0 {
-        lines += [
-          "conduit c\(first)\(second) {", "  between z\(first) and z\(second)",
-          "  security-level 2; owner \"ot\"; justification \"test\"",
-        ]
-        for _ in 0..<Int.random(in: 1...4, using: &random) {
-          let (from, to) = Bool.random(using: &random) ? (first, second) : (second, first)
-          let sources = endpoints(in: from, &random)
-          let destinations = endpoints(in: to, &random)
-          let service = Self.services.randomElement(using: &random)!
-          lines.append("  allow \(sources) -> \(destinations) service \(service)")
-        }
-        lines.append("}")
-      }
-    }
-    text = lines.joined(separator: "\n") + "\n"
-  }
-
-  /// One to two endpoints of a zone, each written in one of the ways a rule can name addresses.
-  private func endpoints(in zone: Int, _ random: inout SeededGenerator) -> String {
-    let zoneAssets = assets.filter { $0.zone == zone }
-    let count = Int.random(in: 1...2, using: &random)
-    return (0..<count).map { _ -> String in
-      let asset = zoneAssets.randomElement(using: &random)!
-      switch Int.random(in: 0..<6, using: &random) {
-      case 0: return "zone z\(zone)"
-      case 1: return "a\(zone)-*"
-      case 2: return asset.addresses[0].description
-      default: return asset.name
-      }
-    }.joined(separator: ", ")
-  }
-
+/// The site's policy, checked, and questions about it.
+extension RandomSite {
   func checkedPolicy() throws -> Policy {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -164,6 +95,14 @@ struct RandomSite {
     let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
     #expect(!checked.hasErrors, "\(checked.diagnostics.filter { $0.severity == .error }.map(\.message))\n\(text)")
     return checked.policy
+  }
+
+  struct Question {
+    var source: IPAddress
+    var destination: IPAddress
+    var service: String
+    var match: (MatchKind, UInt16)
+    var text: String { "\(source) -> \(destination) \(service)" }
   }
 
   /// Random probe tuples between hosts of different zones: TCP and UDP to assorted ports, and ping. Half are drawn
@@ -195,20 +134,5 @@ struct RandomSite {
       result.append(Question(source: source.address, destination: destination, service: service, match: match))
     }
     return result
-  }
-}
-
-/// SplitMix64: reproducible random sites from a seed.
-struct SeededGenerator: RandomNumberGenerator {
-  private var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var value = state
-    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-    return value ^ (value >> 31)
   }
 }
