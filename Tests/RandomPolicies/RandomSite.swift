@@ -3,8 +3,9 @@ import FlowSpace
 /// A small random site in the policy language: zones behind one gateway, each on its own interface, a few assets
 /// with roles, and conduits whose rules name assets, globs, roles, zones and literal addresses with assorted services.
 ///
-/// The layout (zones, assets) and the conduits come from separate generators, so two sites of the same layout and
-/// different conduits are two versions of one site (for `diff`).
+/// Zones z0 and z1 always have a conduit, the other pairs three times in four. The layout (zones, assets) and the
+/// conduits come from separate generators, so two sites of the same layout and different conduits are two versions
+/// of one site (for `diff`).
 public struct RandomSite: Sendable {
   /// An asset of the site.
   public struct Asset: Sendable {
