@@ -38,7 +38,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .target(name: "RandomPolicies", dependencies: ["FlowSpace"], path: "Tests/RandomPolicies"),
+    .target(name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker"], path: "Tests/PolicyTestSupport"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
@@ -50,10 +50,10 @@ let package = Package(
       name: "KernelTests",
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
-        "IptablesBackend", "Conntrack", "PolicyAnalysis", "RandomPolicies", "conduit",
+        "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "conduit",
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
-    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "RandomPolicies"]),
+    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(
       name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],
       exclude: ["Golden"]),

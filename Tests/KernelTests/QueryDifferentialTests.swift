@@ -7,24 +7,20 @@ import PolicyAnalysis
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
-import RandomPolicies
+import PolicyTestSupport
 import Testing
 
 /// `query` against the kernel: for random policies and random probe tuples, the verdict of `Query.answer` equals
 /// what packets sent through a gateway namespace loaded with the compiled ruleset observe, for both backends.
 @Suite(.serialized) struct QueryDifferentialTests {
-  enum Backend: String, CaseIterable, Sendable {
-    case nftables, iptables
-  }
-
   struct Case: CustomTestStringConvertible, Sendable {
     var seed: UInt64
-    var backend: Backend
+    var backend: LabBackend
     var testDescription: String { "seed \(seed) \(backend.rawValue)" }
   }
 
   static let cases = [0x5EED_0001, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004].flatMap { seed in
-    Backend.allCases.map { Case(seed: UInt64(seed), backend: $0) }
+    LabBackend.allCases.map { Case(seed: UInt64(seed), backend: $0) }
   }
 
   @Test(.kernelTests, arguments: cases)
@@ -49,17 +45,7 @@ import Testing
 
     let lab = try NetworkLab(interfaces: world.interfaces())
     defer { lab.close() }
-    switch testCase.backend {
-    case .nftables:
-      try lab.loadNftables(
-        script: NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics)))
-    case .iptables:
-      let render = { (family: AddressFamily) in
-        IptablesRestoreRenderer().render(
-          ruleset, family: family, names: IptablesNames(ruleset, family: family, diagnostics: &diagnostics))
-      }
-      try lab.loadIptables(ipv4: render(.ipv4), ipv6: render(.ipv6))
-    }
+    try lab.load(ruleset, through: testCase.backend, diagnostics: &diagnostics)
     #expect(diagnostics.diagnostics.isEmpty)
     let results = try lab.probe(planned.map(\.probe))
     for (plan, result) in zip(planned, results) {
@@ -87,12 +73,7 @@ import Testing
 /// The site's policy, checked, and questions about it.
 extension RandomSite {
   func checkedPolicy() throws -> Policy {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("site.conduit").path
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try checkPolicy(text: text)
     #expect(!checked.hasErrors, "\(checked.diagnostics.filter { $0.severity == .error }.map(\.message))\n\(text)")
     return checked.policy
   }

@@ -13,16 +13,10 @@ import Testing
 /// zone, UDP instead of TCP, the other address family, a forged source, the gateway's own ssh) get what the policy's
 /// resolved flows say: the oracle is the resolver's flow set, independent of lowering and rendering.
 @Suite(.serialized) struct SamplePacketTests {
-  enum Backend: String, CaseIterable, Sendable {
-    case nftables, iptables
-    /// The nft artifact applied with `conduit apply`.
-    case artifact
-  }
-
   struct Case: CustomTestStringConvertible, Sendable {
     var policy: String
     var gateway: String
-    var backend: Backend
+    var backend: LabBackend
     var mitigations: [String] = []
 
     var testDescription: String {
@@ -46,7 +40,8 @@ import Testing
       } ?? []).filter { $0.pathExtension == "conduit" }.map(\.path).sorted()
     return files.flatMap { file in
       let gateways = (try? checked(file))?.policy.gateways.map(\.name) ?? []
-      return gateways.flatMap { gateway in Backend.allCases.map { Case(policy: file, gateway: gateway, backend: $0) } }
+      return gateways.flatMap { gateway in LabBackend.allCases.map { Case(policy: file, gateway: gateway, backend: $0) }
+      }
     }
   }
 
@@ -57,7 +52,7 @@ import Testing
       ("manufacturing-cell/cell3.conduit", "gw-c3", "ews-quarantine"),
     ]
     return samples.flatMap { path, gateway, mitigation in
-      Backend.allCases.map {
+      LabBackend.allCases.map {
         Case(
           policy: packageRoot.appendingPathComponent("Policies/" + path).path, gateway: gateway, backend: $0,
           mitigations: [mitigation])
@@ -85,29 +80,7 @@ import Testing
 
     let lab = try NetworkLab(interfaces: world.interfaces())
     defer { lab.close() }
-    switch testCase.backend {
-    case .nftables:
-      try lab.loadNftables(
-        script: NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics)))
-    case .artifact:
-      let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-      let artifact = NftablesArtifact(
-        batch: NetlinkLinearizer().batch(ruleset, names: names), flowTable: FlowTable(ruleset), table: names.table,
-        interfaces: ruleset.interfaces,
-        policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway, mitigations: ruleset.mitigations,
-        compiler: "conduit tests")
-      let file = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString).nftb")
-      try Data(artifact.encoded()).write(to: file)
-      defer { try? FileManager.default.removeItem(at: file) }
-      let applied = try ConduitExecutable.run(["apply", file.path, "--netns", lab.gatewayNamespace])
-      #expect(applied.status == 0, "\(applied.standardError)")
-    case .iptables:
-      let render = { (family: AddressFamily) in
-        IptablesRestoreRenderer().render(
-          ruleset, family: family, names: IptablesNames(ruleset, family: family, diagnostics: &diagnostics))
-      }
-      try lab.loadIptables(ipv4: render(.ipv4), ipv6: render(.ipv6))
-    }
+    try lab.load(ruleset, through: testCase.backend, diagnostics: &diagnostics)
     #expect(diagnostics.diagnostics.isEmpty)
     let results = try lab.probe(probes.map(\.probe))
     var reachedExpected = 0

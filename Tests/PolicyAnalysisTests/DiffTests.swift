@@ -5,16 +5,12 @@ import PolicyAnalysis
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import PolicyTestSupport
 import Testing
 
 @Suite struct DiffTests {
   static func policy(_ text: String) throws -> Policy {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("site.conduit").path
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try checkPolicy(text: text)
     #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
     return checked.policy
   }

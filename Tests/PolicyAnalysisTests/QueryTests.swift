@@ -5,6 +5,7 @@ import PolicyAnalysis
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import PolicyTestSupport
 import Testing
 
 @Suite struct QueryTests {
@@ -45,13 +46,7 @@ import Testing
     let policy: Policy
 
     init() throws {
-      let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "conduit-query-\(UUID().uuidString)")
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-      defer { try? FileManager.default.removeItem(at: directory) }
-      let path = directory.appendingPathComponent("site.conduit").path
-      try QueryTests.policy.write(toFile: path, atomically: true, encoding: .utf8)
-      let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+      let checked = try checkPolicy(text: QueryTests.policy)
       #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
       policy = checked.policy
     }

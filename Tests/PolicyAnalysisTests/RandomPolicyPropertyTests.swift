@@ -5,7 +5,7 @@ import PolicyAnalysis
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
-import RandomPolicies
+import PolicyTestSupport
 import Testing
 
 /// Properties of `query` and `diff` on random small policies (the generator of the kernel's differential test).
