@@ -43,7 +43,7 @@ let package = Package(
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "ConduitCLITests", dependencies: ["conduit"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ConduitCLITests", dependencies: ["conduit"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "KernelTests",
       dependencies: [
