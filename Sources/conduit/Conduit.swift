@@ -18,6 +18,8 @@ struct Conduit: ParsableCommand {
       64 command-line usage error.
       """,
     version: version,
-    subcommands: [CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self]
+    subcommands: [
+      CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self, GraphCommand.self,
+    ]
   )
 }

@@ -25,10 +25,13 @@ struct ConduitRunner {
     try #require(Bundle.module.url(forResource: "Fixtures/" + path, withExtension: nil)).path
   }
 
-  static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+  static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil) throws
+    -> Result
+  {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let output = Pipe()
     let error = Pipe()
