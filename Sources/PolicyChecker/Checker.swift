@@ -54,13 +54,31 @@ public struct CheckedPolicy: Sendable {
   public var hasWarnings: Bool { diagnostics.contains { $0.severity == .warning && $0.acceptedRisk == nil } }
 }
 
-/// Load, parse, resolve and check one policy file.
-public func checkPolicy(
-  at path: String, resolveOptions: ResolveOptions = ResolveOptions(), checkOptions: CheckOptions
-) throws(InputFileError) -> CheckedPolicy {
+/// A policy loaded and resolved, not yet checked.
+public struct ResolvedPolicy: Sendable {
+  /// The resolved policy.
+  public var policy: Policy
+  /// What loading and resolving found.
+  public var diagnostics: DiagnosticEngine
+
+  /// Whether loading or resolving found an error (the policy is then incomplete).
+  public var hasErrors: Bool { diagnostics.diagnostics.contains { $0.severity == .error } }
+}
+
+/// Load, parse and resolve one policy file.
+public func resolvePolicy(at path: String, resolveOptions: ResolveOptions = ResolveOptions()) throws(InputFileError)
+  -> ResolvedPolicy
+{
   var diagnostics = DiagnosticEngine()
   let files = try PolicyLoader().load(path, diagnostics: &diagnostics)
   let policy = try Resolver.resolve(files, options: resolveOptions, diagnostics: &diagnostics)
+  return ResolvedPolicy(policy: policy, diagnostics: diagnostics)
+}
+
+/// Check a resolved policy; the findings of every stage sorted by place.
+public func checkPolicy(_ resolved: ResolvedPolicy, checkOptions: CheckOptions) -> CheckedPolicy {
+  let policy = resolved.policy
+  var diagnostics = resolved.diagnostics
   Checker.check(policy, options: checkOptions, diagnostics: &diagnostics)
   let order = Dictionary(
     (policy.files.map(\.file.path) + [policy.baselineFile?.path].compactMap { $0 }).enumerated().map { ($1, $0) },
@@ -71,4 +89,11 @@ public func checkPolicy(
     return left != right ? left < right : lhs.offset < rhs.offset
   }.map(\.element)
   return CheckedPolicy(policy: policy, diagnostics: sorted)
+}
+
+/// Load, parse, resolve and check one policy file.
+public func checkPolicy(
+  at path: String, resolveOptions: ResolveOptions = ResolveOptions(), checkOptions: CheckOptions
+) throws(InputFileError) -> CheckedPolicy {
+  checkPolicy(try resolvePolicy(at: path, resolveOptions: resolveOptions), checkOptions: checkOptions)
 }

@@ -153,8 +153,7 @@ struct ApplyCommand: ParsableCommand {
     let pipeline = CompilePipeline(
       policyPath: input, resolveOptions: ResolveOptions(baselinePath: baseline),
       today: date.day, gateway: gateway, mitigations: mitigations, strict: false)
-    var (ruleset, policy, diagnostics) = try pipeline.lower()
-    return try pipeline.artifact(ruleset, policy, diagnostics: &diagnostics)
+    return try pipeline.compile(CompilePipeline.artifact).output
   }
 }
 

@@ -44,22 +44,22 @@ struct CompileCommand: ParsableCommand {
     let pipeline = CompilePipeline(
       policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
       gateway: gateway, mitigations: mitigations, strict: strict)
-    var (ruleset, policy, diagnostics) = try pipeline.lower()
-    let data: Data
-    switch target {
-    case .nft:
-      data = Data(try pipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encoded())
-    case .nftText:
-      let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-      data = Data(NftablesTextRenderer().render(ruleset, names: names).utf8)
-    case .iptables, .ip6tables:
-      let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
-      let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-      data = Data(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)
-    case .flows:
-      data = Data(FlowsJSONRenderer().render(ruleset).utf8)
+    let target = target
+    let (data, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> Data in
+      switch target {
+      case .nft:
+        return Data(CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encoded())
+      case .nftText:
+        let names = NftablesNames(ruleset, diagnostics: &diagnostics)
+        return Data(NftablesTextRenderer().render(ruleset, names: names).utf8)
+      case .iptables, .ip6tables:
+        let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
+        let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
+        return Data(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)
+      case .flows:
+        return Data(FlowsJSONRenderer().render(ruleset).utf8)
+      }
     }
-    try pipeline.refuseOnErrors(diagnostics)
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
     if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
       printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")

@@ -1,13 +1,18 @@
 import ArgumentParser
 import FirewallIR
+import FlowSpace
 import Foundation
 import NftablesBackend
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
 
-/// check → lower, shared by `compile` and `apply`: prints findings to standard error and stops with the exit
-/// status of CLI.md (1 refused, 2 unreadable input, 64 usage).
+/// resolve → check ∥ (lower → render), shared by `compile` and `apply`: prints findings to standard error and
+/// stops with the exit status of CLI.md (1 refused, 2 unreadable input, 64 usage).
+///
+/// While the checks run, the resolved policy is already lowered and rendered on the other core; the output is used
+/// only when neither the check nor the lowering and rendering find a reason to refuse. A policy whose loading or
+/// resolving failed is never lowered.
 struct CompilePipeline {
   var policyPath: String
   var resolveOptions: ResolveOptions
@@ -16,36 +21,49 @@ struct CompilePipeline {
   var mitigations: [String]
   var strict: Bool
 
-  /// The lowered ruleset with the checked policy, or an exit.
-  func lower() throws -> (ruleset: Ruleset, policy: Policy, diagnostics: DiagnosticEngine) {
-    let checked: CheckedPolicy
+  /// What `render` makes of the lowered ruleset, with every finding, or an exit.
+  func compile<Output: Sendable>(
+    _ render: @escaping @Sendable (Ruleset, Policy, inout DiagnosticEngine) -> Output
+  ) throws -> (output: Output, diagnostics: DiagnosticEngine) {
+    let resolved: ResolvedPolicy
     do {
-      checked = try checkPolicy(
-        at: policyPath, resolveOptions: resolveOptions,
-        checkOptions: CheckOptions(today: today, mitigationsActive: !mitigations.isEmpty))
+      resolved = try resolvePolicy(at: policyPath, resolveOptions: resolveOptions)
     } catch {
       printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
+    let checkOptions = CheckOptions(today: today, mitigationsActive: !mitigations.isEmpty)
+    let loweringOptions = LoweringOptions(gateway: gateway, mitigations: mitigations)
+    let build = { @Sendable () -> Result<(Output, DiagnosticEngine), LoweringError> in
+      var found = DiagnosticEngine()
+      do throws(LoweringError) {
+        let ruleset = try Lowering.lower(resolved.policy, options: loweringOptions, diagnostics: &found)
+        return .success((render(ruleset, resolved.policy, &found), found))
+      } catch {
+        return .failure(error)
+      }
+    }
+    let (checked, built) = inParallel(
+      { checkPolicy(resolved, checkOptions: checkOptions) }, { resolved.hasErrors ? nil : build() })
     var diagnostics = DiagnosticEngine()
     diagnostics.replaceAll(with: checked.diagnostics)
     try refuseOnErrors(diagnostics)
-    do {
-      let ruleset = try Lowering.lower(
-        checked.policy, options: LoweringOptions(gateway: gateway, mitigations: mitigations),
-        diagnostics: &diagnostics)
+    switch built ?? build() {
+    case .success(let (output, found)):
+      diagnostics.append(contentsOf: found)
       try refuseOnErrors(diagnostics)
-      return (ruleset, checked.policy, diagnostics)
-    } catch let error as LoweringError {
+      return (output, diagnostics)
+    case .failure(let error):
       printError("conduit: error: \(error)\n")
       throw ExitCode(64)
     }
   }
 
-  /// The nft artifact of a lowered ruleset.
-  func artifact(_ ruleset: Ruleset, _ policy: Policy, diagnostics: inout DiagnosticEngine) throws -> NftablesArtifact {
+  /// The nft artifact of a lowered ruleset; name collisions are reported to `diagnostics`.
+  static func artifact(_ ruleset: Ruleset, _ policy: Policy, diagnostics: inout DiagnosticEngine)
+    -> NftablesArtifact
+  {
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-    try refuseOnErrors(diagnostics)
     let batch = NetlinkLinearizer().batch(ruleset, names: names)
     let sources =
       policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? [])

@@ -36,6 +36,42 @@ import Testing
     #expect(try String(contentsOfFile: output, encoding: .utf8) == "previous artifact\n")
   }
 
+  /// The ruleset is built while the checks run; findings of the check alone (the policy resolves) still refuse,
+  /// for every target, and come before a usage error of the lowering.
+  @Test(arguments: ["nft", "nft-text", "iptables", "flows"])
+  func checkOnlyErrorsRefuseEveryTarget(_ target: String) throws {
+    let scratch = try Scratch()
+    let policy = """
+      site twice
+      zone ops { level 3; security-level 2; network 10.30.0.0/24 }
+      zone ctl { level 1; security-level 3; network 10.30.0.128/25 }
+      zone ent { level 4; security-level 1; network 10.10.0.0/24 }
+      asset hmi-1 { address 10.30.0.31 }
+      asset plc-1 { address 10.30.0.200 }
+      asset pc-1 { address 10.10.0.5 }
+      gateway gw { interface eth0 ops, ctl; interface eth1 ent }
+      conduit a { between ops and ctl; security-level 3; owner "ot"; justification "x"
+        allow hmi-1 -> plc-1 service modbus }
+      conduit b { between ctl and ops; security-level 3; owner "ot"; justification "x"
+        allow hmi-1 -> plc-1 service modbus }
+      conduit c { between ent and ctl; security-level 3; owner "it"; justification "x"
+        allow pc-1 -> plc-1 service https }
+
+      """
+    try policy.write(toFile: scratch.path("twice.conduit"), atomically: true, encoding: .utf8)
+    let output = scratch.path("out")
+    for gateway in [["--gateway", "gw"], ["--gateway", "nope"]] {
+      let result = try ConduitRunner.run(
+        ["compile", "twice.conduit", "--target", target, "-o", output] + gateway + today, in: scratch.url.path)
+      #expect(result.status == 1, "\(result.standardError)")
+      for id in ["overlapping-zones", "duplicate-conduit", "hairpin-conduit", "purdue-skip"] {
+        #expect(result.standardError.contains("[\(id)]"), "\(id)")
+      }
+      #expect(result.standardError.hasSuffix("conduit: compile refused; nothing was written\n"))
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == ["twice.conduit"])
+  }
+
   @Test func expiredConduitRefusesUnlessMitigationsAreCompiledIn() throws {
     let directory = try ConduitRunner.fixture("riverside")
     let refused = try ConduitRunner.run(["compile", "riverside.conduit", "--today", "2027-07-01"], in: directory)

@@ -14,3 +14,15 @@ public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Re
     initializedCount = count
   }
 }
+
+/// The results of two independent computations run at the same time.
+public func inParallel<First, Second>(_ first: @Sendable () -> First, _ second: @Sendable () -> Second) -> (
+  First, Second
+) {
+  nonisolated(unsafe) var firstResult: First?
+  nonisolated(unsafe) var secondResult: Second?
+  DispatchQueue.concurrentPerform(iterations: 2) { index in
+    if index == 0 { firstResult = first() } else { secondResult = second() }
+  }
+  return (firstResult!, secondResult!)
+}
