@@ -248,8 +248,9 @@ public struct Rule: Hashable, Sendable {
   public var items: [ResolvedItem]
   /// Whether the rule logs new connections.
   public var log: Bool
-  /// Indices in `Policy.flows` (conduit rules) or `Mitigation.flows` (mitigation rules) of the rule's flows.
-  public var flows: [Int]
+  /// Indices in `Policy.flows` (conduit rules) or `Mitigation.flows` (mitigation rules) of the rule's flows, which
+  /// lie next to each other.
+  public var flows: Range<Int>
   /// The rule as parsed.
   public var declaration: AllowRule
 

@@ -1,4 +1,5 @@
 import FlowSpace
+import Foundation
 import PolicyLanguage
 
 extension Resolver {
@@ -53,6 +54,7 @@ extension Resolver {
 
   mutating func resolveConduits() {
     var conduitsByName: [String: Int] = [:]
+    var ruleWork: [ConduitRules] = []
     for case .conduit(let declaration) in declarations {
       if let first = conduitsByName[declaration.name.text] {
         duplicate("conduit", declaration.name, first: conduits[first].nameRange)
@@ -95,12 +97,108 @@ extension Resolver {
         for rule in declaration.rules { resolveUnanchoredNames(rule) }
         continue
       }
-      for rule in declaration.rules {
-        if let index = resolveRule(rule, owner: .conduit(id), conduit: id, pair: pair, flowSink: .policy) {
-          conduits[id].rules.append(index)
+      ruleWork.append(ConduitRules(conduit: id, pair: pair, rules: declaration.rules))
+    }
+    resolveRules(of: ruleWork)
+  }
+
+  /// The rules of one conduit, to resolve.
+  struct ConduitRules: Sendable {
+    let conduit: Int
+    let pair: ZonePair
+    let rules: [AllowRule]
+  }
+
+  /// What resolving some conduits' rules on a copy of the resolver gives: rules and flows numbered from 0.
+  struct ResolvedRules: Sendable {
+    var rules: [Rule]
+    var flows: [Flow]
+    var diagnostics: DiagnosticEngine
+    var usedServices: Set<String>
+    var usedZones: Set<Int>
+  }
+
+  /// Resolves the rules of every conduit in one run of conduits per core, each on a copy of the resolver, and
+  /// appends the runs in conduit order. When any run has a finding, the rules are resolved again one after the
+  /// other, so that findings (and the first 50 "did you mean" suggestions) are exactly those of a single pass.
+  private mutating func resolveRules(of work: [ConduitRules]) {
+    let runs = Self.runs(of: work, count: ProcessInfo.processInfo.activeProcessorCount)
+    let start = self
+    let parts = concurrentMap(count: runs.count) { index in
+      var resolver = start
+      resolver.rules = []
+      resolver.flows = []
+      resolver.diagnostics = DiagnosticEngine()
+      for conduit in work[runs[index]] {
+        for rule in conduit.rules {
+          _ = resolver.resolveRule(
+            rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair, flowSink: .policy)
         }
       }
+      return ResolvedRules(
+        rules: resolver.rules, flows: resolver.flows, diagnostics: resolver.diagnostics,
+        usedServices: resolver.usedServices, usedZones: resolver.usedZones)
     }
+    let complete = zip(runs, parts).allSatisfy { run, part in
+      part.diagnostics.diagnostics.isEmpty && part.rules.count == work[run].reduce(0) { $0 + $1.rules.count }
+    }
+    guard complete else {
+      for conduit in work {
+        for rule in conduit.rules {
+          if let index = resolveRule(
+            rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair, flowSink: .policy)
+          {
+            conduits[conduit.conduit].rules.append(index)
+          }
+        }
+      }
+      return
+    }
+    for (run, var part) in zip(runs, parts) {
+      let ruleOffset = rules.count
+      let flowOffset = flows.count
+      if ruleOffset == 0 && flowOffset == 0 {
+        swap(&rules, &part.rules)
+        swap(&flows, &part.flows)
+      } else {
+        rules.reserveCapacity(rules.count + part.rules.count)
+        for var rule in part.rules {
+          rule.flows = (rule.flows.lowerBound + flowOffset)..<(rule.flows.upperBound + flowOffset)
+          rules.append(rule)
+        }
+        flows.reserveCapacity(flows.count + part.flows.count)
+        for var flow in part.flows {
+          flow.rule += ruleOffset
+          flows.append(flow)
+        }
+      }
+      var next = ruleOffset
+      for conduit in work[run] {
+        conduits[conduit.conduit].rules = Array(next..<(next + conduit.rules.count))
+        next += conduit.rules.count
+      }
+      usedServices.formUnion(part.usedServices)
+      usedZones.formUnion(part.usedZones)
+    }
+  }
+
+  /// Consecutive runs of conduits with about the same number of rules, at most `count` of them.
+  static func runs(of work: [ConduitRules], count: Int) -> [Range<Int>] {
+    let total = work.reduce(0) { $0 + $1.rules.count }
+    let share = max(1, (total + max(1, count) - 1) / max(1, count))
+    var runs: [Range<Int>] = []
+    var start = 0
+    var rulesInRun = 0
+    for (index, conduit) in work.enumerated() {
+      rulesInRun += conduit.rules.count
+      if rulesInRun >= share {
+        runs.append(start..<(index + 1))
+        start = index + 1
+        rulesInRun = 0
+      }
+    }
+    if start < work.count { runs.append(start..<work.count) }
+    return runs
   }
 
   mutating func resolveMitigations() {
@@ -262,13 +360,13 @@ extension Resolver {
             item: itemIndex, log: rule.log != nil))
       }
     }
-    var flowIndices: [Int] = []
+    let flowIndices: Range<Int>
     switch flowSink {
     case .policy:
-      flowIndices = Array(flows.count..<(flows.count + ruleFlows.count))
+      flowIndices = flows.count..<(flows.count + ruleFlows.count)
       flows += ruleFlows
     case .mitigation(let id):
-      flowIndices = Array(mitigations[id].flows.count..<(mitigations[id].flows.count + ruleFlows.count))
+      flowIndices = mitigations[id].flows.count..<(mitigations[id].flows.count + ruleFlows.count)
       mitigations[id].flows += ruleFlows
     }
     rules.append(

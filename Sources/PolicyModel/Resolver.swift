@@ -14,7 +14,7 @@ public struct ResolveOptions: Sendable {
 
 /// The resolve stage: names, values, the baseline and the rules of the parsed files become a `Policy` whose flows
 /// keep their origin. Problems are reported and the faulty part is left out; only an unreadable `--baseline` throws.
-public struct Resolver {
+public struct Resolver: Sendable {
   var diagnostics = DiagnosticEngine()
   let files: [PolicyFile]
   let options: ResolveOptions

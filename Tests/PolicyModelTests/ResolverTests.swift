@@ -22,6 +22,33 @@ import Testing
 
     """
 
+  /// Conduits' rules are resolved in runs on several cores and joined: rules keep the order of the policy, every
+  /// rule's flows point back at it, and a finding anywhere gives the same result as one pass.
+  @Test(arguments: [false, true])
+  func rulesOfManyConduitsKeepTheirOrderAndFlows(withFinding: Bool) throws {
+    var text = Self.site + "zone dmz { level 3.5; security-level 2; network 10.20.0.0/24 }\n"
+    text += "asset jump-1 { address 10.20.0.5 }\n"
+    text += "conduit a {\n  between operations and control\n"
+    for port in 1...40 { text += "  allow hmi-1 -> plc-1 service tcp/\(1000 + port)\n" }
+    text += "}\nconduit b {\n  between dmz and operations\n"
+    for port in 1...40 { text += "  allow jump-1 -> hmi-2 service tcp/\(2000 + port)\n" }
+    if withFinding { text += "  allow jump-1 -> hmi-9 service ssh\n" }
+    text += "}\nconduit c {\n  between dmz and control\n  allow jump-1 -> plc-2 service ssh, tcp/3000\n}\n"
+    let (policy, diagnostics) = try PolicyDirectory(["site.conduit": text]).resolve()
+    #expect(diagnostics.map(\.message) == (withFinding ? ["unknown asset 'hmi-9'"] : []))
+    #expect(policy.rules.count == 81)
+    #expect(policy.conduits.map(\.rules) == [Array(0..<40), Array(40..<80), [80]])
+    let lines = policy.rules.map { $0.declaration.range.startLocation.line }
+    #expect(lines == lines.sorted())
+    #expect(policy.rules.map(\.conduit) == Array(repeating: 0, count: 40) + Array(repeating: 1, count: 40) + [2])
+    for (index, rule) in policy.rules.enumerated() {
+      #expect(!rule.flows.isEmpty)
+      #expect(rule.flows.allSatisfy { policy.flows[$0].rule == index && policy.flows[$0].conduit == rule.conduit })
+    }
+    #expect(policy.flows.count == 40 * 2 + 40 + 2)
+    #expect(Set(policy.flows.map(\.rule)) == Set(0..<81))
+  }
+
   @Test func rulesBecomeFlowsPerFamilyAndItemKeepingTheirOrigin() throws {
     let directory = try PolicyDirectory([
       "site.conduit": Self.site + """
