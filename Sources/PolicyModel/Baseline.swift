@@ -70,7 +70,7 @@ struct BaselineInterpreter {
     }
     var drafts: [AssetDraft] = []
     drafts.reserveCapacity(table.records.count)
-    var columns: [String: Column?] = [:]
+    var columns = ColumnCache()
     for record in table.records {
       if let draft = interpret(
         record, splitsOnSemicolon: splitsOnSemicolon, isJSON: table.format == .json, columns: &columns,
@@ -87,8 +87,31 @@ struct BaselineInterpreter {
     return String(file.path[file.path.index(after: dot)...])
   }
 
+  /// The column each key names, remembered by key and by position (CSV rows repeat the header's keys in order).
+  struct ColumnCache {
+    private var byKey: [String: Column?] = [:]
+    private var byPosition: [(key: String, column: Column?)] = []
+
+    mutating func column(of key: String, at position: Int) -> Column? {
+      if position < byPosition.count, byPosition[position].key == key { return byPosition[position].column }
+      let column: Column?
+      if let known = byKey[key] {
+        column = known
+      } else {
+        column = BaselineInterpreter.aliases[BaselineInterpreter.normalize(key)]
+        byKey[key] = .some(column)
+      }
+      if position < byPosition.count {
+        byPosition[position] = (key, column)
+      } else if position == byPosition.count {
+        byPosition.append((key, column))
+      }
+      return column
+    }
+  }
+
   private func interpret(
-    _ record: BaselineRecord, splitsOnSemicolon: Bool, isJSON: Bool, columns: inout [String: Column?],
+    _ record: BaselineRecord, splitsOnSemicolon: Bool, isJSON: Bool, columns: inout ColumnCache,
     diagnostics: inout DiagnosticEngine
   ) -> AssetDraft? {
     let rowRange = SourceRange(file: file, record.range)
@@ -96,21 +119,19 @@ struct BaselineInterpreter {
     var hasName = false
     var addressCells = 0
     var problems = 0
-    for cell in record.cells {
+    for (position, cell) in record.cells.enumerated() {
       let range = SourceRange(file: file, cell.valueRange)
       let values: [String]
+      let joined: String
       switch cell.value {
-      case .text(let text): values = [text.trimmingSpaces()]
-      case .list(let list): values = list.map { $0.trimmingSpaces() }
+      case .text(let text):
+        joined = text.trimmingSpaces()
+        values = [joined]
+      case .list(let list):
+        values = list.map { $0.trimmingSpaces() }
+        joined = values.filter { !$0.isEmpty }.joined(separator: " ")
       }
-      let joined = values.filter { !$0.isEmpty }.joined(separator: " ")
-      let column: Column?
-      if let known = columns[cell.key] {
-        column = known
-      } else {
-        column = Self.aliases[Self.normalize(cell.key)]
-        columns[cell.key] = .some(column)
-      }
+      let column = columns.column(of: cell.key, at: position)
       guard let column else {
         if !joined.isEmpty { draft.attributes[cell.key] = joined }
         continue
@@ -207,6 +228,9 @@ enum MACAddress {
 
 extension String {
   func trimmingSpaces() -> String {
+    guard let first = utf8.first, let last = utf8.last else { return self }
+    let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+    if !isBlank(first) && !isBlank(last) { return self }
     var scalars = Substring(self)
     while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
     while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
