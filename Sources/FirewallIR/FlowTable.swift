@@ -16,15 +16,13 @@ public struct FlowTable: Sendable, Equatable {
     for element in ruleset.elements {
       bytes.append(element.family == .ipv4 ? 4 : 6)
       bytes.append(Self.protocolNumber(element.kind))
-      bytes += [UInt8(element.chain >> 8 & 0xFF), UInt8(element.chain & 0xFF)]
-      for value in [element.selectors.lowerBound, element.selectors.upperBound] {
-        bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
-      }
-      for address in [
-        element.sources.first, element.sources.last, element.destinations.first, element.destinations.last,
-      ] {
-        bytes += Self.encode(address)
-      }
+      Self.append(UInt16(truncatingIfNeeded: element.chain), to: &bytes)
+      Self.append(element.selectors.lowerBound, to: &bytes)
+      Self.append(element.selectors.upperBound, to: &bytes)
+      Self.append(element.sources.first, to: &bytes)
+      Self.append(element.sources.last, to: &bytes)
+      Self.append(element.destinations.first, to: &bytes)
+      Self.append(element.destinations.last, to: &bytes)
     }
     self.bytes = bytes
   }
@@ -50,10 +48,18 @@ public struct FlowTable: Sendable, Equatable {
     }
   }
 
-  static func encode(_ address: IPAddress) -> [UInt8] {
+  /// Big-endian, without a temporary array (the table has a record per flow element).
+  static func append<Value: FixedWidthInteger>(_ value: Value, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  /// 16 bytes: an IPv6 address, or an IPv4 address followed by 12 zero bytes.
+  static func append(_ address: IPAddress, to bytes: inout [UInt8]) {
     switch address {
-    case .v4(let v4): withUnsafeBytes(of: v4.value.bigEndian) { Array($0) } + [UInt8](repeating: 0, count: 12)
-    case .v6(let v6): withUnsafeBytes(of: v6.value.bigEndian) { Array($0) }
+    case .v4(let v4):
+      append(v4.value, to: &bytes)
+      bytes.append(contentsOf: repeatElement(0, count: 12))
+    case .v6(let v6): append(v6.value, to: &bytes)
     }
   }
 }

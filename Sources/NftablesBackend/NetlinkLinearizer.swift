@@ -82,7 +82,7 @@ public struct NetlinkLinearizer {
       isVerdictMap: set.isVerdictMap, counter: set.counter,
       elements: set.elements.map { element in
         NftSetElement(
-          key: element.low.flatMap(Key.bytes), keyEnd: element.high.flatMap(Key.bytes),
+          key: Key.bytes(element.low), keyEnd: Key.bytes(element.high),
           verdict: element.jump.map { (NetlinkConstant.verdictJump, $0) })
       }, origin: set.origin)
   }
@@ -213,16 +213,29 @@ extension ProgramField {
 
 /// Set key bytes: each field of a concatenation padded to whole 32-bit words, values in network byte order.
 enum Key {
-  static func bytes(_ value: KeyValue) -> [UInt8] {
+  /// The bytes of a concatenated key: every field in its register's width (interfaces 16 bytes, addresses 4 or 16,
+  /// protocol, port and ICMP type 4), written straight into one array.
+  static func bytes(_ values: [KeyValue]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(40)
+    for value in values { append(value, to: &bytes) }
+    return bytes
+  }
+
+  static func append(_ value: KeyValue, to bytes: inout [UInt8]) {
     switch value {
     case .interface(let name):
-      let bytes = Array(name.utf8.prefix(15))
-      return bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
-    case .address(.v4(let v4)): return withUnsafeBytes(of: v4.value.bigEndian) { Array($0) }
-    case .address(.v6(let v6)): return withUnsafeBytes(of: v6.value.bigEndian) { Array($0) }
-    case .protocolNumber(let number): return [number, 0, 0, 0]
-    case .port(let port): return [UInt8(port >> 8), UInt8(port & 0xFF), 0, 0]
-    case .icmpType(let type): return [type, 0, 0, 0]
+      let start = bytes.count
+      bytes.append(contentsOf: name.utf8.prefix(15))
+      bytes.append(contentsOf: repeatElement(0, count: 16 - (bytes.count - start)))
+    case .address(.v4(let v4)): withUnsafeBytes(of: v4.value.bigEndian) { bytes.append(contentsOf: $0) }
+    case .address(.v6(let v6)): withUnsafeBytes(of: v6.value.bigEndian) { bytes.append(contentsOf: $0) }
+    case .protocolNumber(let number), .icmpType(let number):
+      bytes.append(number)
+      bytes.append(contentsOf: repeatElement(0, count: 3))
+    case .port(let port):
+      withUnsafeBytes(of: port.bigEndian) { bytes.append(contentsOf: $0) }
+      bytes.append(contentsOf: repeatElement(0, count: 2))
     }
   }
 

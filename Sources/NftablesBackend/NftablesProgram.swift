@@ -89,10 +89,18 @@ struct NftablesProgram {
   }
 
   static func selectorValues(_ kind: MatchKind, _ value: UInt16) -> [KeyValue] {
+    var values: [KeyValue] = []
+    appendSelectorValues(kind, value, to: &values)
+    return values
+  }
+
+  static func appendSelectorValues(_ kind: MatchKind, _ value: UInt16, to values: inout [KeyValue]) {
     switch kind {
-    case .transport(let transport): [.protocolNumber(transport.number), .port(value)]
-    case .icmp, .icmpv6: [.icmpType(UInt8(value))]
-    case .proto: [.protocolNumber(UInt8(value))]
+    case .transport(let transport):
+      values.append(.protocolNumber(transport.number))
+      values.append(.port(value))
+    case .icmp, .icmpv6: values.append(.icmpType(UInt8(value)))
+    case .proto: values.append(.protocolNumber(UInt8(value)))
     }
   }
 
@@ -113,21 +121,24 @@ struct NftablesProgram {
   private mutating func addFlowMap(
     _ ruleset: Ruleset, _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
   ) {
-    let members = ruleset.elements.filter { $0.family == family && Self.kind($0.kind, belongsTo: kind) }
-    let elements = members.map { element in
-      ProgramElement(
-        low: [.address(element.sources.first), .address(element.destinations.first)]
-          + Self.selectorValues(element.kind, element.selectors.lowerBound),
-        high: [.address(element.sources.last), .address(element.destinations.last)]
-          + Self.selectorValues(element.kind, element.selectors.upperBound),
-        jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain])
+    var elements: [ProgramElement] = []
+    var firstRule: Int?
+    for element in ruleset.elements where element.family == family && Self.kind(element.kind, belongsTo: kind) {
+      firstRule = firstRule ?? element.rules[0]
+      var low: [KeyValue] = [.address(element.sources.first), .address(element.destinations.first)]
+      var high: [KeyValue] = [.address(element.sources.last), .address(element.destinations.last)]
+      Self.appendSelectorValues(element.kind, element.selectors.lowerBound, to: &low)
+      Self.appendSelectorValues(element.kind, element.selectors.upperBound, to: &high)
+      elements.append(
+        ProgramElement(
+          low: low, high: high,
+          jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]))
     }
     let address = Self.addressType(family)
     sets.append(
       ProgramSet(
         name: Self.flowMapName(family, kind), key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true,
-        counter: true, elements: elements,
-        origin: members.first.map { ruleset.rules[$0.rules[0]].preciseLocation }))
+        counter: true, elements: elements, origin: firstRule.map { ruleset.rules[$0].preciseLocation }))
   }
 
   private mutating func addManagementSet(_ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind)
