@@ -263,7 +263,9 @@ extension Resolver {
           continue
         }
         for zone in candidates.byZone.keys.sorted() {
-          if sink == 0 { if !sourceZones.contains(zone) { sourceZones.append(zone) } } else if !destinationZones
+          if sink == 0 {
+            if !sourceZones.contains(zone) { sourceZones.append(zone) }
+          } else if !destinationZones
             .contains(zone)
           {
             destinationZones.append(zone)
@@ -302,7 +304,7 @@ extension Resolver {
   mutating func resolveRule(_ rule: AllowRule, owner: RuleOwner, conduit: Int, pair: ZonePair, flowSink: FlowSink)
     -> Int?
   {
-    let limit: Set<Int> = [pair.first, pair.second]
+    let limit = [pair.first, pair.second]
     let sources = rule.sources.map { candidates(for: $0, zones: limit) }
     let destinations = rule.destinations.map { candidates(for: $0, zones: limit) }
     let items = expand(rule.items)
@@ -321,7 +323,10 @@ extension Resolver {
       resolvedSources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0) }
         + resolvedDestinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1) }
     }
-    let valid = orientations.filter { failures($0).isEmpty }
+    let valid = orientations.filter { orientation in
+      resolvedSources.allSatisfy { $0.fits(orientation.0) }
+        && resolvedDestinations.allSatisfy { $0.fits(orientation.1) }
+    }
     let conduitName = conduits[conduit].name
     guard valid.count == 1, let (sourceZone, destinationZone) = valid.first else {
       if valid.count == 2 {
@@ -338,7 +343,11 @@ extension Resolver {
           .endpointOutsideConduit,
           "'\(candidate.endpoint.range.text)' lies in \(placement(of: candidate)), but the \(side) of this rule must lie in zone '\(zones[expectedZone].name)' of conduit '\(conduitName)'",
           at: candidate.endpoint.range,
-          notes: [DiagnosticNote("conduit '\(conduitName)' joins '\(zones[pair.first].name)' and '\(zones[pair.second].name)'", at: conduits[conduit].declaration.between?.range)])
+          notes: [
+            DiagnosticNote(
+              "conduit '\(conduitName)' joins '\(zones[pair.first].name)' and '\(zones[pair.second].name)'",
+              at: conduits[conduit].declaration.between?.range)
+          ])
       }
       return nil
     }

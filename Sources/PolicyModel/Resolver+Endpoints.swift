@@ -1,13 +1,42 @@
 import FlowSpace
 import PolicyLanguage
 
+/// Values by zone for the one to three zones an endpoint of a rule touches: a short list searched in order (no
+/// hashing, one small allocation), resolved 100,000 times per large policy.
+struct ZoneMap<Value> {
+  private(set) var entries: [(zone: Int, value: Value)] = []
+
+  /// The zones with a value, in the order they were added.
+  var keys: [Int] { entries.map(\.zone) }
+  var isEmpty: Bool { entries.isEmpty }
+
+  subscript(zone: Int) -> Value? {
+    get { entries.first { $0.zone == zone }?.value }
+    set {
+      if let index = entries.firstIndex(where: { $0.zone == zone }) {
+        if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+      } else if let newValue {
+        entries.append((zone, newValue))
+      }
+    }
+  }
+
+  subscript(zone: Int, default value: @autoclosure () -> Value) -> Value {
+    get { self[zone] ?? value() }
+    set { self[zone] = newValue }
+  }
+
+  /// Whether every zone with a value is `zone`.
+  func onlyHas(_ zone: Int) -> Bool { entries.allSatisfy { $0.zone == zone } }
+}
+
 /// An endpoint's addresses split by zone, before a rule's direction is known.
 struct EndpointCandidates {
   var endpoint: Endpoint
   /// Addresses by zone (the outside zone included), restricted to the zones that matter.
-  var byZone: [Int: AddressSet] = [:]
+  var byZone = ZoneMap<AddressSet>()
   /// Assets by zone, for names, globs and roles.
-  var assetsByZone: [Int: [Int]] = [:]
+  var assetsByZone = ZoneMap<[Int]>()
   /// Addresses of a zone or literal endpoint that lie in none of the zones that matter: they make it invalid.
   var stray = AddressSet()
   /// Whether the endpoint must lie wholly in one zone (zones and literals) or is narrowed (assets, globs, roles).
@@ -15,7 +44,7 @@ struct EndpointCandidates {
 
   func fits(_ zone: Int) -> Bool {
     guard let addresses = byZone[zone], !addresses.isEmpty else { return false }
-    return !isStrict || (stray.isEmpty && byZone.keys.allSatisfy { $0 == zone })
+    return !isStrict || (stray.isEmpty && byZone.onlyHas(zone))
   }
 
   func resolved(in zone: Int) -> ResolvedEndpoint {
@@ -121,7 +150,7 @@ extension Resolver {
   }
 
   /// An endpoint's addresses by zone; `zones` limits which zones count (nil: all). Nil after reporting an error.
-  mutating func candidates(for endpoint: Endpoint, zones limit: Set<Int>?) -> EndpointCandidates? {
+  mutating func candidates(for endpoint: Endpoint, zones limit: [Int]?) -> EndpointCandidates? {
     var result = EndpointCandidates(endpoint: endpoint, isStrict: false)
     switch endpoint.kind {
     case .zone(let name):
@@ -130,7 +159,7 @@ extension Resolver {
       result.isStrict = true
       result.byZone[zone] = zones[zone].addresses
       if let limit, !limit.contains(zone) {
-        result.byZone = [:]
+        result.byZone = ZoneMap()
         result.stray = zones[zone].addresses
       }
     case .address(let literal):
