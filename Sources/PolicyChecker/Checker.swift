@@ -65,13 +65,24 @@ public struct ResolvedPolicy: Sendable {
   public var hasErrors: Bool { diagnostics.diagnostics.contains { $0.severity == .error } }
 }
 
-/// Load, parse and resolve one policy file.
+/// Load, parse and resolve one policy file; its baseline is read and interpreted while the policy is parsed.
 public func resolvePolicy(at path: String, resolveOptions: ResolveOptions = ResolveOptions()) throws(InputFileError)
   -> ResolvedPolicy
 {
-  var diagnostics = DiagnosticEngine()
-  let files = try PolicyLoader().load(path, diagnostics: &diagnostics)
-  let policy = try Resolver.resolve(files, options: resolveOptions, diagnostics: &diagnostics)
+  let (loaded, prefetched) = inParallel(
+    { () -> Result<([PolicyFile], DiagnosticEngine), InputFileError> in
+      var diagnostics = DiagnosticEngine()
+      do throws(InputFileError) {
+        return .success((try PolicyLoader().load(path, diagnostics: &diagnostics), diagnostics))
+      } catch {
+        return .failure(error)
+      }
+    },
+    { PrefetchedBaseline.path(forPolicyAt: path, options: resolveOptions).map(PrefetchedBaseline.init(path:)) })
+  var (files, diagnostics) = try loaded.get()
+  var options = resolveOptions
+  options.prefetchedBaseline = prefetched
+  let policy = try Resolver.resolve(files, options: options, diagnostics: &diagnostics)
   return ResolvedPolicy(policy: policy, diagnostics: diagnostics)
 }
 

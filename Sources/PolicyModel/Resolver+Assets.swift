@@ -6,7 +6,12 @@ extension Resolver {
     var baselineDrafts: [AssetDraft] = []
     if let file = try loadBaselineFile() {
       baselineFile = file
-      baselineDrafts = BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics)
+      if let prefetched = options.prefetchedBaseline, prefetched.file === file {
+        baselineDrafts = prefetched.drafts
+        diagnostics.append(contentsOf: prefetched.diagnostics)
+      } else {
+        baselineDrafts = BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics)
+      }
     }
     var policyDrafts: [(AssetDraft, AssetDeclaration)] = []
     for case .asset(let declaration) in declarations {
@@ -60,6 +65,9 @@ extension Resolver {
 
   private mutating func loadBaselineFile() throws(InputFileError) -> SourceFile? {
     if let path = options.baselinePath {
+      if let prefetched = options.prefetchedBaseline, prefetched.path == path, let file = prefetched.file {
+        return file
+      }
       switch FileReader.readText(path) {
       case .success(let text): return SourceFile(path: path, text: text)
       case .failure(let error): throw error
@@ -79,6 +87,9 @@ extension Resolver {
     }
     guard let (declaration, file) = statement else { return nil }
     let path = FileReader.path(declaration.path.text, relativeTo: file.path)
+    if let prefetched = options.prefetchedBaseline, prefetched.path == path, let file = prefetched.file {
+      return file
+    }
     switch FileReader.readText(path) {
     case .success(let text):
       return SourceFile(path: path, text: text)
@@ -132,7 +143,9 @@ extension Resolver {
 
   /// The policy's values win; every value both give must agree, or it is an `asset-clash`.
   private mutating func merge(policy: AssetDraft, baseline: AssetDraft) -> AssetDraft {
-    func clash(_ what: String, _ policyValue: String, _ policyRange: SourceRange, _ rowValue: String, _ rowRange: SourceRange) {
+    func clash(
+      _ what: String, _ policyValue: String, _ policyRange: SourceRange, _ rowValue: String, _ rowRange: SourceRange
+    ) {
       diagnostics.error(
         .assetClash,
         "asset '\(policy.name.text)' has \(what) '\(policyValue)' here but '\(rowValue)' in the baseline",

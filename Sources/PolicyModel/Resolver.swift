@@ -5,10 +5,13 @@ import PolicyLanguage
 public struct ResolveOptions: Sendable {
   /// A baseline file that replaces the policy's `baseline` statement (`--baseline`).
   public var baselinePath: String?
+  /// The baseline already read, used when the policy's baseline is at its path.
+  public var prefetchedBaseline: PrefetchedBaseline?
 
   /// Creates options.
-  public init(baselinePath: String? = nil) {
+  public init(baselinePath: String? = nil, prefetchedBaseline: PrefetchedBaseline? = nil) {
     self.baselinePath = baselinePath
+    self.prefetchedBaseline = prefetchedBaseline
   }
 }
 

@@ -1,0 +1,49 @@
+import PolicyLanguage
+
+/// A baseline read and interpreted ahead of time, while the policy is still being parsed.
+///
+/// The policy's `baseline` statement is found by a quick look at its first file (or comes from `--baseline`); the
+/// resolver uses the result only when the statement it resolves names the same path, and reads the baseline
+/// itself otherwise, so the outcome is the same with or without it.
+public struct PrefetchedBaseline: Sendable {
+  /// The path as the resolver will compute it.
+  let path: String
+  /// The file, nil when it could not be read (the resolver then reports it as usual).
+  let file: SourceFile?
+  let drafts: [AssetDraft]
+  let diagnostics: DiagnosticEngine
+
+  /// Reads and interprets the baseline at `path`.
+  public init(path: String) {
+    self.path = path
+    guard case .success(let text) = FileReader.readText(path) else {
+      file = nil
+      drafts = []
+      diagnostics = DiagnosticEngine()
+      return
+    }
+    let file = SourceFile(path: path, text: text)
+    var diagnostics = DiagnosticEngine()
+    self.file = file
+    drafts = BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics)
+    self.diagnostics = diagnostics
+  }
+
+  /// The baseline path of the policy at `policyPath`: `--baseline`, or a `baseline "FILE"` statement at the start
+  /// of a line of the policy file itself (not of an included file); nil when there is none.
+  public static func path(forPolicyAt policyPath: String, options: ResolveOptions) -> String? {
+    if let path = options.baselinePath { return path }
+    guard case .success(let text) = FileReader.readText(policyPath) else { return nil }
+    for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
+      var rest = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+      guard rest.starts(with: "baseline".utf8) else { continue }
+      rest = rest.dropFirst("baseline".utf8.count).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+      guard rest.first == UInt8(ascii: "\""), let close = rest.dropFirst().firstIndex(of: UInt8(ascii: "\""))
+      else { return nil }
+      let name = String(decoding: rest[rest.index(after: rest.startIndex)..<close], as: UTF8.self)
+      guard !name.contains("\\") else { return nil }
+      return FileReader.path(name, relativeTo: policyPath)
+    }
+    return nil
+  }
+}
