@@ -161,16 +161,13 @@ extension Resolver {
         swap(&rules, &part.rules)
         swap(&flows, &part.flows)
       } else {
-        rules.reserveCapacity(rules.count + part.rules.count)
-        for var rule in part.rules {
-          rule.flows = (rule.flows.lowerBound + flowOffset)..<(rule.flows.upperBound + flowOffset)
-          rules.append(rule)
+        for index in part.rules.indices {
+          let local = part.rules[index].flows
+          part.rules[index].flows = (local.lowerBound + flowOffset)..<(local.upperBound + flowOffset)
         }
-        flows.reserveCapacity(flows.count + part.flows.count)
-        for var flow in part.flows {
-          flow.rule += ruleOffset
-          flows.append(flow)
-        }
+        for index in part.flows.indices { part.flows[index].rule += ruleOffset }
+        rules += part.rules
+        flows += part.flows
       }
       var next = ruleOffset
       for conduit in work[run] {
