@@ -24,36 +24,57 @@ enum RedundancyChecks {
       case .ipv6: return coversOfBoxes(flows, of: policy, \.v6)
       }
     }
-    var boxesOfRule: [Int: [[Int]]] = [:]
-    for covers in coversOfGroups {
-      for cover in covers {
-        for rule in cover.rules { boxesOfRule[rule, default: []].append(cover.rules) }
-      }
-    }
-    var redundant: Set<Int> = []
-    var coveringRules: [Int: Set<Int>] = [:]
-    for rule in boxesOfRule.keys.sorted(by: >) {
+    let covers = coversOfGroups.flatMap { $0 }
+    let (firstCover, coverOfRule) = coversByRule(covers, ruleCount: policy.rules.count)
+    var redundant = [Bool](repeating: false, count: policy.rules.count)
+    var coveringRules: [Int: [Int]] = [:]
+    for rule in policy.rules.indices.reversed() where firstCover[rule] < firstCover[rule + 1] {
       let logs = policy.rules[rule].log
-      var covering: Set<Int> = []
-      let covered = boxesOfRule[rule]!.allSatisfy { cover in
-        let others = cover.filter { $0 != rule && !redundant.contains($0) && (policy.rules[$0].log || !logs) }
-        covering.formUnion(others.prefix(1))
-        return !others.isEmpty
+      var covering: [Int] = []
+      var covered = true
+      for position in firstCover[rule]..<firstCover[rule + 1] {
+        let other = covers[coverOfRule[position]].rules.first { other in
+          other != rule && !redundant[other] && (policy.rules[other].log || !logs)
+        }
+        guard let other else {
+          covered = false
+          break
+        }
+        covering.append(other)
       }
       if covered {
-        redundant.insert(rule)
+        redundant[rule] = true
         coveringRules[rule] = covering
       }
     }
-    for rule in redundant.sorted() {
+    for rule in redundant.indices where redundant[rule] {
       let declaration = policy.rules[rule].declaration
-      let notes = coveringRules[rule, default: []].sorted().prefix(5).map { other in
+      let notes = Set(coveringRules[rule, default: []]).sorted().prefix(5).map { other in
         DiagnosticNote("covered by this rule", at: policy.rules[other].declaration.keywordRange)
       }
       diagnostics.warning(
         .redundantRule, "this rule allows nothing that other rules of the policy do not already allow",
         at: declaration.keywordRange, notes: Array(notes))
     }
+  }
+
+  /// For every rule, the boxes whose cover names it: `coverOfRule[firstCover[rule]..<firstCover[rule + 1]]` are
+  /// indices in `covers` (a counting sort: linear, and no array per rule).
+  static func coversByRule(_ covers: [RuleCover], ruleCount: Int) -> (firstCover: [Int], coverOfRule: [Int]) {
+    var firstCover = [Int](repeating: 0, count: ruleCount + 1)
+    for cover in covers {
+      for rule in cover.rules { firstCover[rule + 1] += 1 }
+    }
+    for index in firstCover.indices.dropFirst() { firstCover[index] += firstCover[index - 1] }
+    var coverOfRule = [Int](repeating: 0, count: firstCover[ruleCount])
+    var next = firstCover
+    for (index, cover) in covers.enumerated() {
+      for rule in cover.rules {
+        coverOfRule[next[rule]] = index
+        next[rule] += 1
+      }
+    }
+    return (firstCover, coverOfRule)
   }
 
   struct Key: Hashable {
