@@ -62,7 +62,8 @@ public struct Lexer: Sendable {
 
   static func isWordByte(_ byte: UInt8) -> Bool {
     switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+      UInt8(ascii: "0")...UInt8(ascii: "9"):
       true
     case UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "/"),
       UInt8(ascii: "*"), UInt8(ascii: "?"):
@@ -86,7 +87,8 @@ public struct Lexer: Sendable {
           var end = index + 1
           while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\"") { end += 1 }
           if end < bytes.count, bytes[end] == UInt8(ascii: "\"") { end += 1 }
-          return Token(kind: .invalid, start: start, end: end, value: "invalid escape in string: only \\\" and \\\\ are allowed")
+          return Token(
+            kind: .invalid, start: start, end: end, value: "invalid escape in string: only \\\" and \\\\ are allowed")
         }
         value.append(bytes[index + 1])
         index += 2
@@ -101,16 +103,21 @@ public struct Lexer: Sendable {
   private func lexWord(from start: Int) -> Token {
     var end = start
     while end < bytes.count, Self.isWordByte(bytes[end]) {
-      if bytes[end] == UInt8(ascii: "-"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ">"), end > start { break }
+      if bytes[end] == UInt8(ascii: "-"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ">"), end > start {
+        break
+      }
       end += 1
     }
     let word = bytes[start..<end]
     let text = String(decoding: word, as: UTF8.self)
-    return Token(kind: classify(word, text: text), start: start, end: end, value: classifyError(word, text: text) ?? text)
+    if let error = classifyError(word, text: text) {
+      return Token(kind: .invalid, start: start, end: end, value: error)
+    }
+    return Token(kind: classify(word, text: text), start: start, end: end, value: text)
   }
 
+  /// The kind of a word that is not malformed.
   private func classify(_ word: ArraySlice<UInt8>, text: String) -> TokenKind {
-    if classifyError(word, text: text) != nil { return .invalid }
     let first = word.first!
     if word.contains(UInt8(ascii: "*")) || word.contains(UInt8(ascii: "?")) { return .glob }
     if Self.isMAC(word) { return .mac }
@@ -122,7 +129,7 @@ public struct Lexer: Sendable {
       return .numeric
     }
     if word.contains(UInt8(ascii: "/")) { return .portLiteral }
-    if let keyword = Keyword(rawValue: text) { return .keyword(keyword) }
+    if let keyword = Keyword.byText[text] { return .keyword(keyword) }
     return .name
   }
 
