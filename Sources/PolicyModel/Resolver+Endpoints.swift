@@ -173,8 +173,7 @@ extension Resolver {
     case .asset, .glob, .role:
       guard let ids = namedAssets(endpoint) else { return nil }
       for id in ids {
-        let asset = assets[id]
-        for (address, zone) in zip(asset.addresses, asset.addressZones) {
+        for (address, zone) in zip(assets[id].addresses, assets[id].addressZones) {
           guard let zone, limit?.contains(zone) ?? true else {
             result.stray.insert(IPPrefix(host: address))
             continue
