@@ -73,11 +73,16 @@ public struct NftablesArtifact: Sendable, Equatable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let headerBytes = Array((try? encoder.encode(header)) ?? Data())
-    var bytes = Self.magic
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Self.magic.count + 6 + headerBytes.count + payload.count + flowTable.bytes.count)
+    bytes += Self.magic
     bytes += [UInt8(Self.formatVersion >> 8), UInt8(Self.formatVersion & 0xFF)]
     let length = UInt32(headerBytes.count)
     bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
-    return bytes + headerBytes + payload + flowTable.bytes
+    bytes += headerBytes
+    bytes += payload
+    bytes += flowTable.bytes
+    return bytes
   }
 
   /// Reads and verifies an artifact.
