@@ -10,12 +10,17 @@ public struct LoweringOptions: Sendable {
   public var mitigations: [String]
   /// Every conduit by addresses alone, whatever the gateways (the policy's meaning, for analysis).
   public var ignoringGateways: Bool
+  /// The policy's conduit regions when already computed (by `compile`, for the check too).
+  public var regions: ConduitRegions?
 
   /// Creates options.
-  public init(gateway: String? = nil, mitigations: [String] = [], ignoringGateways: Bool = false) {
+  public init(
+    gateway: String? = nil, mitigations: [String] = [], ignoringGateways: Bool = false, regions: ConduitRegions? = nil
+  ) {
     self.gateway = gateway
     self.mitigations = mitigations
     self.ignoringGateways = ignoringGateways
+    self.regions = regions
   }
 }
 
@@ -98,10 +103,14 @@ public enum Lowering {
       let elements: [FlowElement]
       switch key.family {
       case .ipv4:
-        let region: FlowRegion<UInt32> = flows.region(mitigations: mitigations, addresses: \.v4, diagnostics: &found)
+        let region: FlowRegion<UInt32> = flows.region(
+          mitigations: mitigations, addresses: \.v4, precomputed: options.regions?.v4[key.regionKey],
+          diagnostics: &found)
         elements = region.boxes.map { element($0, key.family, key.kind, AddressRange.init, policy, chainOfConduit) }
       case .ipv6:
-        let region: FlowRegion<UInt128> = flows.region(mitigations: mitigations, addresses: \.v6, diagnostics: &found)
+        let region: FlowRegion<UInt128> = flows.region(
+          mitigations: mitigations, addresses: \.v6, precomputed: options.regions?.v6[key.regionKey],
+          diagnostics: &found)
         elements = region.boxes.map { element($0, key.family, key.kind, AddressRange.init, policy, chainOfConduit) }
       }
       return (elements, found)
@@ -206,6 +215,8 @@ struct SelectionKey: Hashable, Sendable {
   let conduit: Int
   let family: AddressFamily
   let kind: MatchKind
+
+  var regionKey: ConduitRegions.Key { ConduitRegions.Key(conduit: conduit, family: family, kind: kind.protocolKind) }
 }
 
 /// The flows of one conduit, family and kind, and how mitigations change them. Conduits join different pairs of
@@ -220,9 +231,10 @@ struct FlowSelection {
   /// The conduit's flows added by each mitigation's `allow` rules, by mitigation id.
   let mitigationFlows: [Int: [Flow]]
 
+  /// The allowed region; `precomputed` is the union of `flows` when the caller has it (nil: computed here).
   func region<Address>(
-    mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>>,
-    diagnostics: inout DiagnosticEngine
+    mitigations: [Mitigation], addresses: KeyPath<AddressSet, IntervalSet<Address>> & Sendable,
+    precomputed: FlowRegion<Address>?, diagnostics: inout DiagnosticEngine
   ) -> FlowRegion<Address> {
     func region(of flows: [Flow]) -> FlowRegion<Address> {
       FlowRegion.union(
@@ -246,13 +258,7 @@ struct FlowSelection {
       }
       return result
     }
-    var base = FlowRegion.union(
-      flows.map { index in
-        let flow = policy.flows[index]
-        return FlowRegion(
-          sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
-          selectors: MatchKind.of(flow.match).selectors, rule: flow.rule)
-      })
+    var base = precomputed ?? ConduitRegions.union(flows, of: policy, addresses)
     for mitigation in mitigations { base = cut(base, by: mitigation) }
     var allowed: [FlowRegion<Address>] = [base]
     for mitigation in mitigations {

@@ -30,10 +30,20 @@ public enum MatchKind: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// The kind and selectors of one service match.
   public static func of(_ match: ServiceMatch) -> (kind: MatchKind, selectors: IntervalSet<UInt16>) {
     switch match {
-    case .ports(let transport, let ports): (.transport(transport), ports)
-    case .icmp(let type, _): (.icmp, IntervalSet(UInt16(type)...UInt16(type)))
-    case .icmpv6(let type, _): (.icmpv6, IntervalSet(UInt16(type)...UInt16(type)))
-    case .proto(let number): (.proto, IntervalSet(UInt16(number)...UInt16(number)))
+    case .ports(let transport, _): (.transport(transport), match.selectors)
+    case .icmp: (.icmp, match.selectors)
+    case .icmpv6: (.icmpv6, match.selectors)
+    case .proto: (.proto, match.selectors)
+    }
+  }
+
+  /// The protocol of the kind.
+  public var protocolKind: ProtocolKind {
+    switch self {
+    case .transport(let transport): transport == .tcp ? .tcp : .udp
+    case .icmp: .icmp
+    case .icmpv6: .icmpv6
+    case .proto: .other
     }
   }
 

@@ -9,11 +9,14 @@ public struct CheckOptions: Sendable {
   public var today: CalendarDay
   /// Whether mitigations are being compiled in (expired conduits are then warnings, so emergency builds never block).
   public var mitigationsActive: Bool
+  /// The policy's conduit regions when already computed (by `compile`, for the lowering too).
+  public var regions: ConduitRegions?
 
   /// Creates options.
-  public init(today: CalendarDay, mitigationsActive: Bool = false) {
+  public init(today: CalendarDay, mitigationsActive: Bool = false, regions: ConduitRegions? = nil) {
     self.today = today
     self.mitigationsActive = mitigationsActive
+    self.regions = regions
   }
 
 }

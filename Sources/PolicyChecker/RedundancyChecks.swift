@@ -5,23 +5,21 @@ import PolicyModel
 /// redundant-rule: a rule all of whose flows other rules already allow, with the same or stronger logging. Among
 /// identical rules only the later is reported; mitigations are not considered.
 ///
-/// Every conduit's flows of one family and kind form one region whose points know the rules covering them, so the
-/// work is one union per conduit and one pass over its boxes: near-linear unless many rules overlap everywhere.
+/// Every conduit's flows of one family and protocol form one region (`ConduitRegions`, shared with the lowering by
+/// `compile`) whose points know the rules covering them, so the work is one union per conduit and one pass over its
+/// boxes: near-linear unless many rules overlap everywhere.
 /// Rules are decided from the last to the first, and a rule already found redundant covers nothing, so two
 /// identical rules do not excuse each other.
 enum RedundancyChecks {
   static func run(_ policy: Policy, _ options: CheckOptions, _ diagnostics: inout DiagnosticEngine) {
-    var groups: [Key: [Int]] = [:]
-    for index in policy.flows.indices {
-      let flow = policy.flows[index]
-      groups[Key(conduit: flow.conduit, family: flow.family, match: kindKey(flow.match)), default: []].append(index)
+    let regions = options.regions ?? ConduitRegions(policy)
+    let keys = Set(regions.v4.keys).union(regions.v6.keys).sorted {
+      ($0.conduit, $0.family, $0.kind) < ($1.conduit, $1.family, $1.kind)
     }
-    let keys = groups.keys.sorted { ($0.conduit, $0.family, $0.match) < ($1.conduit, $1.family, $1.match) }
-    let coversOfGroups = concurrentMap(count: keys.count) { [groups] index in
-      let flows = groups[keys[index]]!
-      switch keys[index].family {
-      case .ipv4: return coversOfBoxes(flows, of: policy, \.v4)
-      case .ipv6: return coversOfBoxes(flows, of: policy, \.v6)
+    let coversOfGroups = keys.map { key in
+      switch key.family {
+      case .ipv4: regions.v4[key]!.boxes.map(\.cover)
+      case .ipv6: regions.v6[key]!.boxes.map(\.cover)
       }
     }
     let covers = coversOfGroups.flatMap { $0 }
@@ -75,41 +73,5 @@ enum RedundancyChecks {
       }
     }
     return (firstCover, coverOfRule)
-  }
-
-  struct Key: Hashable {
-    var conduit: Int
-    var family: AddressFamily
-    var match: Int
-  }
-
-  /// Flows of different protocols never overlap: TCP, UDP, ICMP, ICMPv6 and other protocols are kept apart.
-  static func kindKey(_ match: ServiceMatch) -> Int {
-    switch match {
-    case .ports(let transport, _): transport == .tcp ? 0 : 1
-    case .icmp: 2
-    case .icmpv6: 3
-    case .proto: 4
-    }
-  }
-
-  static func selectors(_ match: ServiceMatch) -> IntervalSet<UInt16> {
-    switch match {
-    case .ports(_, let ports): ports
-    case .icmp(let type, _), .icmpv6(let type, _): IntervalSet(UInt16(type)...UInt16(type))
-    case .proto(let number): IntervalSet(UInt16(number)...UInt16(number))
-    }
-  }
-
-  static func coversOfBoxes<Address>(
-    _ flows: [Int], of policy: Policy, _ addresses: KeyPath<AddressSet, IntervalSet<Address>> & Sendable
-  ) -> [RuleCover] {
-    let regions = flows.map { index in
-      let flow = policy.flows[index]
-      return FlowRegion(
-        sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
-        selectors: selectors(flow.match), rule: flow.rule)
-    }
-    return FlowRegion.union(regions).boxes.map(\.cover)
   }
 }

@@ -10,9 +10,10 @@ import PolicyModel
 /// resolve → check ∥ (lower → render), shared by `compile` and `apply`: prints findings to standard error and
 /// stops with the exit status of CLI.md (1 refused, 2 unreadable input, 64 usage).
 ///
-/// While the checks run, the resolved policy is already lowered and rendered on the other core; the output is used
-/// only when neither the check nor the lowering and rendering find a reason to refuse. A policy whose loading or
-/// resolving failed is never lowered.
+/// The conduits' regions are computed once for the redundancy check and the lowering. While the checks run, the
+/// resolved policy is already lowered and rendered on the other core; the output is used only when neither the
+/// check nor the lowering and rendering find a reason to refuse. A policy whose loading or resolving failed is
+/// never lowered.
 struct CompilePipeline {
   var policyPath: String
   var resolveOptions: ResolveOptions
@@ -32,8 +33,9 @@ struct CompilePipeline {
       printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
-    let checkOptions = CheckOptions(today: today, mitigationsActive: !mitigations.isEmpty)
-    let loweringOptions = LoweringOptions(gateway: gateway, mitigations: mitigations)
+    let regions = resolved.hasErrors ? nil : ConduitRegions(resolved.policy)
+    let checkOptions = CheckOptions(today: today, mitigationsActive: !mitigations.isEmpty, regions: regions)
+    let loweringOptions = LoweringOptions(gateway: gateway, mitigations: mitigations, regions: regions)
     let build = { @Sendable () -> Result<(Output, DiagnosticEngine), LoweringError> in
       var found = DiagnosticEngine()
       do throws(LoweringError) {
