@@ -52,7 +52,7 @@ let package = Package(
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
         "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "conduit",
       ]),
-    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker"]),
+    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(
       name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],

@@ -4,66 +4,46 @@ import Foundation
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import PolicyTestSupport
 import Testing
 
 /// Lowering: gateway selection, enforced conduits, disjoint elements, logging, mitigations.
 @Suite struct LoweringTests {
-  static let site = """
-    site lab
-    zone ops {
-      level 3; security-level 2
-      network 10.30.0.0/24, fd00:30::/64
-    }
-    zone ctl {
-      level 1; security-level 3
-      network 10.40.0.0/24, fd00:40::/64
-    }
-    zone dmz {
-      level 3.5; security-level 2
-      network 10.20.0.0/24
-    }
-    asset hmi-1 { address 10.30.0.31, fd00:30::31; role hmi }
-    asset hmi-2 { address 10.30.0.32; role hmi }
-    asset eng-1 { address 10.30.0.40 }
-    asset plc-1 { address 10.40.0.10, fd00:40::10; role plc }
-    asset plc-2 { address 10.40.0.11; role plc }
-    asset mirror { address 10.20.0.5 }
-    gateway gw {
-      interface eth1 ops
-      interface eth2 ctl
-      interface eth3 dmz
-      management service ssh from eng-1
-    }
-    conduit ops-ctl {
-      between ops and ctl
-      security-level 3; owner "ot"; justification "polling"
-      allow role hmi -> role plc service modbus
-      allow hmi-1 -> plc-1 service modbus log
-      allow eng-1 -> plc-* service s7comm, ping
-    }
-    conduit ops-dmz {
-      between ops and dmz
-      security-level 2; owner "ot"; justification "mirror"
-      allow role hmi -> mirror service https
-    }
+  static let site =
+    "site lab\n" + TestSites.operationsAndControl + """
+      zone dmz {
+        level 3.5; security-level 2
+        network 10.20.0.0/24
+      }
+      asset mirror { address 10.20.0.5 }
+      gateway gw {
+        interface eth1 ops
+        interface eth2 ctl
+        interface eth3 dmz
+        management service ssh from eng-1
+      }
+      conduit ops-ctl {
+        between ops and ctl
+        security-level 3; owner "ot"; justification "polling"
+        allow role hmi -> role plc service modbus
+        allow hmi-1 -> plc-1 service modbus log
+        allow eng-1 -> plc-* service s7comm, ping
+      }
+      conduit ops-dmz {
+        between ops and dmz
+        security-level 2; owner "ot"; justification "mirror"
+        allow role hmi -> mirror service https
+      }
 
-    """
+      """
 
-  final class Lab {
-    let directory: URL
+  struct Lab {
+    let policy: String
 
-    init(_ policy: String) throws {
-      directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-ir-\(UUID().uuidString)")
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-      try policy.write(to: directory.appendingPathComponent("site.conduit"), atomically: true, encoding: .utf8)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    init(_ policy: String) { self.policy = policy }
 
     func lower(_ options: LoweringOptions = LoweringOptions()) throws -> (Ruleset, [Diagnostic]) {
-      let checked = try checkPolicy(
-        at: directory.appendingPathComponent("site.conduit").path,
-        checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!, mitigationsActive: !options.mitigations.isEmpty))
+      let checked = try checkPolicy(text: policy, mitigationsActive: !options.mitigations.isEmpty)
       var diagnostics = DiagnosticEngine()
       diagnostics.replaceAll(with: checked.diagnostics)
       let ruleset = try Lowering.lower(checked.policy, options: options, diagnostics: &diagnostics)
@@ -123,8 +103,9 @@ import Testing
   }
 
   @Test func severalGatewaysNeedOneNamed() throws {
-    let policy = Self.site + "gateway gw-2 {\n  interface eth0 ops\n  interface eth9 dmz\n  management service ssh from eng-1\n}\n"
-    let lab = try Lab(policy)
+    let policy =
+      Self.site + "gateway gw-2 {\n  interface eth0 ops\n  interface eth9 dmz\n  management service ssh from eng-1\n}\n"
+    let lab = Lab(policy)
     #expect(throws: LoweringError.self) { try lab.lower() }
     let (ruleset, _) = try lab.lower(LoweringOptions(gateway: "gw-2"))
     #expect(ruleset.chains.map(\.conduit) == ["ops-dmz"])
@@ -133,7 +114,8 @@ import Testing
 
   @Test func withoutAGatewayEveryConduitIsMatchedByAddressOnly() throws {
     let policy = Self.site.replacingOccurrences(
-      of: "gateway gw {\n  interface eth1 ops\n  interface eth2 ctl\n  interface eth3 dmz\n  management service ssh from eng-1\n}\n",
+      of:
+        "gateway gw {\n  interface eth1 ops\n  interface eth2 ctl\n  interface eth3 dmz\n  management service ssh from eng-1\n}\n",
       with: "")
     let (ruleset, _) = try Lab(policy).lower()
     #expect(ruleset.gateway == nil && ruleset.interfaces.isEmpty && ruleset.management == nil)
@@ -158,7 +140,8 @@ import Testing
     """
 
   @Test func isolateRemovesAddressesNotWholeRulesAndItsOwnAllowSurvives() throws {
-    let (ruleset, diagnostics) = try Lab(Self.site + Self.mitigations).lower(LoweringOptions(mitigations: ["cut-plc-2"]))
+    let (ruleset, diagnostics) = try Lab(Self.site + Self.mitigations).lower(
+      LoweringOptions(mitigations: ["cut-plc-2"]))
     #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics.map(\.message))")
     #expect(
       Self.describe(ruleset) == [

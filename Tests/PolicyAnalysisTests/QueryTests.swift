@@ -9,38 +9,25 @@ import PolicyTestSupport
 import Testing
 
 @Suite struct QueryTests {
-  static let policy = """
-    site q
-    zone ops {
-      level 3; security-level 2
-      network 10.30.0.0/24, fd00:30::/64
-    }
-    zone ctl {
-      level 1; security-level 3
-      network 10.40.0.0/24, fd00:40::/64
-    }
-    zone ent {
-      level 4; security-level 1
-      network 10.10.0.0/16
-    }
-    asset hmi-1 { address 10.30.0.31, fd00:30::31; role hmi }
-    asset hmi-2 { address 10.30.0.32; role hmi }
-    asset eng-1 { address 10.30.0.40 }
-    asset plc-1 { address 10.40.0.10, fd00:40::10 }
-    asset plc-2 { address 10.40.0.11 }
-    asset office { address 10.10.0.5 }
-    conduit ops-ctl {
-      between ops and ctl
-      security-level 3; owner "ot"; justification "polling"
-      allow role hmi -> plc-1, plc-2 service modbus
-      allow eng-1 -> plc-* service s7comm, ssh log
-    }
-    mitigation cut-plc-2 {
-      reason "incident"
-      isolate plc-2
-    }
+  static let policy =
+    "site q\n" + TestSites.operationsAndControl + """
+      zone ent {
+        level 4; security-level 1
+        network 10.10.0.0/16
+      }
+      asset office { address 10.10.0.5 }
+      conduit ops-ctl {
+        between ops and ctl
+        security-level 3; owner "ot"; justification "polling"
+        allow role hmi -> plc-1, plc-2 service modbus
+        allow eng-1 -> plc-* service s7comm, ssh log
+      }
+      mitigation cut-plc-2 {
+        reason "incident"
+        isolate plc-2
+      }
 
-    """
+      """
 
   final class Site {
     let policy: Policy
