@@ -171,8 +171,8 @@ public struct SegmentMap<Bound: FixedWidthInteger & UnsignedInteger & Sendable, 
   }
 
   private mutating func appendCoalescing(_ segment: Segment<Bound, Value>) {
-    if let last = segments.last, last.value == segment.value, last.range.upperBound != Bound.max,
-      last.range.upperBound + 1 == segment.range.lowerBound
+    if let last = segments.last, last.range.upperBound != Bound.max,
+      last.range.upperBound + 1 == segment.range.lowerBound, last.value == segment.value
     {
       segments[segments.count - 1].range = last.range.lowerBound...segment.range.upperBound
     } else {

@@ -83,9 +83,9 @@ public struct ConduitRegions: Sendable {
     _ flows: [Int], of policy: Policy, _ addresses: KeyPath<AddressSet, IntervalSet<Address>> & Sendable
   ) -> FlowRegion<Address> {
     FlowRegion.union(
-      flows.map { index in
+      of: flows.map { index in
         let flow = policy.flows[index]
-        return FlowRegion(
+        return FlowRegion.RuleFlows(
           sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
           selectors: flow.match.selectors, rule: flow.rule)
       })

@@ -116,6 +116,47 @@ import Testing
     #expect(Self.pointsOf(evenOnly) == expected)
   }
 
+  /// Random flows with several ranges per dimension, drawn so that equal, nested, touching and disjoint ranges
+  /// all occur, and rules in any order.
+  static func randomRuleFlows(_ generator: inout SplitMix64, count: Int) -> [FlowRegion<UInt8>.RuleFlows] {
+    func ranges(_ limit: UInt8) -> IntervalSet<UInt8> {
+      IntervalSet((0..<Int.random(in: 0...2, using: &generator)).map { _ in randomRange(&generator, upTo: limit) })
+    }
+    return (0..<count).map { _ in
+      let selectors = ranges(UInt8(side))
+      return FlowRegion.RuleFlows(
+        sources: Bool.random(using: &generator) ? IntervalSet(randomRange(&generator, upTo: 3)) : ranges(side),
+        destinations: ranges(side),
+        selectors: IntervalSet(selectors.ranges.map { UInt16($0.lowerBound)...UInt16($0.upperBound) }),
+        rule: Int.random(in: 0..<count, using: &generator))
+    }
+  }
+
+  @Test(arguments: 31...50)
+  func groupedUnionEqualsTheUnionOfRegions(seed: UInt64) {
+    var generator = SplitMix64(seed: seed)
+    let flows = Self.randomRuleFlows(&generator, count: Int.random(in: 0...12, using: &generator))
+    let regions = flows.map {
+      FlowRegion(sources: $0.sources, destinations: $0.destinations, selectors: $0.selectors, rule: $0.rule)
+    }
+    #expect(FlowRegion.union(of: flows) == FlowRegion.union(regions))
+  }
+
+  @Test func groupedUnionOfHostRulesLaysGroupsSideBySide() {
+    let flows = (0..<3000).map { index in
+      FlowRegion<UInt32>.RuleFlows(
+        sources: IntervalSet(UInt32(index % 300)...UInt32(index % 300)),
+        destinations: IntervalSet(UInt32(1000 + index % 7)...UInt32(1000 + index % 7)),
+        selectors: IntervalSet(UInt16(502)...UInt16(502 + index % 3)), rule: index)
+    }
+    let regions = flows.map {
+      FlowRegion(sources: $0.sources, destinations: $0.destinations, selectors: $0.selectors, rule: $0.rule)
+    }
+    let union = FlowRegion.union(of: flows)
+    #expect(union == FlowRegion.union(regions))
+    #expect(union.map.segments.count == 300)
+  }
+
   @Test func adjacentBoxesWithTheSameRulesMerge() {
     let left = FlowRegion<UInt32>(
       sources: IntervalSet(0...9), destinations: IntervalSet(100...100), selectors: IntervalSet(502...502), rule: 1)
