@@ -33,6 +33,7 @@ struct CheckCommand: ParsableCommand {
       FileHandle.standardError.write(Data("conduit: error: \(error)\n".utf8))
       throw ExitCode(2)
     }
+    HeldUntilExit.hold(checked)
     let output: String
     switch format {
     case .text: output = TextDiagnosticRenderer().render(checked.diagnostics)

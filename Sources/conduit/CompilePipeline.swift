@@ -47,6 +47,9 @@ struct CompilePipeline {
     }
     let (checked, built) = inParallel(
       { checkPolicy(resolved, checkOptions: checkOptions) }, { resolved.hasErrors ? nil : build() })
+    HeldUntilExit.hold(resolved)
+    HeldUntilExit.hold(checked)
+    HeldUntilExit.hold(regions)
     var diagnostics = DiagnosticEngine()
     diagnostics.replaceAll(with: checked.diagnostics)
     try refuseOnErrors(diagnostics)
