@@ -259,7 +259,7 @@ extension Resolver {
           failed = true
           continue
         }
-        for zone in candidates.byZone.keys.sorted() {
+        for zone in candidates.placement.byZone.keys.sorted() {
           if sink == 0 {
             if !sourceZones.contains(zone) { sourceZones.append(zone) }
           } else if !destinationZones
@@ -301,9 +301,21 @@ extension Resolver {
   mutating func resolveRule(_ rule: AllowRule, owner: RuleOwner, conduit: Int, pair: ZonePair, flowSink: FlowSink)
     -> Int?
   {
-    let limit = [pair.first, pair.second]
-    let sources = rule.sources.map { candidates(for: $0, zones: limit) }
-    let destinations = rule.destinations.map { candidates(for: $0, zones: limit) }
+    var resolvedSources: [EndpointCandidates] = []
+    var resolvedDestinations: [EndpointCandidates] = []
+    resolvedSources.reserveCapacity(rule.sources.count)
+    resolvedDestinations.reserveCapacity(rule.destinations.count)
+    var complete = true
+    for endpoint in rule.sources {
+      if let found = candidates(for: endpoint, zones: pair) { resolvedSources.append(found) } else { complete = false }
+    }
+    for endpoint in rule.destinations {
+      if let found = candidates(for: endpoint, zones: pair) {
+        resolvedDestinations.append(found)
+      } else {
+        complete = false
+      }
+    }
     let items = expand(rule.items)
     if let functions = rule.functions {
       diagnostics.error(
@@ -311,69 +323,47 @@ extension Resolver {
         "'functions' is not yet supported: the backends cannot enforce Modbus function codes, so the rule is refused rather than widened",
         at: functions.range)
     }
-    guard sources.allSatisfy({ $0 != nil }), destinations.allSatisfy({ $0 != nil }) else { return nil }
-    let resolvedSources = sources.map { $0! }
-    let resolvedDestinations = destinations.map { $0! }
+    guard complete else { return nil }
 
-    let orientations = [(pair.first, pair.second), (pair.second, pair.first)]
-    func failures(_ orientation: (Int, Int)) -> [(EndpointCandidates, Int)] {
-      resolvedSources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0) }
-        + resolvedDestinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1) }
+    func fits(_ sourceZone: Int, _ destinationZone: Int) -> Bool {
+      resolvedSources.allSatisfy { $0.fits(sourceZone) } && resolvedDestinations.allSatisfy { $0.fits(destinationZone) }
     }
-    let valid = orientations.filter { orientation in
-      resolvedSources.allSatisfy { $0.fits(orientation.0) }
-        && resolvedDestinations.allSatisfy { $0.fits(orientation.1) }
-    }
-    let conduitName = conduits[conduit].name
-    guard valid.count == 1, let (sourceZone, destinationZone) = valid.first else {
-      if valid.count == 2 {
-        diagnostics.error(
-          .endpointOutsideConduit,
-          "the direction of this rule is ambiguous: its sources and its destinations all have assets in both zones of conduit '\(conduitName)'; name the sources or destinations more precisely",
-          at: rule.keywordRange)
-        return nil
-      }
-      let best = orientations.min { failures($0).count < failures($1).count }!
-      for (candidate, expectedZone) in failures(best) {
-        let side = resolvedSources.contains { $0.endpoint == candidate.endpoint } ? "sources" : "destinations"
-        diagnostics.error(
-          .endpointOutsideConduit,
-          "'\(candidate.endpoint.range.text)' lies in \(placement(of: candidate)), but the \(side) of this rule must lie in zone '\(zones[expectedZone].name)' of conduit '\(conduitName)'",
-          at: candidate.endpoint.range,
-          notes: [
-            DiagnosticNote(
-              "conduit '\(conduitName)' joins '\(zones[pair.first].name)' and '\(zones[pair.second].name)'",
-              at: conduits[conduit].declaration.between?.range)
-          ])
-      }
+    let forward = fits(pair.first, pair.second)
+    let backward = fits(pair.second, pair.first)
+    guard forward != backward else {
+      reportUnfitEndpoints(
+        rule, conduit: conduit, pair: pair, sources: resolvedSources, destinations: resolvedDestinations,
+        ambiguous: forward)
       return nil
     }
+    let (sourceZone, destinationZone) = forward ? (pair.first, pair.second) : (pair.second, pair.first)
 
     let ruleIndex = rules.count
     let sourceEndpoints = resolvedSources.map { $0.resolved(in: sourceZone) }
     let destinationEndpoints = resolvedDestinations.map { $0.resolved(in: destinationZone) }
-    let sourceAddresses = sourceEndpoints.reduce(AddressSet()) { $0.union($1.addresses) }
-    let destinationAddresses = destinationEndpoints.reduce(AddressSet()) { $0.union($1.addresses) }
-    var ruleFlows: [Flow] = []
+    let sourceAddresses = Self.union(of: sourceEndpoints)
+    let destinationAddresses = Self.union(of: destinationEndpoints)
+    var sink: [Flow] = []
+    switch flowSink {
+    case .policy: swap(&sink, &flows)
+    case .mitigation(let id): swap(&sink, &mitigations[id].flows)
+    }
+    let firstFlow = sink.count
     for family in AddressFamily.allCases {
       let from = sourceAddresses.restricted(to: family)
       let to = destinationAddresses.restricted(to: family)
       guard !from.isEmpty, !to.isEmpty else { continue }
       for (itemIndex, item) in items.enumerated() where item.match.families.contains(family) {
-        ruleFlows.append(
+        sink.append(
           Flow(
             family: family, sources: from, destinations: to, match: item.match, conduit: conduit, rule: ruleIndex,
             item: itemIndex, log: rule.log != nil))
       }
     }
-    let flowIndices: Range<Int>
+    let flowIndices = firstFlow..<sink.count
     switch flowSink {
-    case .policy:
-      flowIndices = flows.count..<(flows.count + ruleFlows.count)
-      flows += ruleFlows
-    case .mitigation(let id):
-      flowIndices = mitigations[id].flows.count..<(mitigations[id].flows.count + ruleFlows.count)
-      mitigations[id].flows += ruleFlows
+    case .policy: swap(&sink, &flows)
+    case .mitigation(let id): swap(&sink, &mitigations[id].flows)
     }
     rules.append(
       Rule(
@@ -381,5 +371,43 @@ extension Resolver {
         sources: sourceEndpoints, destinations: destinationEndpoints, items: items, log: rule.log != nil,
         flows: flowIndices, declaration: rule))
     return ruleIndex
+  }
+
+  /// Every address of some endpoints (no copy for one endpoint).
+  private static func union(of endpoints: [ResolvedEndpoint]) -> AddressSet {
+    endpoints.count == 1 ? endpoints[0].addresses : endpoints.reduce(AddressSet()) { $0.union($1.addresses) }
+  }
+
+  /// Reports why a rule fits its conduit in no direction, or in both (`ambiguous`).
+  private mutating func reportUnfitEndpoints(
+    _ rule: AllowRule, conduit: Int, pair: ZonePair, sources: [EndpointCandidates],
+    destinations: [EndpointCandidates], ambiguous: Bool
+  ) {
+    let conduitName = conduits[conduit].name
+    if ambiguous {
+      diagnostics.error(
+        .endpointOutsideConduit,
+        "the direction of this rule is ambiguous: its sources and its destinations all have assets in both zones of conduit '\(conduitName)'; name the sources or destinations more precisely",
+        at: rule.keywordRange)
+      return
+    }
+    func failures(_ orientation: (Int, Int)) -> [(EndpointCandidates, Int)] {
+      sources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0) }
+        + destinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1) }
+    }
+    let orientations = [(pair.first, pair.second), (pair.second, pair.first)]
+    let best = orientations.min { failures($0).count < failures($1).count }!
+    for (candidate, expectedZone) in failures(best) {
+      let side = sources.contains { $0.endpoint == candidate.endpoint } ? "sources" : "destinations"
+      diagnostics.error(
+        .endpointOutsideConduit,
+        "'\(candidate.endpoint.range.text)' lies in \(placement(of: candidate)), but the \(side) of this rule must lie in zone '\(zones[expectedZone].name)' of conduit '\(conduitName)'",
+        at: candidate.endpoint.range,
+        notes: [
+          DiagnosticNote(
+            "conduit '\(conduitName)' joins '\(zones[pair.first].name)' and '\(zones[pair.second].name)'",
+            at: conduits[conduit].declaration.between?.range)
+        ])
+    }
   }
 }

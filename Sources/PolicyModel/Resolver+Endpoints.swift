@@ -3,7 +3,7 @@ import PolicyLanguage
 
 /// Values by zone for the one to three zones an endpoint of a rule touches: a short list searched in order (no
 /// hashing, one small allocation), resolved 100,000 times per large policy.
-struct ZoneMap<Value> {
+struct ZoneMap<Value: Sendable>: Sendable {
   private(set) var entries: [(zone: Int, value: Value)] = []
 
   /// The zones with a value, in the order they were added.
@@ -30,25 +30,33 @@ struct ZoneMap<Value> {
   func onlyHas(_ zone: Int) -> Bool { entries.allSatisfy { $0.zone == zone } }
 }
 
-/// An endpoint's addresses split by zone, before a rule's direction is known.
-struct EndpointCandidates {
-  var endpoint: Endpoint
-  /// Addresses by zone (the outside zone included), restricted to the zones that matter.
+/// Addresses (and the assets they belong to) by zone, restricted to the zones that matter, and those outside them.
+struct AssetPlacement: Sendable {
+  /// Addresses by zone (the outside zone included).
   var byZone = ZoneMap<AddressSet>()
   /// Assets by zone, for names, globs and roles.
   var assetsByZone = ZoneMap<[Int]>()
-  /// Addresses of a zone or literal endpoint that lie in none of the zones that matter: they make it invalid.
+  /// Addresses that lie in none of the zones that matter.
   var stray = AddressSet()
+}
+
+/// An endpoint's addresses split by zone, before a rule's direction is known.
+struct EndpointCandidates {
+  var endpoint: Endpoint
+  /// The endpoint's addresses by zone; stray addresses of a zone or literal endpoint make it invalid.
+  var placement = AssetPlacement()
   /// Whether the endpoint must lie wholly in one zone (zones and literals) or is narrowed (assets, globs, roles).
   var isStrict: Bool
 
   func fits(_ zone: Int) -> Bool {
-    guard let addresses = byZone[zone], !addresses.isEmpty else { return false }
-    return !isStrict || (stray.isEmpty && byZone.onlyHas(zone))
+    guard let addresses = placement.byZone[zone], !addresses.isEmpty else { return false }
+    return !isStrict || (placement.stray.isEmpty && placement.byZone.onlyHas(zone))
   }
 
   func resolved(in zone: Int) -> ResolvedEndpoint {
-    ResolvedEndpoint(endpoint: endpoint, addresses: byZone[zone] ?? AddressSet(), assets: assetsByZone[zone] ?? [])
+    ResolvedEndpoint(
+      endpoint: endpoint, addresses: placement.byZone[zone] ?? AddressSet(),
+      assets: placement.assetsByZone[zone] ?? [])
   }
 }
 
@@ -149,41 +157,43 @@ extension Resolver {
     return (parts, uncovered)
   }
 
-  /// An endpoint's addresses by zone; `zones` limits which zones count (nil: all). Nil after reporting an error.
-  mutating func candidates(for endpoint: Endpoint, zones limit: [Int]?) -> EndpointCandidates? {
+  /// An endpoint's addresses by zone; `limit` is the pair of zones that count (nil: all). Nil after reporting an
+  /// error.
+  mutating func candidates(for endpoint: Endpoint, zones limit: ZonePair?) -> EndpointCandidates? {
     var result = EndpointCandidates(endpoint: endpoint, isStrict: false)
     switch endpoint.kind {
     case .zone(let name):
       guard let zone = zone(named: name) else { return nil }
       usedZones.insert(zone)
       result.isStrict = true
-      result.byZone[zone] = zones[zone].addresses
+      result.placement.byZone[zone] = zones[zone].addresses
       if let limit, !limit.contains(zone) {
-        result.byZone = ZoneMap()
-        result.stray = zones[zone].addresses
+        result.placement.byZone = ZoneMap()
+        result.placement.stray = zones[zone].addresses
       }
     case .address(let literal):
       guard let prefix = parsePrefix(literal) else { return nil }
       result.isStrict = true
       let (parts, unzoned) = zoneParts(of: prefix)
-      result.stray = unzoned
+      result.placement.stray = unzoned
       for (zone, part) in parts {
-        if limit?.contains(zone) ?? true { result.byZone[zone] = part } else { result.stray.formUnion(part) }
-      }
-    case .asset, .glob, .role:
-      guard let ids = namedAssets(endpoint) else { return nil }
-      for id in ids {
-        for (address, zone) in zip(assets[id].addresses, assets[id].addressZones) {
-          guard let zone, limit?.contains(zone) ?? true else {
-            result.stray.insert(IPPrefix(host: address))
-            continue
-          }
-          result.byZone[zone, default: AddressSet()].insert(IPPrefix(host: address))
-          if result.assetsByZone[zone]?.last != id { result.assetsByZone[zone, default: []].append(id) }
+        if limit?.contains(zone) ?? true {
+          result.placement.byZone[zone] = part
+        } else {
+          result.placement.stray.formUnion(part)
         }
       }
-      if let limit, result.byZone.isEmpty, endpoint.kind.isGlobOrRole {
-        let zoneNames = limit.sorted().map { "'\(zones[$0].name)'" }.joined(separator: " or ")
+    case .asset(let name):
+      guard let id = assetsByName[name.text] else {
+        unknown("asset", name, candidates: assetNames)
+        return nil
+      }
+      result.placement = placement(ofAsset: id, within: limit)
+    case .glob, .role:
+      guard let ids = namedAssets(endpoint) else { return nil }
+      result.placement = placement(of: ids, within: limit)
+      if let limit, result.placement.byZone.isEmpty {
+        let zoneNames = [limit.first, limit.second].sorted().map { "'\(zones[$0].name)'" }.joined(separator: " or ")
         diagnostics.error(
           .emptyGlob, "'\(endpoint.range.text)' matches no asset in zone \(zoneNames) of this conduit",
           at: endpoint.range)
@@ -191,6 +201,31 @@ extension Resolver {
       }
     }
     return result
+  }
+
+  /// The addresses of assets by zone within `limit` (nil: every zone), and those outside it or in no zone.
+  private func placement(of ids: [Int], within limit: ZonePair?) -> AssetPlacement {
+    var result = AssetPlacement()
+    for id in ids {
+      for (address, zone) in zip(assets[id].addresses, assets[id].addressZones) {
+        guard let zone, limit?.contains(zone) ?? true else {
+          result.stray.insert(IPPrefix(host: address))
+          continue
+        }
+        result.byZone[zone, default: AddressSet()].insert(IPPrefix(host: address))
+        if result.assetsByZone[zone]?.last != id { result.assetsByZone[zone, default: []].append(id) }
+      }
+    }
+    return result
+  }
+
+  /// One asset's addresses by zone, computed once: most rules name single assets, many of them repeatedly.
+  private mutating func placement(ofAsset id: Int, within limit: ZonePair?) -> AssetPlacement {
+    if assetPlacements.isEmpty { assetPlacements = Array(repeating: nil, count: assets.count) }
+    let everywhere = assetPlacements[id] ?? placement(of: [id], within: nil)
+    assetPlacements[id] = everywhere
+    guard let limit, !everywhere.byZone.entries.allSatisfy({ limit.contains($0.zone) }) else { return everywhere }
+    return placement(of: [id], within: limit)
   }
 
   /// Every address of an endpoint, whatever its zone (management lines, isolate, revoke).
@@ -215,11 +250,12 @@ extension Resolver {
 
   /// Describes where an endpoint's addresses lie, for messages.
   func placement(of candidates: EndpointCandidates) -> String {
-    var parts: [String] = candidates.byZone.keys.sorted().map { "zone '\(zones[$0].name)'" }
-    if !candidates.stray.isEmpty {
-      let zonesOfStray = Set(candidates.stray.prefixes.compactMap { zoneIndex.value(at: $0.address) ?? outsideZone })
+    var parts: [String] = candidates.placement.byZone.keys.sorted().map { "zone '\(zones[$0].name)'" }
+    if !candidates.placement.stray.isEmpty {
+      let zonesOfStray = Set(
+        candidates.placement.stray.prefixes.compactMap { zoneIndex.value(at: $0.address) ?? outsideZone })
       if zonesOfStray.isEmpty {
-        parts.append("no zone (\(candidates.stray))")
+        parts.append("no zone (\(candidates.placement.stray))")
       } else {
         parts += zonesOfStray.sorted().map { "zone '\(zones[$0].name)'" }
       }

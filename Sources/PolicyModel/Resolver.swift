@@ -32,6 +32,8 @@ public struct Resolver: Sendable {
   var assetsByName: [String: Int] = [:]
   var assetsByRole: [String: [Int]] = [:]
   var globCache: [String: [Int]] = [:]
+  /// Each asset's addresses by zone, once a rule names it (indexed by asset id).
+  var assetPlacements: [AssetPlacement?] = []
   /// Port literals already parsed: large policies repeat the same few hundred.
   var portLiterals: [String: Result<ServiceMatch, PortLiteral.Problem>] = [:]
   var assetNamesSorted: [(name: [UInt8], id: Int)] = []
@@ -155,8 +157,13 @@ public struct Resolver: Sendable {
   mutating func expand(_ item: ServiceItem, visiting: inout [String]) -> [ResolvedItem] {
     switch item {
     case .port(let literal):
-      let parsed = portLiterals[literal.text] ?? PortLiteral.parse(literal.text)
-      portLiterals[literal.text] = parsed
+      let parsed: Result<ServiceMatch, PortLiteral.Problem>
+      if let known = portLiterals[literal.text] {
+        parsed = known
+      } else {
+        parsed = PortLiteral.parse(literal.text)
+        portLiterals[literal.text] = parsed
+      }
       switch parsed {
       case .success(let match):
         return [ResolvedItem(match: match, range: literal.range, literalRange: literal.range, viaServices: [])]
