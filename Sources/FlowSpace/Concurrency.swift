@@ -1,17 +1,60 @@
 import Dispatch
+import Foundation
+import Synchronization
 
 /// The results of `transform` for every index in `0..<count`, in index order, computed on all cores.
 ///
 /// The stages of the compile path split their work into independent parts (one per conduit, family and kind, or
 /// one per family of checks); this runs the parts in parallel and keeps the output deterministic.
+///
+/// The calling thread takes parts itself and helpers on the global queue take the rest as they become free, so a
+/// map started inside another one still spreads over the cores that the outer one leaves idle (a nested
+/// `DispatchQueue.concurrentPerform` runs serially). The caller waits only for parts already started.
 public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
   guard count > 1 else { return (0..<count).map(transform) }
-  return [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
-    nonisolated(unsafe) let slots = buffer.baseAddress!
-    DispatchQueue.concurrentPerform(iterations: count) { index in
-      (slots + index).initialize(to: transform(index))
+  return withoutActuallyEscaping(transform) { transform in
+    [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+      let work = SharedWork(count: count, slots: buffer.baseAddress!, transform: transform)
+      for _ in 1..<min(count, ProcessInfo.processInfo.activeProcessorCount) {
+        DispatchQueue.global().async { work.takeParts() }
+      }
+      work.takeParts()
+      work.waitUntilDone()
+      initializedCount = count
     }
-    initializedCount = count
+  }
+}
+
+/// The parts of one `concurrentMap`: claimed one at a time by whichever thread is free.
+private final class SharedWork<Result>: @unchecked Sendable {
+  private let count: Int
+  private let slots: UnsafeMutablePointer<Result>
+  /// Dropped once every part is done: helpers that start later find nothing to claim and never call it.
+  private var transform: ((Int) -> Result)?
+  private let next = Atomic<Int>(0)
+  private let finished = Atomic<Int>(0)
+  private let done = DispatchSemaphore(value: 0)
+
+  init(count: Int, slots: UnsafeMutablePointer<Result>, transform: @escaping (Int) -> Result) {
+    self.count = count
+    self.slots = slots
+    self.transform = transform
+  }
+
+  /// Computes unclaimed parts until none is left.
+  func takeParts() {
+    while true {
+      let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+      guard index < count else { return }
+      (slots + index).initialize(to: transform!(index))
+      if finished.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == count { done.signal() }
+    }
+  }
+
+  /// Blocks until every part has been computed, then lets go of `transform`.
+  func waitUntilDone() {
+    if finished.load(ordering: .acquiring) < count { done.wait() }
+    transform = nil
   }
 }
 
@@ -21,7 +64,7 @@ public func inParallel<First, Second>(_ first: @Sendable () -> First, _ second: 
 ) {
   nonisolated(unsafe) var firstResult: First?
   nonisolated(unsafe) var secondResult: Second?
-  DispatchQueue.concurrentPerform(iterations: 2) { index in
+  _ = concurrentMap(count: 2) { index in
     if index == 0 { firstResult = first() } else { secondResult = second() }
   }
   return (firstResult!, secondResult!)
