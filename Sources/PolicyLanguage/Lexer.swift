@@ -100,24 +100,42 @@ public struct Lexer: Sendable {
     return Token(kind: .invalid, start: start, end: index, value: "unterminated string: a string ends on its own line")
   }
 
+  /// A word: a name or keyword when it is made of name bytes only and neither starts with a digit, `-` or `.` nor
+  /// ends with `-` or `.` (found in the one pass that finds its end); otherwise classified by `classifyError` and
+  /// `classify`.
   private func lexWord(from start: Int) -> Token {
-    var end = start
-    while end < bytes.count, Self.isWordByte(bytes[end]) {
-      if bytes[end] == UInt8(ascii: "-"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ">"), end > start {
-        break
+    bytes.withUnsafeBufferPointer { bytes in
+      var end = start
+      var onlyNameBytes = true
+      while end < bytes.count {
+        let byte = bytes[end]
+        guard Self.isWordByte(byte) else { break }
+        if byte == UInt8(ascii: "-"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ">"), end > start {
+          break
+        }
+        if !Self.isNameByte(byte) { onlyNameBytes = false }
+        end += 1
       }
-      end += 1
+      let word = UnsafeBufferPointer(rebasing: bytes[start..<end])
+      let text = String(decoding: word, as: UTF8.self)
+      let first = word[0]
+      let last = word[word.count - 1]
+      if onlyNameBytes, !Self.isDigit(first), first != UInt8(ascii: "-"), first != UInt8(ascii: "."),
+        last != UInt8(ascii: "-"), last != UInt8(ascii: ".")
+      {
+        let kind = Keyword.spelled(by: word).map(TokenKind.keyword) ?? .name
+        return Token(kind: kind, start: start, end: end, value: text)
+      }
+      let slice = self.bytes[start..<end]
+      if let error = classifyError(slice, text: text) {
+        return Token(kind: .invalid, start: start, end: end, value: error)
+      }
+      return Token(kind: classify(slice), start: start, end: end, value: text)
     }
-    let word = bytes[start..<end]
-    let text = String(decoding: word, as: UTF8.self)
-    if let error = classifyError(word, text: text) {
-      return Token(kind: .invalid, start: start, end: end, value: error)
-    }
-    return Token(kind: classify(word, text: text), start: start, end: end, value: text)
   }
 
   /// The kind of a word that is not malformed.
-  private func classify(_ word: ArraySlice<UInt8>, text: String) -> TokenKind {
+  private func classify(_ word: ArraySlice<UInt8>) -> TokenKind {
     let first = word.first!
     if word.contains(UInt8(ascii: "*")) || word.contains(UInt8(ascii: "?")) { return .glob }
     if Self.isMAC(word) { return .mac }
@@ -129,7 +147,7 @@ public struct Lexer: Sendable {
       return .numeric
     }
     if word.contains(UInt8(ascii: "/")) { return .portLiteral }
-    if let keyword = Keyword.byText[text] { return .keyword(keyword) }
+    if let keyword = word.withUnsafeBufferPointer(Keyword.spelled(by:)) { return .keyword(keyword) }
     return .name
   }
 

@@ -12,8 +12,20 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable {
     }
   }
 
-  /// Keywords by their text: one hash lookup per word instead of a comparison with every keyword.
-  static let byText = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+  /// Keywords by the length of their text: a word is compared only with the two or three keywords as long as it,
+  /// byte by byte, without hashing.
+  static let byLength: [[(text: [UInt8], keyword: Keyword)]] = {
+    var table: [[(text: [UInt8], keyword: Keyword)]] = Array(repeating: [], count: 16)
+    for keyword in allCases { table[keyword.rawValue.utf8.count].append((Array(keyword.rawValue.utf8), keyword)) }
+    return table
+  }()
+
+  /// The keyword spelled by `word`, if any.
+  static func spelled(by word: UnsafeBufferPointer<UInt8>) -> Keyword? {
+    guard word.count < byLength.count else { return nil }
+    for candidate in byLength[word.count] where candidate.text.elementsEqual(word) { return candidate.keyword }
+    return nil
+  }
 }
 
 /// What kind of token the lexer produced.
