@@ -45,7 +45,7 @@ struct CSVReader {
     let header = readHeader()
     var records: [BaselineRecord] = []
     while skipBlankLines() {
-      records.append(record(from: readRow(), header: header))
+      records.append(record(from: readRow(expectedFields: header.count), header: header))
     }
     return (header, records)
   }
@@ -117,10 +117,11 @@ struct CSVReader {
     return semicolonCount > commaCount ? ByteValue.semicolon : ByteValue.comma
   }
 
-  private mutating func readRow() -> Row {
+  private mutating func readRow(expectedFields: Int = 8) -> Row {
     let rowStart = position
     let rowLine = line
     var fields: [Field] = []
+    fields.reserveCapacity(expectedFields)
     while true {
       fields.append(readField())
       guard position < bytes.count, bytes[position] == delimiter else { break }

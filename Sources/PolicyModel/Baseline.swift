@@ -57,7 +57,8 @@ struct BaselineInterpreter {
 
   let file: SourceFile
 
-  /// Reads every row into a draft; rows that cannot be used are reported and skipped.
+  /// Reads every row into a draft; rows that cannot be used are reported and skipped. Rows are interpreted in
+  /// chunks on all cores, joined in order.
   func interpret(diagnostics: inout DiagnosticEngine) -> [AssetDraft] {
     let table = BaselineTable.read(file.bytes, pathExtension: pathExtension)
     for error in table.errors {
@@ -68,16 +69,27 @@ struct BaselineInterpreter {
     case .csv(let delimiter): splitsOnSemicolon = delimiter != UInt8(ascii: ";")
     case .json: splitsOnSemicolon = true
     }
-    var drafts: [AssetDraft] = []
-    drafts.reserveCapacity(table.records.count)
-    var columns = ColumnCache()
-    for record in table.records {
-      if let draft = interpret(
-        record, splitsOnSemicolon: splitsOnSemicolon, isJSON: table.format == .json, columns: &columns,
-        diagnostics: &diagnostics)
-      {
-        drafts.append(draft)
+    let isJSON = table.format == .json
+    let records = table.records
+    let chunkSize = 4096
+    let chunks = concurrentMap(count: (records.count + chunkSize - 1) / chunkSize) { chunk in
+      var drafts: [AssetDraft] = []
+      var found = DiagnosticEngine()
+      var columns = ColumnCache()
+      for record in records[(chunk * chunkSize)..<min(records.count, (chunk + 1) * chunkSize)] {
+        if let draft = interpret(
+          record, splitsOnSemicolon: splitsOnSemicolon, isJSON: isJSON, columns: &columns, diagnostics: &found)
+        {
+          drafts.append(draft)
+        }
       }
+      return (drafts, found)
+    }
+    var drafts: [AssetDraft] = []
+    drafts.reserveCapacity(records.count)
+    for (chunkDrafts, found) in chunks {
+      drafts += chunkDrafts
+      diagnostics.append(contentsOf: found)
     }
     return drafts
   }
@@ -121,15 +133,12 @@ struct BaselineInterpreter {
     var problems = 0
     for (position, cell) in record.cells.enumerated() {
       let range = SourceRange(file: file, cell.valueRange)
-      let values: [String]
       let joined: String
       switch cell.value {
       case .text(let text):
         joined = text.trimmingSpaces()
-        values = [joined]
       case .list(let list):
-        values = list.map { $0.trimmingSpaces() }
-        joined = values.filter { !$0.isEmpty }.joined(separator: " ")
+        joined = list.map { $0.trimmingSpaces() }.filter { !$0.isEmpty }.joined(separator: " ")
       }
       let column = columns.column(of: cell.key, at: position)
       guard let column else {
@@ -155,7 +164,14 @@ struct BaselineInterpreter {
         }
       case .address:
         addressCells += 1
-        for word in values.flatMap({ $0.split(whereSeparator: { $0 == " " || $0 == "\t" || (splitsOnSemicolon && $0 == ";") }) }) {
+        let separated = joined.utf8.contains {
+          $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || (splitsOnSemicolon && $0 == UInt8(ascii: ";"))
+        }
+        let words =
+          separated
+          ? joined.split(whereSeparator: { $0 == " " || $0 == "\t" || (splitsOnSemicolon && $0 == ";") })
+          : [Substring(joined)]
+        for word in words {
           switch IPPrefix.parse(word) {
           case .success(let prefix) where prefix.isHost:
             draft.addresses.append((prefix.address, range))
@@ -192,7 +208,7 @@ struct BaselineInterpreter {
         }
       case .zone: draft.zone = Literal(text: joined, range: range)
       case .tags:
-        draft.tags.formUnion(values.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }.map(String.init))
+        draft.tags.formUnion(joined.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
       case .shared:
         switch joined.lowercased() {
         case "yes", "true", "1", "y": draft.isShared = true
