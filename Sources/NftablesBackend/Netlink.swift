@@ -438,15 +438,20 @@ struct NetlinkBatchWriter {
     }
   }
 
+  /// Builds one message in the zeroed scratch buffer and appends it. Only the message and what lies just past it are
+  /// zeroed again: a builder writes beyond the final length only when it cancels the one set element that would
+  /// overflow a 64 KiB nest, and no element comes near 4 KiB.
   private mutating func write(_ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>?) {
-    var scratch = self.scratch
+    var scratch: [UInt8] = []
+    swap(&scratch, &self.scratch)
     scratch.withUnsafeMutableBytes { raw in
-      raw.initializeMemory(as: UInt8.self, repeating: 0)
       let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
       guard let header = build(buffer) else { return }
       let length = Int(header.pointee.nlmsg_len)
       bytes.append(contentsOf: UnsafeRawBufferPointer(start: raw.baseAddress, count: length))
+      UnsafeMutableRawBufferPointer(rebasing: raw[..<min(raw.count, length + 4096)]).initializeMemory(
+        as: UInt8.self, repeating: 0)
     }
-    self.scratch = scratch
+    swap(&scratch, &self.scratch)
   }
 }

@@ -18,8 +18,14 @@ struct NftablesProgram {
     if !ruleset.interfaces.isEmpty {
       for family in AddressFamily.allCases { addZonesSet(ruleset, family) }
     }
+    var elementsOfMap: [String: [Int]] = [:]
+    for (index, element) in ruleset.elements.enumerated() {
+      elementsOfMap[Self.flowMapName(element.family, element.kind), default: []].append(index)
+    }
     for family in AddressFamily.allCases {
-      for kind in Self.mapKinds(family) { addFlowMap(ruleset, family, kind, names) }
+      for kind in Self.mapKinds(family) {
+        addFlowMap(ruleset, elementsOfMap[Self.flowMapName(family, kind)] ?? [], family, kind, names)
+      }
     }
     if let management = ruleset.management {
       for family in AddressFamily.allCases {
@@ -118,27 +124,25 @@ struct NftablesProgram {
         counter: false, elements: elements, origin: nil))
   }
 
+  /// The verdict map of one family and kind; `members` are the indices of its elements in `ruleset.elements`.
   private mutating func addFlowMap(
-    _ ruleset: Ruleset, _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
+    _ ruleset: Ruleset, _ members: [Int], _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
   ) {
-    var elements: [ProgramElement] = []
-    var firstRule: Int?
-    for element in ruleset.elements where element.family == family && Self.kind(element.kind, belongsTo: kind) {
-      firstRule = firstRule ?? element.rules[0]
+    let elements = members.map { index in
+      let element = ruleset.elements[index]
       var low: [KeyValue] = [.address(element.sources.first), .address(element.destinations.first)]
       var high: [KeyValue] = [.address(element.sources.last), .address(element.destinations.last)]
       Self.appendSelectorValues(element.kind, element.selectors.lowerBound, to: &low)
       Self.appendSelectorValues(element.kind, element.selectors.upperBound, to: &high)
-      elements.append(
-        ProgramElement(
-          low: low, high: high,
-          jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]))
+      return ProgramElement(
+        low: low, high: high, jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain])
     }
     let address = Self.addressType(family)
     sets.append(
       ProgramSet(
         name: Self.flowMapName(family, kind), key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true,
-        counter: true, elements: elements, origin: firstRule.map { ruleset.rules[$0].preciseLocation }))
+        counter: true, elements: elements,
+        origin: members.first.map { ruleset.rules[ruleset.elements[$0].rules[0]].preciseLocation }))
   }
 
   private mutating func addManagementSet(_ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind)
