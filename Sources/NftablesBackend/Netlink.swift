@@ -1,4 +1,5 @@
 import CNftnl
+import FlowSpace
 import Foundation
 
 /// Numbers of the nf_tables netlink interface and of nft's data types, in the shapes Swift needs.
@@ -104,7 +105,7 @@ struct NftSet {
   var isVerdictMap: Bool
   var counter: Bool
   /// Elements: key (and key end for intervals) bytes, and for maps the verdict and chain.
-  var elements: [NftSetElement]
+  var elements: NftSetElements
   var origin: String?
 
   /// The key length: every field of a concatenation occupies whole 32-bit words.
@@ -113,8 +114,25 @@ struct NftSet {
   }
 }
 
+/// The elements of an `NftSet`, each made when its message is built (in parallel for large sets).
+struct NftSetElements: Sendable {
+  let count: Int
+  let element: @Sendable (Int) -> NftSetElement
+
+  init(count: Int, element: @escaping @Sendable (Int) -> NftSetElement) {
+    self.count = count
+    self.element = element
+  }
+
+  init(_ elements: [NftSetElement]) {
+    self.init(count: elements.count) { elements[$0] }
+  }
+
+  var isEmpty: Bool { count == 0 }
+}
+
 /// One element of an `NftSet`.
-struct NftSetElement {
+struct NftSetElement: Sendable {
   var key: [UInt8]
   var keyEnd: [UInt8]?
   var verdict: (code: UInt32, chain: String)?
@@ -249,9 +267,26 @@ struct NetlinkBatchWriter {
       header in nftnl_set_nlmsg_build_payload(header, object)
     }
     guard !set.elements.isEmpty else { return }
+    let chunkCount = (set.elements.count + Self.elementsPerChunk - 1) / Self.elementsPerChunk
+    let table = self.table
+    let chunks = concurrentMap(count: chunkCount) { chunk in
+      var writer = NetlinkBatchWriter(table: table)
+      writer.setElementMessages(
+        set, (chunk * Self.elementsPerChunk)..<min(set.elements.count, (chunk + 1) * Self.elementsPerChunk))
+      return writer.bytes
+    }
+    for chunk in chunks { appendNumbering(chunk, origin: set.origin) }
+  }
+
+  /// Set elements per group whose messages are built together (by one core); a group's last message may be short.
+  static let elementsPerChunk = 4096
+
+  /// Appends the elements `range` of `set` as element messages, each holding as many as fit (sequence numbers 0).
+  private mutating func setElementMessages(_ set: NftSet, _ range: Range<Int>) {
     let elements = makeSet(set)
     defer { nftnl_set_free(elements) }
-    for element in set.elements {
+    for index in range {
+      let element = set.elements.element(index)
       let object = nftnl_set_elem_alloc()!
       var key = element.key
       _ = key.withUnsafeMutableBytes { raw in
@@ -272,11 +307,30 @@ struct NetlinkBatchWriter {
     defer { nftnl_set_elems_iter_destroy(iterator) }
     while nftnl_set_elems_iter_cur(iterator) != nil {
       var more: Int32 = 0
-      message(
-        NetlinkConstant.messageNewSetElement, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck,
-        origin: set.origin
-      ) { header in more = nftnl_set_elems_nlmsg_build_payload_iter(header, iterator) }
+      write { buffer in
+        let header = nftnl_nlmsg_build_hdr(
+          buffer, NetlinkConstant.messageNewSetElement, NetlinkConstant.familyInet,
+          NetlinkConstant.flagCreate | NetlinkConstant.flagAck, 0)!
+        more = nftnl_set_elems_nlmsg_build_payload_iter(header, iterator)
+        return header
+      }
       if more <= 0 { break }
+    }
+  }
+
+  /// Appends whole messages built elsewhere, giving each the next sequence number and `origin`.
+  private mutating func appendNumbering(_ messages: [UInt8], origin: String?) {
+    let start = bytes.count
+    bytes += messages
+    bytes.withUnsafeMutableBytes { raw in
+      var offset = start
+      while offset < raw.count {
+        sequence += 1
+        messageCount += 1
+        if let origin { origins[sequence] = origin }
+        raw.storeBytes(of: sequence, toByteOffset: offset + 8, as: UInt32.self)
+        offset += Int(raw.load(fromByteOffset: offset, as: UInt32.self))
+      }
     }
   }
 

@@ -80,10 +80,10 @@ public struct NetlinkLinearizer {
       name: set.name, id: id, key: set.key,
       flags: NetlinkConstant.setInterval | NetlinkConstant.setConcat | (set.isVerdictMap ? NetlinkConstant.setMap : 0),
       isVerdictMap: set.isVerdictMap, counter: set.counter,
-      elements: set.elements.map { element in
+      elements: NftSetElements(count: set.elements.count) { [elements = set.elements] index in
         NftSetElement(
-          key: Key.bytes(element.low), keyEnd: Key.bytes(element.high),
-          verdict: element.jump.map { (NetlinkConstant.verdictJump, $0) })
+          key: Key.bytes(elements[index].low), keyEnd: Key.bytes(elements[index].high),
+          verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) })
       }, origin: set.origin)
   }
 
@@ -95,7 +95,7 @@ public struct NetlinkLinearizer {
       NftSet(
         name: "__set%d", id: id, key: [type], flags: NetlinkConstant.setAnonymous | NetlinkConstant.setConstant,
         isVerdictMap: false, counter: false,
-        elements: values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil) }, origin: nil))
+        elements: NftSetElements(values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil) }), origin: nil))
     return ("__set%d", id)
   }
 

@@ -69,13 +69,15 @@ struct CompilePipeline {
     -> NftablesArtifact
   {
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-    let batch = NetlinkLinearizer().batch(ruleset, names: names)
     let sources =
       policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? [])
+    let (batch, (flowTable, policySHA256)) = inParallel(
+      { NetlinkLinearizer().batch(ruleset, names: names) },
+      { (FlowTable(ruleset), NftablesArtifact.sha256(of: sources)) })
     return NftablesArtifact(
-      batch: batch, flowTable: FlowTable(ruleset), table: names.table, interfaces: ruleset.interfaces,
-      policySHA256: NftablesArtifact.sha256(of: sources), site: ruleset.site, gateway: ruleset.gateway,
-      mitigations: ruleset.mitigations, compiler: "conduit \(Conduit.version)")
+      batch: batch, flowTable: flowTable, table: names.table, interfaces: ruleset.interfaces,
+      policySHA256: policySHA256, site: ruleset.site, gateway: ruleset.gateway, mitigations: ruleset.mitigations,
+      compiler: "conduit \(Conduit.version)")
   }
 
   /// Prints the findings and exits with 1 when they stop the compile.

@@ -1,10 +1,11 @@
 import FirewallIR
 import FlowSpace
 import Foundation
-import NftablesBackend
+@testable import NftablesBackend
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import PolicyTestSupport
 import Testing
 
 /// `conduit apply` of the nft artifact: the same ruleset as the nft-text backend, one transaction, only conduit's
@@ -54,6 +55,52 @@ import Testing
     let result = try Self.apply(artifact.encoded(), in: byArtifact)
     #expect(result.status == 0, "\(result.standardError)")
     #expect(try byArtifact.nftListRuleset() == byText.nftListRuleset())
+  }
+
+  /// A conduit of `count` host-to-host rules, each its own element of the flow map.
+  static func manyRulesSite(count: Int) -> String {
+    var text = """
+      zone ops { level 3; security-level 2; network 10.30.0.0/16 }
+      zone ctl { level 1; security-level 2; network 10.40.0.0/16 }
+      gateway gw {
+        interface o ops
+        interface c ctl
+      }
+      conduit ops-ctl {
+        between ops and ctl
+        security-level 2
+
+      """
+    for rule in 0..<count {
+      text += "  allow 10.30.\(rule / 200).\(rule % 200 + 1) -> 10.40.\(rule % 50).\(rule / 50 % 200 + 1)"
+      text += " service tcp/\(1024 + rule * 2)\n"
+    }
+    return text + "}\n"
+  }
+
+  @Test(.kernelTests) func aMapOfSeveralGroupsOfElementMessagesListsLikeTheTextBackend() throws {
+    let count = NetlinkBatchWriter.elementsPerChunk * 2 + 100
+    let checked = try checkPolicy(text: Self.manyRulesSite(count: count))
+    #expect(!checked.hasErrors, "\(checked.diagnostics)")
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(checked.policy, options: LoweringOptions(), diagnostics: &diagnostics)
+    #expect(ruleset.elements.count == count)
+    let names = NftablesNames(ruleset, diagnostics: &diagnostics)
+    let artifact = NftablesArtifact(
+      batch: NetlinkLinearizer().batch(ruleset, names: names), flowTable: FlowTable(ruleset), table: names.table,
+      interfaces: ruleset.interfaces, policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway,
+      mitigations: [], compiler: "conduit tests")
+    let interfaces = artifact.header.interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) }
+    let byText = try NetworkLab(interfaces: interfaces)
+    defer { byText.close() }
+    try byText.loadNftables(script: NftablesTextRenderer().render(ruleset, names: names))
+    let byArtifact = try NetworkLab(interfaces: interfaces)
+    defer { byArtifact.close() }
+    let result = try Self.apply(artifact.encoded(), in: byArtifact)
+    #expect(result.status == 0, "\(result.standardError)")
+    let listed = try byArtifact.nftListRuleset()
+    #expect(listed == (try byText.nftListRuleset()))
+    #expect(listed.components(separatedBy: ": jump ").count - 1 == count)
   }
 
   @Test(.kernelTests) func applyingTwiceEqualsOnceAndOtherTablesSurvive() throws {
