@@ -25,6 +25,21 @@ public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Re
   }
 }
 
+/// `concurrentMap` for many small parts: indices are handed out `chunkSize` at a time and every result is made in
+/// its place in the array (no joining of per-chunk arrays).
+public func concurrentMap<Result>(count: Int, chunkSize: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
+  guard count > chunkSize else { return (0..<count).map(transform) }
+  return [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+    nonisolated(unsafe) let slots = buffer.baseAddress!
+    _ = concurrentMap(count: (count + chunkSize - 1) / chunkSize) { chunk in
+      for index in chunk * chunkSize..<min(count, (chunk + 1) * chunkSize) {
+        (slots + index).initialize(to: transform(index))
+      }
+    }
+    initializedCount = count
+  }
+}
+
 /// The parts of one `concurrentMap`: claimed one at a time by whichever thread is free.
 private final class SharedWork<Result>: @unchecked Sendable {
   private let count: Int

@@ -25,6 +25,11 @@ import Testing
     #expect(nested == sequential)
   }
 
+  @Test(arguments: [0, 5, 1024, 1025, 5000])
+  func chunkedMapFillsEverySlotInOrder(count: Int) {
+    #expect(concurrentMap(count: count, chunkSize: 1024) { String($0) } == (0..<count).map { String($0) })
+  }
+
   @Test func inParallelReturnsBothResults() {
     let (text, number) = inParallel({ String(repeating: "a", count: 3) }, { concurrentMap(count: 4) { $0 }.reduce(0, +) })
     #expect(text == "aaa")
