@@ -19,7 +19,9 @@ extension Resolver {
     }
 
     var draftsByName: [String: Int] = [:]
+    draftsByName.reserveCapacity(baselineDrafts.count + policyDrafts.count)
     var merged: [(draft: AssetDraft, origin: AssetOrigin)] = []
+    merged.reserveCapacity(baselineDrafts.count + policyDrafts.count)
     for draft in baselineDrafts {
       if let first = draftsByName[draft.name.text] {
         diagnostics.error(
@@ -46,21 +48,37 @@ extension Resolver {
       }
     }
 
-    assets.reserveCapacity(merged.count)
-    for (draft, origin) in merged where !draft.addresses.isEmpty {
-      let id = assets.count
-      let addresses = draft.addresses.map(\.address)
-      let asset = Asset(
-        id: id, name: draft.name.text, addresses: addresses, role: draft.role?.text, vendor: draft.vendor?.text,
-        product: draft.product?.text, model: draft.model?.text, version: draft.version?.text,
-        criticality: draft.criticality?.value, securityLevel: draft.securityLevel?.value, mac: draft.mac?.text,
-        tags: draft.tags, isShared: draft.isShared, baselineZone: draft.zone, attributes: draft.attributes,
-        origin: origin, addressZones: addresses.map { zoneIndex.value(at: $0) ?? outsideZone })
-      assetsByName[asset.name] = id
-      assetNames.append(asset.name)
-      if let role = asset.role { assetsByRole[role.lowercased(), default: []].append(id) }
-      assets.append(asset)
+    let kept = merged.indices.filter { !merged[$0].draft.addresses.isEmpty }
+    assets = makeAssets(kept.count == merged.count ? merged : kept.map { merged[$0] })
+    if kept.count == merged.count {
+      assetsByName = draftsByName
+    } else {
+      assetsByName.reserveCapacity(assets.count)
+      for asset in assets { assetsByName[asset.name] = asset.id }
     }
+    assetNames = assets.map(\.name)
+    var lowercasedRoles: [String: String] = [:]
+    for asset in assets {
+      guard let role = asset.role else { continue }
+      let key = lowercasedRoles[role] ?? role.lowercased()
+      lowercasedRoles[role] = key
+      assetsByRole[key, default: []].append(asset.id)
+    }
+  }
+
+  /// The assets of the drafts kept (with ids in their order), built in parallel.
+  private func makeAssets(_ drafts: [(draft: AssetDraft, origin: AssetOrigin)]) -> [Asset] {
+    concurrentMap(count: drafts.count, chunkSize: 1024) { id in makeAsset(id: id, drafts[id].draft, origin: drafts[id].origin) }
+  }
+
+  private func makeAsset(id: Int, _ draft: AssetDraft, origin: AssetOrigin) -> Asset {
+    let addresses = draft.addresses.map(\.address)
+    return Asset(
+      id: id, name: draft.name.text, addresses: addresses, role: draft.role?.text, vendor: draft.vendor?.text,
+      product: draft.product?.text, model: draft.model?.text, version: draft.version?.text,
+      criticality: draft.criticality?.value, securityLevel: draft.securityLevel?.value, mac: draft.mac?.text,
+      tags: draft.tags, isShared: draft.isShared, baselineZone: draft.zone, attributes: draft.attributes,
+      origin: origin, addressZones: addresses.map { zoneIndex.value(at: $0) ?? outsideZone })
   }
 
   private mutating func loadBaselineFile() throws(InputFileError) -> SourceFile? {

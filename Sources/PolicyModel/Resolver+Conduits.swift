@@ -123,11 +123,15 @@ extension Resolver {
   /// other, so that findings (and the first 50 "did you mean" suggestions) are exactly those of a single pass.
   private mutating func resolveRules(of work: [ConduitRules]) {
     let runs = Self.runs(of: work, count: ProcessInfo.processInfo.activeProcessorCount)
+    if !work.isEmpty, assetPlacements.count != assets.count { placeEveryAsset() }
     let start = self
     let parts = concurrentMap(count: runs.count) { index in
       var resolver = start
+      let ruleCount = work[runs[index]].reduce(0) { $0 + $1.rules.count }
       resolver.rules = []
+      resolver.rules.reserveCapacity(ruleCount)
       resolver.flows = []
+      resolver.flows.reserveCapacity(ruleCount)
       resolver.diagnostics = DiagnosticEngine()
       for conduit in work[runs[index]] {
         for rule in conduit.rules {
@@ -154,12 +158,16 @@ extension Resolver {
       }
       return
     }
+    let ruleCount = rules.count + parts.reduce(0) { $0 + $1.rules.count }
+    let flowCount = flows.count + parts.reduce(0) { $0 + $1.flows.count }
     for (run, var part) in zip(runs, parts) {
       let ruleOffset = rules.count
       let flowOffset = flows.count
       if ruleOffset == 0 && flowOffset == 0 {
         swap(&rules, &part.rules)
         swap(&flows, &part.flows)
+        rules.reserveCapacity(ruleCount)
+        flows.reserveCapacity(flowCount)
       } else {
         for index in part.rules.indices {
           let local = part.rules[index].flows

@@ -219,13 +219,18 @@ extension Resolver {
     return result
   }
 
-  /// One asset's addresses by zone, computed once: most rules name single assets, many of them repeatedly.
+  /// One asset's addresses by zone, from `assetPlacements`: most rules name single assets, many of them repeatedly.
   private mutating func placement(ofAsset id: Int, within limit: ZonePair?) -> AssetPlacement {
-    if assetPlacements.isEmpty { assetPlacements = Array(repeating: nil, count: assets.count) }
-    let everywhere = assetPlacements[id] ?? placement(of: [id], within: nil)
-    assetPlacements[id] = everywhere
+    if assetPlacements.count != assets.count { placeEveryAsset() }
+    let everywhere = assetPlacements[id]
     guard let limit, !everywhere.byZone.entries.allSatisfy({ limit.contains($0.zone) }) else { return everywhere }
     return placement(of: [id], within: limit)
+  }
+
+  /// Computes every asset's placement, in parallel, once the assets are known.
+  mutating func placeEveryAsset() {
+    let resolver = self
+    assetPlacements = concurrentMap(count: assets.count, chunkSize: 1024) { resolver.placement(of: [$0], within: nil) }
   }
 
   /// Every address of an endpoint, whatever its zone (management lines, isolate, revoke).

@@ -32,8 +32,8 @@ public struct Resolver: Sendable {
   var assetsByName: [String: Int] = [:]
   var assetsByRole: [String: [Int]] = [:]
   var globCache: [String: [Int]] = [:]
-  /// Each asset's addresses by zone, once a rule names it (indexed by asset id).
-  var assetPlacements: [AssetPlacement?] = []
+  /// Each asset's addresses by zone (indexed by asset id), computed before the first rule is resolved.
+  var assetPlacements: [AssetPlacement] = []
   /// Port literals already parsed: large policies repeat the same few hundred.
   var portLiterals: [String: Result<ServiceMatch, PortLiteral.Problem>] = [:]
   var assetNamesSorted: [(name: [UInt8], id: Int)] = []
