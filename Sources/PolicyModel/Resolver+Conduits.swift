@@ -125,7 +125,7 @@ extension Resolver {
     let runs = Self.runs(of: work, count: ProcessInfo.processInfo.activeProcessorCount)
     if !work.isEmpty, assetPlacements.count != assets.count { placeEveryAsset() }
     let start = self
-    let parts = concurrentMap(count: runs.count) { index in
+    var parts = concurrentMap(count: runs.count) { index in
       var resolver = start
       let ruleCount = work[runs[index]].reduce(0) { $0 + $1.rules.count }
       resolver.rules = []
@@ -160,7 +160,10 @@ extension Resolver {
     }
     let ruleCount = rules.count + parts.reduce(0) { $0 + $1.rules.count }
     let flowCount = flows.count + parts.reduce(0) { $0 + $1.flows.count }
-    for (run, var part) in zip(runs, parts) {
+    for (index, run) in runs.enumerated() {
+      var part = ResolvedRules(
+        rules: [], flows: [], diagnostics: DiagnosticEngine(), usedServices: [], usedZones: [])
+      swap(&part, &parts[index])
       let ruleOffset = rules.count
       let flowOffset = flows.count
       if ruleOffset == 0 && flowOffset == 0 {

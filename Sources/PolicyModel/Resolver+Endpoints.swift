@@ -49,7 +49,7 @@ struct EndpointCandidates {
   var isStrict: Bool
 
   func fits(_ zone: Int) -> Bool {
-    guard let addresses = placement.byZone[zone], !addresses.isEmpty else { return false }
+    guard placement.byZone.entries.contains(where: { $0.zone == zone && !$0.value.isEmpty }) else { return false }
     return !isStrict || (placement.stray.isEmpty && placement.byZone.onlyHas(zone))
   }
 
