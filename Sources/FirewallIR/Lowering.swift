@@ -258,7 +258,7 @@ struct FlowSelection {
       }
       return result
     }
-    var base = precomputed ?? ConduitRegions.union(flows, of: policy, addresses)
+    var base = precomputed ?? ConduitRegions.union(flows, of: policy, { $0[keyPath: addresses] })
     for mitigation in mitigations { base = cut(base, by: mitigation) }
     var allowed: [FlowRegion<Address>] = [base]
     for mitigation in mitigations {

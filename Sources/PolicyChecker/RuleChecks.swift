@@ -35,9 +35,8 @@ enum RuleChecks {
         allPorts(item, strict: strict, destination: policy.zones[rule.destinationZone], &diagnostics)
         if strict { generalPurpose(item, destination: policy.zones[rule.destinationZone], &diagnostics) }
       }
-      for endpoint in rule.sources + rule.destinations {
-        unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics)
-      }
+      for endpoint in rule.sources { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
+      for endpoint in rule.destinations { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
     }
     for gateway in policy.gateways {
       for line in gateway.management {
@@ -56,15 +55,20 @@ enum RuleChecks {
     }
     let sourceFamilies = rule.sources.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
     let destinationFamilies = rule.destinations.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
-    let sides = [("destination", rule.sources, destinationFamilies), ("source", rule.destinations, sourceFamilies)]
-    for (side, endpoints, otherFamilies) in sides {
-      for endpoint in endpoints where FamilyMask(endpoint.addresses).isDisjoint(with: otherFamilies) {
-        let own = endpoint.addresses.families.map { $0 == .ipv4 ? "IPv4" : "IPv6" }.sorted().joined(separator: "/")
-        diagnostics.warning(
-          .familyMismatch,
-          "'\(endpoint.endpoint.range.text)' has only \(own) addresses and no \(side) of this rule has one: it contributes no flow",
-          at: endpoint.endpoint.range)
-      }
+    familyMismatches(rule.sources, otherSide: "destination", otherFamilies: destinationFamilies, &diagnostics)
+    familyMismatches(rule.destinations, otherSide: "source", otherFamilies: sourceFamilies, &diagnostics)
+  }
+
+  private static func familyMismatches(
+    _ endpoints: [ResolvedEndpoint], otherSide side: String, otherFamilies: FamilyMask,
+    _ diagnostics: inout DiagnosticEngine
+  ) {
+    for endpoint in endpoints where FamilyMask(endpoint.addresses).isDisjoint(with: otherFamilies) {
+      let own = endpoint.addresses.families.map { $0 == .ipv4 ? "IPv4" : "IPv6" }.sorted().joined(separator: "/")
+      diagnostics.warning(
+        .familyMismatch,
+        "'\(endpoint.endpoint.range.text)' has only \(own) addresses and no \(side) of this rule has one: it contributes no flow",
+        at: endpoint.endpoint.range)
     }
   }
 

@@ -54,18 +54,25 @@ public struct ConduitRegions: Sendable {
   /// The regions of the policy's flows (mitigations left out), by conduit, family and protocol.
   public init(_ policy: Policy) {
     var flowsOfKey: [Key: [Int]] = [:]
+    var run: (key: Key, flows: [Int])?
     for index in policy.flows.indices {
-      let flow = policy.flows[index]
-      flowsOfKey[Key(conduit: flow.conduit, family: flow.family, kind: flow.match.protocolKind), default: []]
-        .append(index)
+      let key = Key(
+        conduit: policy.flows[index].conduit, family: policy.flows[index].family,
+        kind: policy.flows[index].match.protocolKind)
+      if run?.key != key {
+        if let run { flowsOfKey[run.key, default: []] += run.flows }
+        run = (key, [])
+      }
+      run!.flows.append(index)
     }
+    if let run { flowsOfKey[run.key, default: []] += run.flows }
     let keys = flowsOfKey.keys.sorted { ($0.conduit, $0.family, $0.kind) < ($1.conduit, $1.family, $1.kind) }
     let regions = concurrentMap(count: keys.count) {
       [flowsOfKey] index -> (FlowRegion<UInt32>?, FlowRegion<UInt128>?) in
       let flows = flowsOfKey[keys[index]]!
       switch keys[index].family {
-      case .ipv4: return (Self.union(flows, of: policy, \.v4), nil)
-      case .ipv6: return (nil, Self.union(flows, of: policy, \.v6))
+      case .ipv4: return (Self.union(flows, of: policy, { $0.v4 }), nil)
+      case .ipv6: return (nil, Self.union(flows, of: policy, { $0.v6 }))
       }
     }
     var v4: [Key: FlowRegion<UInt32>] = [:]
@@ -80,14 +87,13 @@ public struct ConduitRegions: Sendable {
 
   /// The union of some flows of the policy, each box covering its rule.
   public static func union<Address>(
-    _ flows: [Int], of policy: Policy, _ addresses: KeyPath<AddressSet, IntervalSet<Address>> & Sendable
+    _ flows: [Int], of policy: Policy, _ addresses: (AddressSet) -> IntervalSet<Address>
   ) -> FlowRegion<Address> {
     FlowRegion.union(
       of: flows.map { index in
-        let flow = policy.flows[index]
-        return FlowRegion.RuleFlows(
-          sources: flow.sources[keyPath: addresses], destinations: flow.destinations[keyPath: addresses],
-          selectors: flow.match.selectors, rule: flow.rule)
+        FlowRegion.RuleFlows(
+          sources: addresses(policy.flows[index].sources), destinations: addresses(policy.flows[index].destinations),
+          selectors: policy.flows[index].match.selectors, rule: policy.flows[index].rule)
       })
   }
 }
