@@ -10,7 +10,7 @@ public struct PrefetchedBaseline: Sendable {
   let path: String
   /// The file, nil when it could not be read (the resolver then reports it as usual).
   let file: SourceFile?
-  let drafts: [AssetDraft]
+  let rows: BaselineRows
   let diagnostics: DiagnosticEngine
 
   /// Reads and interprets the baseline at `path`.
@@ -18,14 +18,14 @@ public struct PrefetchedBaseline: Sendable {
     self.path = path
     guard case .success(let text) = FileReader.readText(path) else {
       file = nil
-      drafts = []
+      rows = BaselineRows()
       diagnostics = DiagnosticEngine()
       return
     }
     let file = SourceFile(path: path, text: text)
     var diagnostics = DiagnosticEngine()
     self.file = file
-    drafts = BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics)
+    rows = BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics)
     self.diagnostics = diagnostics
   }
 

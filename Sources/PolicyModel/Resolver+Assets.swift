@@ -3,54 +3,41 @@ import PolicyLanguage
 
 extension Resolver {
   mutating func resolveAssets() throws(InputFileError) {
-    var baselineDrafts: [AssetDraft] = []
+    var rows = BaselineRows()
     if let file = try loadBaselineFile() {
       baselineFile = file
       if let prefetched = options.prefetchedBaseline, prefetched.file === file {
-        baselineDrafts = prefetched.drafts
+        rows = prefetched.rows
         diagnostics.append(contentsOf: prefetched.diagnostics)
       } else {
-        baselineDrafts = BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics)
+        rows = BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics)
       }
     }
-    var policyDrafts: [(AssetDraft, AssetDeclaration)] = []
-    for case .asset(let declaration) in declarations {
-      policyDrafts.append((draft(from: declaration), declaration))
-    }
-
-    var draftsByName: [String: Int] = [:]
-    draftsByName.reserveCapacity(baselineDrafts.count + policyDrafts.count)
-    var merged: [(draft: AssetDraft, origin: AssetOrigin)] = []
-    merged.reserveCapacity(baselineDrafts.count + policyDrafts.count)
-    for draft in baselineDrafts {
-      if let first = draftsByName[draft.name.text] {
-        diagnostics.error(
-          .duplicateDefinition, "asset '\(draft.name.text)' appears twice in the baseline", at: draft.name.range,
-          notes: [DiagnosticNote("first defined here", at: merged[first].draft.name.range)])
-        continue
-      }
-      draftsByName[draft.name.text] = merged.count
-      merged.append((draft, .baseline(draft.range)))
-    }
+    var drafts = rows.drafts
+    var origins = drafts.map { AssetOrigin.baseline($0.range) }
+    var draftsByName = rows.indexByName
     var declaredInPolicy: [String: SourceRange] = [:]
-    for (draft, declaration) in policyDrafts {
+    for case .asset(let declaration) in declarations {
+      let draft = draft(from: declaration)
       if let first = declaredInPolicy[draft.name.text] {
         duplicate("asset", declaration.name, first: first)
         continue
       }
       declaredInPolicy[draft.name.text] = declaration.name.range
       if let index = draftsByName[draft.name.text] {
-        let row = merged[index].draft
-        merged[index] = (merge(policy: draft, baseline: row), .both(baseline: row.range, policy: declaration.range))
+        let row = drafts[index]
+        drafts[index] = merge(policy: draft, baseline: row)
+        origins[index] = .both(baseline: row.range, policy: declaration.range)
       } else {
-        draftsByName[draft.name.text] = merged.count
-        merged.append((draft, .policy(declaration.range)))
+        draftsByName[draft.name.text] = drafts.count
+        drafts.append(draft)
+        origins.append(.policy(declaration.range))
       }
     }
 
-    let kept = merged.indices.filter { !merged[$0].draft.addresses.isEmpty }
-    assets = makeAssets(kept.count == merged.count ? merged : kept.map { merged[$0] })
-    if kept.count == merged.count {
+    let kept = drafts.indices.filter { !drafts[$0].addresses.isEmpty }
+    assets = makeAssets(drafts, origins, kept)
+    if kept.count == drafts.count {
       assetsByName = draftsByName
     } else {
       assetsByName.reserveCapacity(assets.count)
@@ -66,9 +53,11 @@ extension Resolver {
     }
   }
 
-  /// The assets of the drafts kept (with ids in their order), built in parallel.
-  private func makeAssets(_ drafts: [(draft: AssetDraft, origin: AssetOrigin)]) -> [Asset] {
-    concurrentMap(count: drafts.count, chunkSize: 1024) { id in makeAsset(id: id, drafts[id].draft, origin: drafts[id].origin) }
+  /// The assets of the drafts `kept` (ids in their order), built in parallel.
+  private func makeAssets(_ drafts: [AssetDraft], _ origins: [AssetOrigin], _ kept: [Int]) -> [Asset] {
+    concurrentMap(count: kept.count, chunkSize: 1024) { id in
+      makeAsset(id: id, drafts[kept[id]], origin: origins[kept[id]])
+    }
   }
 
   private func makeAsset(id: Int, _ draft: AssetDraft, origin: AssetOrigin) -> Asset {
@@ -210,5 +199,29 @@ extension Resolver {
     result.isShared = policy.isShared || baseline.isShared
     result.range = policy.range
     return result
+  }
+}
+
+/// The rows of a baseline, the first of each name kept (later ones are reported as `duplicate-definition`).
+struct BaselineRows: Sendable {
+  private(set) var drafts: [AssetDraft] = []
+  /// Index in `drafts` by asset name.
+  private(set) var indexByName: [String: Int] = [:]
+
+  init() {}
+
+  init(_ rows: [AssetDraft], _ diagnostics: inout DiagnosticEngine) {
+    drafts.reserveCapacity(rows.count)
+    indexByName.reserveCapacity(rows.count)
+    for draft in rows {
+      if let first = indexByName[draft.name.text] {
+        diagnostics.error(
+          .duplicateDefinition, "asset '\(draft.name.text)' appears twice in the baseline", at: draft.name.range,
+          notes: [DiagnosticNote("first defined here", at: drafts[first].name.range)])
+        continue
+      }
+      indexByName[draft.name.text] = drafts.count
+      drafts.append(draft)
+    }
   }
 }
