@@ -15,34 +15,40 @@ enum RuleChecks {
 
   static func run(_ policy: Policy, _ options: CheckOptions, _ diagnostics: inout DiagnosticEngine) {
     let knownAddresses = policy.assets.flatMap(\.addresses).sorted()
-    for rule in policy.rules {
-      guard case .conduit = rule.owner else { continue }
-      let destinationLevel = policy.zones[rule.destinationZone].securityLevel
-      let strict = (destinationLevel ?? 0) >= 3
-      flowsAndFamilies(rule, policy, &diagnostics)
-      if let source = policy.zones[rule.sourceZone].securityLevel, let destination = destinationLevel,
-        destination - source >= 2
-      {
-        diagnostics.warning(
-          .slStepUp,
-          "zone '\(policy.zones[rule.sourceZone].name)' (SL-T \(source)) initiates into zone '\(policy.zones[rule.destinationZone].name)' (SL-T \(destination)), two or more levels higher",
-          at: rule.declaration.keywordRange)
-      }
-      for endpoint in rule.sources {
-        broadSource(endpoint, strict: strict, destination: policy.zones[rule.destinationZone], &diagnostics)
-      }
-      for item in rule.items {
-        allPorts(item, strict: strict, destination: policy.zones[rule.destinationZone], &diagnostics)
-        if strict { generalPurpose(item, destination: policy.zones[rule.destinationZone], &diagnostics) }
-      }
-      for endpoint in rule.sources { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
-      for endpoint in rule.destinations { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
+    policy.rules.withUnsafeBufferPointer { rules in
+      for index in rules.indices { check(rules[index], policy, knownAddresses, &diagnostics) }
     }
     for gateway in policy.gateways {
       for line in gateway.management {
         for endpoint in line.sources { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
       }
     }
+  }
+
+  /// The checks of one rule of a conduit (the destination zone is read only when a finding names it).
+  private static func check(
+    _ rule: Rule, _ policy: Policy, _ knownAddresses: [IPAddress], _ diagnostics: inout DiagnosticEngine
+  ) {
+    guard case .conduit = rule.owner else { return }
+    let destinationLevel = policy.zones[rule.destinationZone].securityLevel
+    let strict = (destinationLevel ?? 0) >= 3
+    flowsAndFamilies(rule, policy, &diagnostics)
+    if let source = policy.zones[rule.sourceZone].securityLevel, let destination = destinationLevel,
+      destination - source >= 2
+    {
+      diagnostics.warning(
+        .slStepUp,
+        "zone '\(policy.zones[rule.sourceZone].name)' (SL-T \(source)) initiates into zone '\(policy.zones[rule.destinationZone].name)' (SL-T \(destination)), two or more levels higher",
+        at: rule.declaration.keywordRange)
+    }
+    let destination = ZoneReference(zones: policy.zones, index: rule.destinationZone)
+    for endpoint in rule.sources { broadSource(endpoint, strict: strict, destination: destination, &diagnostics) }
+    for item in rule.items {
+      allPorts(item, strict: strict, destination: destination, &diagnostics)
+      if strict { generalPurpose(item, destination: destination, &diagnostics) }
+    }
+    for endpoint in rule.sources { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
+    for endpoint in rule.destinations { unknownDevice(endpoint.endpoint, knownAddresses, &diagnostics) }
   }
 
   private static func flowsAndFamilies(_ rule: Rule, _ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
@@ -72,6 +78,14 @@ enum RuleChecks {
     }
   }
 
+  /// A zone of the policy, copied out only when a finding names it.
+  struct ZoneReference {
+    let zones: [Zone]
+    let index: Int
+
+    var zone: Zone { zones[index] }
+  }
+
   /// The address families of a set, as two bits (checked once per endpoint of 100,000 rules: no `Set` allocation).
   struct FamilyMask: Equatable {
     var bits: UInt8 = 0
@@ -92,7 +106,7 @@ enum RuleChecks {
   }
 
   private static func broadSource(
-    _ endpoint: ResolvedEndpoint, strict: Bool, destination: Zone, _ diagnostics: inout DiagnosticEngine
+    _ endpoint: ResolvedEndpoint, strict: Bool, destination: ZoneReference, _ diagnostics: inout DiagnosticEngine
   ) {
     let reason: String
     switch endpoint.endpoint.kind {
@@ -105,6 +119,7 @@ enum RuleChecks {
       return
     }
     let message = "\(reason) as a source lets any device there initiate"
+    let destination = destination.zone
     if strict {
       diagnostics.error(
         .broadSource, message + " into zone '\(destination.name)' of SL-T \(destination.securityLevel!): name the assets",
@@ -114,11 +129,14 @@ enum RuleChecks {
     }
   }
 
-  private static func allPorts(_ item: ResolvedItem, strict: Bool, destination: Zone, _ diagnostics: inout DiagnosticEngine) {
+  private static func allPorts(
+    _ item: ResolvedItem, strict: Bool, destination: ZoneReference, _ diagnostics: inout DiagnosticEngine
+  ) {
     guard case .ports(let transport, let ports) = item.match else { return }
     let count = ports.ranges.reduce(0) { $0 + Int($1.upperBound) - Int($1.lowerBound) + 1 }
     guard count > 1024 else { return }
     let what = ports.isFull ? "'\(transport.rawValue)' without a port allows every port" : "'\(item.match)' allows \(count) ports"
+    let destination = destination.zone
     var notes: [DiagnosticNote] = []
     if item.literalRange != item.range {
       notes.append(DiagnosticNote("defined here", at: item.literalRange))
@@ -132,9 +150,12 @@ enum RuleChecks {
     }
   }
 
-  private static func generalPurpose(_ item: ResolvedItem, destination: Zone, _ diagnostics: inout DiagnosticEngine) {
+  private static func generalPurpose(
+    _ item: ResolvedItem, destination: ZoneReference, _ diagnostics: inout DiagnosticEngine
+  ) {
     guard case .ports(.tcp, let ports) = item.match, !ports.isFull else { return }
     for service in generalPurposeServices where !ports.isDisjoint(with: service.ports) {
+      let destination = destination.zone
       diagnostics.warning(
         .generalPurposeService,
         "\(service.name) is a general-purpose IT service: allowing it into zone '\(destination.name)' of SL-T \(destination.securityLevel!) widens the attack surface",
