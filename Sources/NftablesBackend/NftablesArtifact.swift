@@ -70,19 +70,23 @@ public struct NftablesArtifact: Sendable, Equatable {
 
   /// The file's bytes.
   public func encoded() -> [UInt8] {
+    Array(encodedParts().joined())
+  }
+
+  /// The file in its three parts, one after the other: magic, version and header; the batch; the flow table. A
+  /// large artifact is written part by part without joining them first.
+  public func encodedParts() -> [[UInt8]] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let headerBytes = Array((try? encoder.encode(header)) ?? Data())
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(Self.magic.count + 6 + headerBytes.count + payload.count + flowTable.bytes.count)
-    bytes += Self.magic
-    bytes += [UInt8(Self.formatVersion >> 8), UInt8(Self.formatVersion & 0xFF)]
+    var start: [UInt8] = []
+    start.reserveCapacity(Self.magic.count + 6 + headerBytes.count)
+    start += Self.magic
+    start += [UInt8(Self.formatVersion >> 8), UInt8(Self.formatVersion & 0xFF)]
     let length = UInt32(headerBytes.count)
-    bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
-    bytes += headerBytes
-    bytes += payload
-    bytes += flowTable.bytes
-    return bytes
+    start += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+    start += headerBytes
+    return [start, payload, flowTable.bytes]
   }
 
   /// Reads and verifies an artifact.

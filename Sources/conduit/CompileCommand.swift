@@ -45,19 +45,19 @@ struct CompileCommand: ParsableCommand {
       policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
       gateway: gateway, mitigations: mitigations, strict: strict)
     let target = target
-    let (data, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> Data in
+    let (parts, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> [[UInt8]] in
       switch target {
       case .nft:
-        return Data(CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encoded())
+        return CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encodedParts()
       case .nftText:
         let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-        return Data(NftablesTextRenderer().render(ruleset, names: names).utf8)
+        return [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
       case .iptables, .ip6tables:
         let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
         let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-        return Data(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)
+        return [Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)]
       case .flows:
-        return Data(FlowsJSONRenderer().render(ruleset).utf8)
+        return [Array(FlowsJSONRenderer().render(ruleset).utf8)]
       }
     }
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
@@ -66,7 +66,7 @@ struct CompileCommand: ParsableCommand {
       throw ExitCode(64)
     }
     do {
-      try OutputFile.write(data, to: output)
+      try OutputFile.write(parts, to: output)
     } catch {
       printError("conduit: error: cannot write '\(output ?? "-")': \(error.localizedDescription)\n")
       throw ExitCode(2)
