@@ -34,7 +34,12 @@ public struct PrefetchedBaseline: Sendable {
   public static func path(forPolicyAt policyPath: String, options: ResolveOptions) -> String? {
     if let path = options.baselinePath { return path }
     guard case .success(let text) = FileReader.readText(policyPath) else { return nil }
-    for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
+    let bytes = text.utf8
+    var lineStart = bytes.startIndex
+    while lineStart < bytes.endIndex {
+      let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+      let line = bytes[lineStart..<lineEnd]
+      lineStart = lineEnd < bytes.endIndex ? bytes.index(after: lineEnd) : lineEnd
       var rest = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
       guard rest.starts(with: "baseline".utf8) else { continue }
       rest = rest.dropFirst("baseline".utf8.count).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
