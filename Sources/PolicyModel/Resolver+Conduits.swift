@@ -109,44 +109,83 @@ extension Resolver {
     let rules: [AllowRule]
   }
 
-  /// What resolving some conduits' rules on a copy of the resolver gives: rules and flows numbered from 0.
+  /// What resolving some conduits' rules on a copy of the resolver gives: its flows numbered from 0 (its rules are
+  /// written straight into their places in the policy's rules).
   struct ResolvedRules: Sendable {
-    var rules: [Rule]
+    var rulesWritten: Int
     var flows: [Flow]
     var diagnostics: DiagnosticEngine
     var usedServices: Set<String>
     var usedZones: Set<Int>
   }
 
-  /// Resolves the rules of every conduit in one run of conduits per core, each on a copy of the resolver, and
-  /// appends the runs in conduit order. When any run has a finding, the rules are resolved again one after the
-  /// other, so that findings (and the first 50 "did you mean" suggestions) are exactly those of a single pass.
+  /// Places for the rules of one run inside the policy's rule array, which is being built.
+  struct RuleSlots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Rule>
+    /// The policy index of the first slot.
+    let firstIndex: Int
+    let capacity: Int
+    private(set) var count = 0
+
+    init(base: UnsafeMutablePointer<Rule>, firstIndex: Int, capacity: Int) {
+      self.base = base
+      self.firstIndex = firstIndex
+      self.capacity = capacity
+    }
+
+    var nextIndex: Int { firstIndex + count }
+
+    mutating func append(_ rule: Rule) {
+      precondition(count < capacity, "more rules than the run has")
+      (base + count).initialize(to: rule)
+      count += 1
+    }
+  }
+
+  /// Resolves the rules of every conduit in one run of conduits per core, each on a copy of the resolver that writes
+  /// its rules into their final places, then appends the runs' flows in conduit order. When any run has a finding,
+  /// the rules are resolved again one after the other, so that findings (and the first 50 "did you mean"
+  /// suggestions) are exactly those of a single pass.
   private mutating func resolveRules(of work: [ConduitRules]) {
     let runs = Self.runs(of: work, count: ProcessInfo.processInfo.activeProcessorCount)
     if !work.isEmpty, assetPlacements.count != assets.count { placeEveryAsset() }
-    let start = self
-    var parts = concurrentMap(count: runs.count) { index in
-      var resolver = start
-      let ruleCount = work[runs[index]].reduce(0) { $0 + $1.rules.count }
-      resolver.rules = []
-      resolver.rules.reserveCapacity(ruleCount)
-      resolver.flows = []
-      resolver.flows.reserveCapacity(ruleCount)
-      resolver.diagnostics = DiagnosticEngine()
-      for conduit in work[runs[index]] {
-        for rule in conduit.rules {
-          _ = resolver.resolveRule(
-            rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair, flowSink: .policy)
+    let ruleCounts = runs.map { run in work[run].reduce(0) { $0 + $1.rules.count } }
+    let firstRule = rules.count
+    var parts: [ResolvedRules] = []
+    let resolved = [Rule](unsafeUninitializedCapacity: ruleCounts.reduce(0, +)) { buffer, initializedCount in
+      nonisolated(unsafe) let base = buffer.baseAddress
+      let start = self
+      parts = concurrentMap(count: runs.count) { index in
+        var resolver = start
+        let offset = ruleCounts[..<index].reduce(0, +)
+        resolver.ruleSlots = RuleSlots(
+          base: base! + offset, firstIndex: firstRule + offset, capacity: ruleCounts[index])
+        resolver.flows = []
+        resolver.flows.reserveCapacity(ruleCounts[index])
+        resolver.diagnostics = DiagnosticEngine()
+        for conduit in work[runs[index]] {
+          for rule in conduit.rules {
+            _ = resolver.resolveRule(
+              rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair,
+              flowSink: .policy)
+          }
         }
+        return ResolvedRules(
+          rulesWritten: resolver.ruleSlots!.count, flows: resolver.flows, diagnostics: resolver.diagnostics,
+          usedServices: resolver.usedServices, usedZones: resolver.usedZones)
       }
-      return ResolvedRules(
-        rules: resolver.rules, flows: resolver.flows, diagnostics: resolver.diagnostics,
-        usedServices: resolver.usedServices, usedZones: resolver.usedZones)
+      if zip(ruleCounts, parts).allSatisfy({ $1.diagnostics.diagnostics.isEmpty && $1.rulesWritten == $0 }) {
+        initializedCount = buffer.count
+      } else {
+        var offset = 0
+        for (count, part) in zip(ruleCounts, parts) {
+          (base! + offset).deinitialize(count: part.rulesWritten)
+          offset += count
+        }
+        initializedCount = 0
+      }
     }
-    let complete = zip(runs, parts).allSatisfy { run, part in
-      part.diagnostics.diagnostics.isEmpty && part.rules.count == work[run].reduce(0) { $0 + $1.rules.count }
-    }
-    guard complete else {
+    guard resolved.count == ruleCounts.reduce(0, +) else {
       for conduit in work {
         for rule in conduit.rules {
           if let index = resolveRule(
@@ -158,35 +197,30 @@ extension Resolver {
       }
       return
     }
-    let ruleCount = rules.count + parts.reduce(0) { $0 + $1.rules.count }
+    if rules.isEmpty { rules = resolved } else { rules += resolved }
     let flowCount = flows.count + parts.reduce(0) { $0 + $1.flows.count }
+    var next = firstRule
     for (index, run) in runs.enumerated() {
-      var part = ResolvedRules(
-        rules: [], flows: [], diagnostics: DiagnosticEngine(), usedServices: [], usedZones: [])
-      swap(&part, &parts[index])
-      let ruleOffset = rules.count
       let flowOffset = flows.count
-      if ruleOffset == 0 && flowOffset == 0 {
-        swap(&rules, &part.rules)
-        swap(&flows, &part.flows)
-        rules.reserveCapacity(ruleCount)
+      if flowOffset != 0 {
+        for rule in next..<(next + ruleCounts[index]) {
+          let local = rules[rule].flows
+          rules[rule].flows = (local.lowerBound + flowOffset)..<(local.upperBound + flowOffset)
+        }
+      }
+      if flows.isEmpty {
+        swap(&flows, &parts[index].flows)
         flows.reserveCapacity(flowCount)
       } else {
-        for index in part.rules.indices {
-          let local = part.rules[index].flows
-          part.rules[index].flows = (local.lowerBound + flowOffset)..<(local.upperBound + flowOffset)
-        }
-        for index in part.flows.indices { part.flows[index].rule += ruleOffset }
-        rules += part.rules
-        flows += part.flows
+        flows += parts[index].flows
+        parts[index].flows = []
       }
-      var next = ruleOffset
       for conduit in work[run] {
         conduits[conduit.conduit].rules = Array(next..<(next + conduit.rules.count))
         next += conduit.rules.count
       }
-      usedServices.formUnion(part.usedServices)
-      usedZones.formUnion(part.usedZones)
+      usedServices.formUnion(parts[index].usedServices)
+      usedZones.formUnion(parts[index].usedZones)
     }
   }
 
@@ -349,7 +383,7 @@ extension Resolver {
     }
     let (sourceZone, destinationZone) = forward ? (pair.first, pair.second) : (pair.second, pair.first)
 
-    let ruleIndex = rules.count
+    let ruleIndex = ruleSlots?.nextIndex ?? rules.count
     let sourceEndpoints = resolvedSources.map { $0.resolved(in: sourceZone) }
     let destinationEndpoints = resolvedDestinations.map { $0.resolved(in: destinationZone) }
     let sourceAddresses = Self.union(of: sourceEndpoints)
@@ -376,11 +410,11 @@ extension Resolver {
     case .policy: swap(&sink, &flows)
     case .mitigation(let id): swap(&sink, &mitigations[id].flows)
     }
-    rules.append(
-      Rule(
-        owner: owner, conduit: conduit, sourceZone: sourceZone, destinationZone: destinationZone,
-        sources: sourceEndpoints, destinations: destinationEndpoints, items: items, log: rule.log != nil,
-        flows: flowIndices, declaration: rule))
+    let resolved = Rule(
+      owner: owner, conduit: conduit, sourceZone: sourceZone, destinationZone: destinationZone,
+      sources: sourceEndpoints, destinations: destinationEndpoints, items: items, log: rule.log != nil,
+      flows: flowIndices, declaration: rule)
+    if ruleSlots != nil { ruleSlots!.append(resolved) } else { rules.append(resolved) }
     return ruleIndex
   }
 

@@ -48,6 +48,8 @@ public struct Resolver: Sendable {
   var conduitsByZones: [[Int]: Int] = [:]
   var mitigations: [Mitigation] = []
   var rules: [Rule] = []
+  /// Where a run of the conduits' rules writes its rules instead of `rules` (see `resolveRules(of:)`).
+  var ruleSlots: RuleSlots?
   var flows: [Flow] = []
   var siteAcceptRisks: [AcceptRiskStatement] = []
 
