@@ -51,7 +51,7 @@ public struct IPPrefix: Hashable, Comparable, Sendable, CustomStringConvertible 
   /// The address is checked first (`invalidAddress`), then the length (`invalidLength` for an empty length, non-digits,
   /// leading zeros, or a value beyond the family's bit width), then the host bits (`hostBitsSet`).
   public static func parse(_ text: some StringProtocol) -> Result<IPPrefix, ParseError> {
-    guard let slash = text.firstIndex(of: "/") else {
+    guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
       guard let address = IPAddress(text) else { return .failure(.invalidAddress) }
       return .success(IPPrefix(host: address))
     }

@@ -10,7 +10,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
   /// Parses a strict dotted quad: exactly four decimal parts 0-255 without leading zeros and nothing else.
   public init?(_ text: some StringProtocol) {
-    guard let value = Self.parse(ArraySlice(text.utf8)) else { return nil }
+    guard let value = Self.parse(text.utf8) else { return nil }
     self.value = value
   }
 
@@ -25,7 +25,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     lhs.value < rhs.value
   }
 
-  static func parse(_ bytes: ArraySlice<UInt8>) -> UInt32? {
+  static func parse(_ bytes: some Collection<UInt8>) -> UInt32? {
     var result: UInt32 = 0
     var partCount = 0
     var part: UInt32 = 0
