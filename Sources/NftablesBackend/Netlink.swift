@@ -275,6 +275,7 @@ struct NetlinkBatchWriter {
         set, (chunk * Self.elementsPerChunk)..<min(set.elements.count, (chunk + 1) * Self.elementsPerChunk))
       return writer.bytes
     }
+    bytes.reserveCapacity(bytes.count + chunks.reduce(0) { $0 + $1.count })
     for chunk in chunks { appendNumbering(chunk, origin: set.origin) }
   }
 

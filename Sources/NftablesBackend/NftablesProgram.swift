@@ -128,8 +128,8 @@ struct NftablesProgram {
   private mutating func addFlowMap(
     _ ruleset: Ruleset, _ members: [Int], _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
   ) {
-    let elements = members.map { index in
-      let element = ruleset.elements[index]
+    let elements = concurrentMap(count: members.count, chunkSize: 4096) { member in
+      let element = ruleset.elements[members[member]]
       var low: [KeyValue] = [.address(element.sources.first), .address(element.destinations.first)]
       var high: [KeyValue] = [.address(element.sources.last), .address(element.destinations.last)]
       Self.appendSelectorValues(element.kind, element.selectors.lowerBound, to: &low)
