@@ -143,9 +143,9 @@ public struct SourceLocation: Hashable, Sendable, Comparable {
 
 /// A range of UTF-8 bytes in one source file.
 public struct SourceRange: Hashable, Sendable {
-  private let fileID: Int32
-  private let startOffset: Int32
-  private let endOffset: Int32
+  @usableFromInline let fileID: Int32
+  @usableFromInline let startOffset: Int32
+  @usableFromInline let endOffset: Int32
 
   /// The file the range lies in.
   public var file: SourceFile { SourceFile.registered(Int(fileID)) }
@@ -154,7 +154,8 @@ public struct SourceRange: Hashable, Sendable {
   /// Offset one past the last byte.
   public var end: Int { Int(endOffset) }
 
-  /// Creates a range; an inverted range is made empty.
+  /// Creates a range; an inverted range is made empty. Inlinable: readers make one for every field they read.
+  @inlinable
   public init(file: SourceFile, start: Int, end: Int) {
     fileID = Int32(truncatingIfNeeded: file.id)
     startOffset = Int32(clamping: start)
@@ -162,6 +163,7 @@ public struct SourceRange: Hashable, Sendable {
   }
 
   /// Creates a range from a byte range.
+  @inlinable
   public init(file: SourceFile, _ range: Range<Int>) {
     self.init(file: file, start: range.lowerBound, end: range.upperBound)
   }
