@@ -118,10 +118,7 @@ public struct FlowRegion<Address: FixedWidthInteger & UnsignedInteger & Sendable
 
   /// The union of regions; where they overlap, covers are united. O(n log n) merges.
   public static func union(_ regions: [FlowRegion]) -> FlowRegion {
-    FlowRegion(
-      map: SegmentMap.union(regions.map(\.map)) { left, right in
-        SegmentMap.union([left, right]) { a, b in SegmentMap.union([a, b]) { $0.union($1) } }
-      })
+    FlowRegion(map: SegmentMap.union(regions.map(\.map), unionOfPlanes))
   }
 
   /// Both regions together.
@@ -151,19 +148,19 @@ public struct FlowRegion<Address: FixedWidthInteger & UnsignedInteger & Sendable
   /// Policies written host to host have few overlaps, so this stays near O(n log n) without merging n regions.
   public static func union(of flows: [RuleFlows]) -> FlowRegion {
     func lines(_ members: [Int]) -> Line {
-      grouped(members, ranges: { flows[$0].selectors.ranges }, combine: { $0.union($1) }) { group in
-        RuleCover(ascendingOrNot: group.map { flows[$0].rule })
-      }
+      grouped(
+        members, ranges: { flows[$0].selectors.ranges }, combine: { $0.union($1) },
+        value: { group in RuleCover(ascendingOrNot: group.map { flows[$0].rule }) })
     }
     func planes(_ members: [Int]) -> Plane {
-      grouped(members, ranges: { flows[$0].destinations.ranges }, combine: unionOfLines) { group in
-        nonEmpty(lines(group))
-      }
+      grouped(
+        members, ranges: { flows[$0].destinations.ranges }, combine: unionOfLines,
+        value: { group in nonEmpty(lines(group)) })
     }
     return FlowRegion(
-      map: grouped(Array(flows.indices), ranges: { flows[$0].sources.ranges }, combine: unionOfPlanes) { group in
-        nonEmpty(planes(group))
-      })
+      map: grouped(
+        Array(flows.indices), ranges: { flows[$0].sources.ranges }, combine: unionOfPlanes,
+        value: { group in nonEmpty(planes(group)) }))
   }
 
   private static func unionOfLines(_ left: Line, _ right: Line) -> Line {

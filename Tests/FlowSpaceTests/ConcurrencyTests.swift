@@ -31,7 +31,8 @@ import Testing
   }
 
   @Test func inParallelReturnsBothResults() {
-    let (text, number) = inParallel({ String(repeating: "a", count: 3) }, { concurrentMap(count: 4) { $0 }.reduce(0, +) })
+    let (text, number) = inParallel(
+      { String(repeating: "a", count: 3) }, { concurrentMap(count: 4) { $0 }.reduce(0, +) })
     #expect(text == "aaa")
     #expect(number == 6)
   }

@@ -1,12 +1,13 @@
 import FirewallIR
 import FlowSpace
 import Foundation
-@testable import NftablesBackend
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
 import PolicyTestSupport
 import Testing
+
+@testable import NftablesBackend
 
 /// `conduit apply` of the nft artifact: the same ruleset as the nft-text backend, one transaction, only conduit's
 /// table, and nothing sent when the artifact is damaged or its interfaces are missing.
