@@ -268,12 +268,3 @@ extension Resolver {
     return parts.joined(separator: " and ")
   }
 }
-
-extension EndpointKind {
-  var isGlobOrRole: Bool {
-    switch self {
-    case .glob, .role: true
-    default: false
-    }
-  }
-}
