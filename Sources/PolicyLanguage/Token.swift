@@ -15,7 +15,8 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable {
   /// Keywords by the length of their text: a word is compared only with the two or three keywords as long as it,
   /// byte by byte, without hashing.
   static let byLength: [[(text: [UInt8], keyword: Keyword)]] = {
-    var table: [[(text: [UInt8], keyword: Keyword)]] = Array(repeating: [], count: 16)
+    let longest = allCases.map(\.rawValue.utf8.count).max() ?? 0
+    var table: [[(text: [UInt8], keyword: Keyword)]] = Array(repeating: [], count: longest + 1)
     for keyword in allCases { table[keyword.rawValue.utf8.count].append((Array(keyword.rawValue.utf8), keyword)) }
     return table
   }()

@@ -164,6 +164,7 @@ struct BaselineInterpreter {
         }
       case .address:
         addressCells += 1
+        // Most cells hold one address: splitting a String walks Characters, so it is done only when needed.
         let separated = joined.utf8.contains {
           $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || (splitsOnSemicolon && $0 == UInt8(ascii: ";"))
         }
