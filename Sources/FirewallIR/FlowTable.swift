@@ -27,10 +27,55 @@ public struct FlowTable: Sendable, Equatable {
     self.bytes = bytes
   }
 
-  /// A table read back from an artifact; nil when its length is not a whole number of records.
-  public init?(bytes: [UInt8]) {
-    guard bytes.count % Self.recordSize == 0 else { return nil }
+  /// Why bytes read back are not a flow table.
+  public struct FormatError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+  }
+
+  /// A table read back from an artifact, every record checked: a known family and protocol, selectors within their
+  /// protocol's range, IPv4 addresses padded with zeros, and every range in order.
+  public static func validating(_ bytes: [UInt8]) -> Result<FlowTable, FormatError> {
+    guard bytes.count % recordSize == 0 else {
+      return .failure(FormatError(description: "\(bytes.count) bytes are not a whole number of records"))
+    }
+    for (index, start) in stride(from: 0, to: bytes.count, by: recordSize).enumerated() {
+      if let problem = problem(inRecordAt: start, of: bytes) {
+        return .failure(FormatError(description: "record \(index): \(problem)"))
+      }
+    }
+    return .success(FlowTable(validated: bytes))
+  }
+
+  private init(validated bytes: [UInt8]) {
     self.bytes = bytes
+  }
+
+  private static func problem(inRecordAt start: Int, of bytes: [UInt8]) -> String? {
+    let family = bytes[start]
+    let protocolNumber = bytes[start + 1]
+    guard family == 4 || family == 6 else { return "unknown family \(family)" }
+    switch (family, protocolNumber) {
+    case (_, 0), (_, 6), (_, 17), (4, 1), (6, 58): break
+    default: return "protocol \(protocolNumber) does not belong in a flow table of family \(family)"
+    }
+    let lowest = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
+    let highest = UInt16(bytes[start + 6]) << 8 | UInt16(bytes[start + 7])
+    guard lowest <= highest else { return "its selectors are out of order" }
+    if protocolNumber != 6, protocolNumber != 17, highest > 255 { return "selector \(highest) is out of range" }
+    for address in 0..<4 {
+      let field = start + 8 + address * 16
+      if family == 4, bytes[(field + 4)..<(field + 16)].contains(where: { $0 != 0 }) {
+        return "an IPv4 address is not padded with zeros"
+      }
+    }
+    for pair in [0, 2] {
+      let first = start + 8 + pair * 16
+      let last = first + 16
+      if bytes[last..<(last + 16)].lexicographicallyPrecedes(bytes[first..<(first + 16)]) {
+        return "an address range is out of order"
+      }
+    }
+    return nil
   }
 
   /// The number of flow elements.

@@ -134,7 +134,8 @@ public enum Lowering {
       site: policy.siteName, gateway: gateway?.name,
       interfaces: gateway?.interfaces.filter { !$0.zones.isEmpty }.map(\.name) ?? [],
       interfaceZones: gateway.map { interfaceZones($0, policy) } ?? [], chains: chains, elements: elements,
-      rules: rules, management: gateway.flatMap { managementElements($0) }, mitigations: options.mitigations)
+      rules: rules, management: gateway.flatMap { managementElements($0) }, mitigations: options.mitigations,
+      mainPolicyPath: policy.files.first?.file.path)
   }
 
   private static func selectGateway(_ policy: Policy, _ name: String?) throws(LoweringError) -> Gateway? {

@@ -150,6 +150,9 @@ public struct Ruleset: Sendable {
   public var management: [ManagementElement]?
   /// Active mitigations, in the order given.
   public var mitigations: [String]
+  /// The path of the main policy file (the first one read), against which origins are recorded; nil for a ruleset
+  /// built without one.
+  public var mainPolicyPath: String?
 
   /// The elements of one family and kind.
   public func elements(_ family: AddressFamily, _ kind: MatchKind) -> [FlowElement] {

@@ -9,6 +9,8 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
   case rejected(sequence: UInt32, errno: Int32, origin: String?)
   /// The kernel did not answer every message.
   case incomplete(answered: Int, expected: Int)
+  /// The batch is not one conduit sends; nothing was sent.
+  case malformed(String)
 
   public var description: String {
     switch self {
@@ -18,6 +20,7 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
         + (origin.map { ", which comes from \($0)" } ?? "") + "; nothing was changed"
     case .incomplete(let answered, let expected):
       "the kernel answered \(answered) of \(expected) messages; the outcome is unknown"
+    case .malformed(let problem): "the batch is malformed (\(problem)); nothing was sent"
     }
   }
 
@@ -62,9 +65,12 @@ public final class KernelSession {
     }
   }
 
-  /// Sends the batch in one `sendmsg` and reads every answer. Throws when the kernel rejects any message, in which
-  /// case it aborted the whole transaction.
+  /// Sends the batch in one `sendmsg` and reads the answer to every message that asks for one, as the batch's own
+  /// bytes say (never a count from elsewhere). Throws when the kernel rejects any message, in which case it aborted
+  /// the whole transaction, and when a message stays unanswered.
   public func send(_ batch: NftablesBatch) throws(KernelSessionError) {
+    let layout: NetlinkBatchLayout
+    do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw .malformed(error.description) }
     let descriptor = mnl_socket_get_fd(socket)
     var size = Int32(min(batch.bytes.count * 2 + (1 << 20), Int(Int32.max)))
     _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -73,25 +79,26 @@ public final class KernelSession {
     let sent = batch.bytes.withUnsafeBytes { raw in mnl_socket_sendto(socket, raw.baseAddress, raw.count) }
     guard sent == batch.bytes.count else { throw .system("cannot send the batch", errno: errno) }
 
-    var answered = 0
+    var unanswered = Set(layout.acknowledgedSequences)
+    let expected = unanswered.count
     var firstError: (UInt32, Int32)?
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while answered < batch.acknowledgedMessages {
+    while !unanswered.isEmpty {
       var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
       let ready = Glibc.poll(&poll, 1, firstError == nil ? 5000 : 200)
       guard ready > 0 else { break }
       let count = buffer.withUnsafeMutableBytes { raw in mnl_socket_recvfrom(socket, raw.baseAddress, raw.count) }
       guard count > 0 else { throw .system("cannot read the kernel's answer", errno: errno) }
       for answer in Self.errorMessages(in: buffer[0..<count]) {
-        answered += 1
+        unanswered.remove(answer.sequence)
         if answer.code != 0, firstError == nil { firstError = (answer.sequence, answer.code) }
       }
     }
     if let (sequence, code) = firstError {
       throw .rejected(sequence: sequence, errno: code, origin: batch.origins[sequence])
     }
-    guard answered == batch.acknowledgedMessages else {
-      throw .incomplete(answered: answered, expected: batch.acknowledgedMessages)
+    guard unanswered.isEmpty else {
+      throw .incomplete(answered: expected - unanswered.count, expected: expected)
     }
   }
 

@@ -171,7 +171,6 @@ struct NftChain {
 struct NetlinkBatchWriter {
   private(set) var bytes: [UInt8] = []
   private(set) var origins: [UInt32: String] = [:]
-  private(set) var messageCount = 0
   private var sequence: UInt32 = 0
   private var scratch = [UInt8](repeating: 0, count: 1 << 17)
   let table: String
@@ -327,7 +326,6 @@ struct NetlinkBatchWriter {
       var offset = start
       while offset < raw.count {
         sequence += 1
-        messageCount += 1
         if let origin { origins[sequence] = origin }
         raw.storeBytes(of: sequence, toByteOffset: offset + 8, as: UInt32.self)
         offset += Int(raw.load(fromByteOffset: offset, as: UInt32.self))
@@ -483,7 +481,6 @@ struct NetlinkBatchWriter {
     _ type: UInt16, flags: UInt16, origin: String?, payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
   ) {
     sequence += 1
-    messageCount += 1
     if let origin { origins[sequence] = origin }
     let sequence = self.sequence
     write { buffer in

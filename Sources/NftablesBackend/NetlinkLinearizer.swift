@@ -5,17 +5,15 @@ import PolicyModel
 
 /// The nf_tables batch of a ruleset: the same table as `NftablesTextRenderer` writes, as netlink messages.
 public struct NftablesBatch: Sendable {
-  /// The batch: begin, the table created, deleted and defined again, end.
+  /// The batch: begin, the table created, deleted and defined again, end. Which messages the kernel acknowledges is
+  /// read from these bytes when they are sent (`NetlinkBatchLayout`).
   public var bytes: [UInt8]
-  /// Messages that ask for an acknowledgement (every message but begin and end).
-  public var acknowledgedMessages: Int
   /// Sequence number to the policy place (`file:line:col`) behind the message.
   public var origins: [UInt32: String]
 
   /// A batch from its parts.
-  public init(bytes: [UInt8], acknowledgedMessages: Int, origins: [UInt32: String]) {
+  public init(bytes: [UInt8], origins: [UInt32: String]) {
     self.bytes = bytes
-    self.acknowledgedMessages = acknowledgedMessages
     self.origins = origins
   }
 }
@@ -54,7 +52,7 @@ public struct NetlinkLinearizer {
       }
     }
     writer.end()
-    return NftablesBatch(bytes: writer.bytes, acknowledgedMessages: writer.messageCount, origins: writer.origins)
+    return NftablesBatch(bytes: writer.bytes, origins: writer.origins)
   }
 
   /// Set ids that rules use to find sets created in the same batch.

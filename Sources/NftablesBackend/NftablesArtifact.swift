@@ -2,139 +2,299 @@ import Crypto
 import FirewallIR
 import Foundation
 
-/// The `nft` target: a versioned header, the raw netlink batch, then the table of flows the batch forwards (which
-/// `apply` needs to cut connections the new ruleset no longer allows). `conduit apply` verifies the header and both
-/// SHA-256 digests before anything reaches the kernel, and refuses a damaged or foreign file.
-public struct NftablesArtifact: Sendable, Equatable {
+/// The `nft` target: the complete netlink batch for one gateway with what `apply` needs beside it, in a file every
+/// byte of which is covered by one SHA-256 digest.
+///
+/// Format version 2, all integers big-endian:
+/// ```
+/// magic "CDTNFT\r\n" (8 bytes) · version (2 bytes) · sections · end section
+/// section: type (2 bytes) · length (8 bytes) · body (length bytes)
+/// end section: type 0 · length 32 · SHA-256 of every byte before its body
+/// ```
+/// Sections appear in increasing order of their type number (bit 15 aside), each at most once. Bit 15 of a type marks
+/// a section the writer requires its reader to understand: a reader refuses an artifact holding a required section it
+/// does not know and keeps the others it does not know without using them, so a later conduit adds a section without
+/// a new format version. The three sections every artifact has are required: the header (JSON), the batch and the
+/// flow table. Nothing the header says about the batch is taken on trust: the table is checked against every message
+/// of the batch, the interfaces and the messages the kernel acknowledges are read from the batch itself
+/// (`NetlinkBatchLayout`), and every origin must name a message of the batch.
+public struct NftablesArtifact: Sendable {
   /// The first bytes of every artifact.
   public static let magic: [UInt8] = Array("CDTNFT\r\n".utf8)
   /// The format this build writes and reads.
-  public static let formatVersion: UInt16 = 1
+  public static let formatVersion: UInt16 = 2
 
-  /// What the header records.
+  /// Section type numbers. Bit 15 (`requiredBit`) is set on the ones a reader must understand.
+  public enum SectionType {
+    /// The end section: the digest.
+    public static let end: UInt16 = 0
+    /// The header, JSON.
+    public static let header: UInt16 = requiredBit | 1
+    /// The netlink batch.
+    public static let batch: UInt16 = requiredBit | 2
+    /// The flow table.
+    public static let flowTable: UInt16 = requiredBit | 3
+    /// Set on a section type the reader must understand.
+    public static let requiredBit: UInt16 = 0x8000
+  }
+
+  /// What the header records besides the batch and the flow table.
   public struct Header: Codable, Sendable, Equatable {
-    /// The table the batch replaces (`inet NAME`).
-    public var table: String
-    /// The gateway's interface names the ruleset matches (checked before applying).
-    public var interfaces: [String]
-    /// SHA-256 of the payload, hex.
-    public var payloadSHA256: String
-    /// Length of the payload in bytes.
-    public var payloadLength: Int
-    /// SHA-256 of the flow table, hex.
-    public var flowTableSHA256: String
-    /// SHA-256 over the policy files and the baseline it was compiled from, hex.
-    public var policySHA256: String
-    public var site: String?
-    public var gateway: String?
-    public var mitigations: [String]
-    /// Messages the kernel acknowledges.
-    public var acknowledgedMessages: Int
-    /// Sequence number (decimal text) to the policy place behind the message.
-    public var origins: [String: String]
     /// The program and version that wrote the artifact.
     public var compiler: String
+    /// The table the batch replaces (`inet NAME`); every message of the batch names it.
+    public var table: String
+    public var site: String?
+    public var gateway: String?
+    /// The mitigations compiled in, in the order given.
+    public var mitigations: [String]
+    /// The day expiry was judged against (`YYYY-MM-DD`).
+    public var effectiveDate: String
+    /// SHA-256 over the policy files and the baseline (by path relative to the main policy), hex.
+    public var policyDigest: String
+    /// SHA-256 over the policy digest, the gateway, the mitigations and the effective date, hex.
+    public var compileDigest: String
+    /// The policy files (the main one first) and the baseline, relative to the main policy's directory.
+    public var sources: [String]
+    /// Sequence number (decimal text) to the policy place (`file:line:col`, relative like `sources`) behind the
+    /// message.
+    public var origins: [String: String]
+  }
+
+  /// A section this build writes or keeps without interpreting it.
+  public struct Section: Sendable, Equatable {
+    public var type: UInt16
+    public var body: [UInt8]
+
+    /// A section of `type` with `body`.
+    public init(type: UInt16, body: [UInt8]) {
+      self.type = type
+      self.body = body
+    }
   }
 
   /// Why an artifact is refused.
-  public struct ReadError: Error, CustomStringConvertible, Sendable {
+  public struct ReadError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String
+    /// The file does not start with the artifact magic (it may be a policy).
+    public var isNotAnArtifact = false
+
+    /// A refusal saying `description`.
+    public init(_ description: String, isNotAnArtifact: Bool = false) {
+      self.description = description
+      self.isNotAnArtifact = isNotAnArtifact
+    }
   }
 
-  public var header: Header
-  public var payload: [UInt8]
+  public private(set) var header: Header
+  /// The batch and the origins of its messages.
+  public private(set) var batch: NftablesBatch
   /// The flows the batch forwards.
-  public var flowTable: FlowTable
+  public private(set) var flowTable: FlowTable
+  /// What the batch holds, read from its bytes.
+  public let layout: NetlinkBatchLayout
+  /// Sections besides the required three, in type order.
+  public private(set) var otherSections: [Section]
 
-  /// Builds an artifact from a batch.
+  /// The interface names the ruleset matches (from the batch).
+  public var interfaces: [String] { layout.interfaces }
+
+  /// Builds an artifact from a batch; throws when the batch is not one `apply` would send.
   public init(
-    batch: NftablesBatch, flowTable: FlowTable, table: String, interfaces: [String], policySHA256: String,
-    site: String?, gateway: String?, mitigations: [String], compiler: String
-  ) {
-    header = Header(
-      table: table, interfaces: interfaces, payloadSHA256: Self.sha256(batch.bytes), payloadLength: batch.bytes.count,
-      flowTableSHA256: Self.sha256(flowTable.bytes), policySHA256: policySHA256,
-      site: site, gateway: gateway, mitigations: mitigations, acknowledgedMessages: batch.acknowledgedMessages,
-      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), $0.value) }), compiler: compiler)
-    payload = batch.bytes
-    self.flowTable = flowTable
+    batch: NftablesBatch, flowTable: FlowTable, compiler: String, site: String?, gateway: String?,
+    mitigations: [String], effectiveDate: String, policyDigest: String, sources: [String],
+    otherSections: [Section] = []
+  ) throws(ReadError) {
+    let layout: NetlinkBatchLayout
+    do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw ReadError(error.description) }
+    let header = Header(
+      compiler: compiler, table: layout.table, site: site, gateway: gateway, mitigations: mitigations,
+      effectiveDate: effectiveDate, policyDigest: policyDigest,
+      compileDigest: Self.compileDigest(
+        policyDigest: policyDigest, gateway: gateway, mitigations: mitigations, effectiveDate: effectiveDate),
+      sources: sources,
+      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), $0.value) }))
+    try self.init(
+      header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout, otherSections: otherSections)
   }
 
-  /// The batch the artifact carries.
-  public var batch: NftablesBatch {
-    NftablesBatch(
-      bytes: payload, acknowledgedMessages: header.acknowledgedMessages,
-      origins: Dictionary(
-        uniqueKeysWithValues: header.origins.compactMap { key, value in UInt32(key).map { ($0, value) } }))
+  /// Validates the parts of an artifact against each other.
+  private init(
+    header: Header, batch bytes: [UInt8], flowTable flowBytes: [UInt8], layout: NetlinkBatchLayout,
+    otherSections: [Section]
+  ) throws(ReadError) {
+    guard header.table == layout.table else {
+      throw ReadError("its header names table '\(header.table)' but its batch changes table '\(layout.table)'")
+    }
+    guard layout.table == "conduit" || layout.table.hasPrefix("conduit_") else {
+      throw ReadError("its batch changes table '\(layout.table)', which is not one of conduit's")
+    }
+    let acknowledged = Set(layout.acknowledgedSequences)
+    var origins: [UInt32: String] = [:]
+    for (key, origin) in header.origins {
+      guard let sequence = UInt32(key), String(sequence) == key, acknowledged.contains(sequence) else {
+        throw ReadError("its header names the origin of message '\(key)', which the batch does not hold")
+      }
+      origins[sequence] = origin
+    }
+    for digest in [header.policyDigest, header.compileDigest] where !Self.isHexDigest(digest) {
+      throw ReadError("its header holds a malformed digest '\(digest)'")
+    }
+    guard
+      header.compileDigest
+        == Self.compileDigest(
+          policyDigest: header.policyDigest, gateway: header.gateway, mitigations: header.mitigations,
+          effectiveDate: header.effectiveDate)
+    else { throw ReadError("its compile digest does not match the policy digest, gateway, mitigations and date") }
+    let flowTable: FlowTable
+    switch FlowTable.validating(flowBytes) {
+    case .success(let table): flowTable = table
+    case .failure(let problem): throw ReadError("its flow table is malformed: \(problem)")
+    }
+    for (previous, section) in zip(otherSections, otherSections.dropFirst())
+    where previous.type & ~SectionType.requiredBit >= section.type & ~SectionType.requiredBit {
+      throw ReadError("its sections are out of order")
+    }
+    self.header = header
+    self.batch = NftablesBatch(bytes: bytes, origins: origins)
+    self.flowTable = flowTable
+    self.layout = layout
+    self.otherSections = otherSections
   }
+
+  // MARK: Writing
 
   /// The file's bytes.
   public func encoded() -> [UInt8] {
     Array(encodedParts().joined())
   }
 
-  /// The file in its three parts, one after the other: magic, version and header; the batch; the flow table. A
-  /// large artifact is written part by part without joining them first.
+  /// The file in parts, one after the other, so a large batch is written without being copied into one buffer.
   public func encodedParts() -> [[UInt8]] {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let headerBytes = Array((try? encoder.encode(header)) ?? Data())
-    var start: [UInt8] = []
-    start.reserveCapacity(Self.magic.count + 6 + headerBytes.count)
-    start += Self.magic
-    start += [UInt8(Self.formatVersion >> 8), UInt8(Self.formatVersion & 0xFF)]
-    let length = UInt32(headerBytes.count)
-    start += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
-    start += headerBytes
-    return [start, payload, flowTable.bytes]
+    var start = Self.magic
+    Self.append(Self.formatVersion, to: &start)
+    Self.appendSection(SectionType.header, headerBytes, to: &start)
+    Self.append(SectionType.batch, to: &start)
+    Self.append(UInt64(batch.bytes.count), to: &start)
+    var rest: [UInt8] = []
+    Self.appendSection(SectionType.flowTable, flowTable.bytes, to: &rest)
+    for section in otherSections { Self.appendSection(section.type, section.body, to: &rest) }
+    Self.append(SectionType.end, to: &rest)
+    Self.append(UInt64(32), to: &rest)
+    var hasher = SHA256()
+    hasher.update(data: start)
+    hasher.update(data: batch.bytes)
+    hasher.update(data: rest)
+    rest += hasher.finalize()
+    return [start, batch.bytes, rest]
   }
 
-  /// Reads and verifies an artifact.
-  public init(decoding bytes: [UInt8]) throws(ReadError) {
-    guard bytes.count >= Self.magic.count + 6, Array(bytes.prefix(Self.magic.count)) == Self.magic else {
-      throw ReadError(description: "not a conduit nft artifact (wrong magic)")
-    }
-    var offset = Self.magic.count
-    let version = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
-    guard version == Self.formatVersion else {
-      throw ReadError(
-        description: "artifact format version \(version) is not supported (this conduit reads \(Self.formatVersion))")
-    }
-    offset += 2
-    let length = Int(
-      UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
-        | UInt32(bytes[offset + 3]))
-    offset += 4
-    guard length <= bytes.count - offset else { throw ReadError(description: "the artifact is truncated (header)") }
-    guard let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[offset..<(offset + length)])) else {
-      throw ReadError(description: "the artifact's header is damaged")
-    }
-    let payloadStart = offset + length
-    guard header.payloadLength >= 0, header.payloadLength <= bytes.count - payloadStart else {
-      throw ReadError(description: "the artifact is truncated (payload)")
-    }
-    let payload = Array(bytes[payloadStart..<(payloadStart + header.payloadLength)])
-    guard Self.sha256(payload) == header.payloadSHA256 else {
-      throw ReadError(description: "the artifact is damaged: its payload does not match the SHA-256 in its header")
-    }
-    let flowBytes = Array(bytes[(payloadStart + header.payloadLength)...])
-    guard Self.sha256(flowBytes) == header.flowTableSHA256, let flowTable = FlowTable(bytes: flowBytes) else {
-      throw ReadError(description: "the artifact is damaged: its flow table does not match the SHA-256 in its header")
-    }
-    guard header.acknowledgedMessages > 0, !payload.isEmpty else {
-      throw ReadError(description: "the artifact holds no batch")
-    }
-    self.header = header
-    self.payload = payload
-    self.flowTable = flowTable
+  private static func appendSection(_ type: UInt16, _ body: [UInt8], to bytes: inout [UInt8]) {
+    append(type, to: &bytes)
+    append(UInt64(body.count), to: &bytes)
+    bytes += body
   }
+
+  private static func append<Value: FixedWidthInteger>(_ value: Value, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  // MARK: Reading
+
+  /// Reads and verifies an artifact held in memory.
+  public init(decoding bytes: [UInt8]) throws(ReadError) {
+    var source = MemoryArtifactSource(bytes: bytes)
+    try self.init(reading: &source)
+  }
+
+  /// Reads and verifies the artifact at `path`, reading the file once and hashing it while it is read; the batch is
+  /// read straight into the buffer that is sent.
+  public static func read(contentsOf path: String) throws(ReadError) -> NftablesArtifact {
+    var source = try FileArtifactSource(path: path)
+    defer { source.close() }
+    return try NftablesArtifact(reading: &source)
+  }
+
+  private init<Source: ArtifactSource>(reading source: inout Source) throws(ReadError) {
+    var reader = DigestingReader(source: source)
+    defer { source = reader.source }
+    guard reader.remaining >= Self.magic.count, try reader.read(Self.magic.count) == Self.magic else {
+      throw ReadError("not a conduit nft artifact (wrong magic)", isNotAnArtifact: true)
+    }
+    guard reader.remaining >= 2 else { throw ReadError("the artifact is truncated (version)") }
+    let version = try reader.readInteger(UInt16.self)
+    guard version == Self.formatVersion else {
+      if version < Self.formatVersion {
+        throw ReadError(
+          "it has artifact format version \(version), written by an older conduit whose header no digest covered; "
+            + "compile the policy again with this conduit (format \(Self.formatVersion))")
+      }
+      throw ReadError(
+        "it has artifact format version \(version), which this conduit does not read (it reads \(Self.formatVersion))")
+    }
+    var header: [UInt8]?
+    var batch: [UInt8]?
+    var flowTable: [UInt8]?
+    var others: [Section] = []
+    var previousType: UInt16?
+    while true {
+      guard reader.remaining >= 10 else { throw ReadError("the artifact is truncated (no end section)") }
+      let type = try reader.readInteger(UInt16.self)
+      let length = try reader.readInteger(UInt64.self)
+      if type == SectionType.end {
+        guard length == 32, reader.remaining == 32 else {
+          throw ReadError("the artifact is damaged: its end section is not a digest at the end of the file")
+        }
+        let computed = reader.digest()
+        guard try reader.readUnhashed(32) == computed else {
+          throw ReadError("the artifact is damaged: its bytes do not match the SHA-256 at its end")
+        }
+        break
+      }
+      let number = type & ~SectionType.requiredBit
+      if let previousType, number <= previousType & ~SectionType.requiredBit {
+        throw ReadError("the artifact is damaged: its sections are out of order")
+      }
+      previousType = type
+      guard length <= UInt64(max(0, reader.remaining - 42)) else {
+        throw ReadError("the artifact is truncated (section \(number) claims \(length) bytes)")
+      }
+      let body = try reader.read(Int(length))
+      switch type {
+      case SectionType.header: header = body
+      case SectionType.batch: batch = body
+      case SectionType.flowTable: flowTable = body
+      default: others.append(Section(type: type, body: body))
+      }
+    }
+    if let unknown = others.first(where: { $0.type & SectionType.requiredBit != 0 }) {
+      throw ReadError(
+        "it holds section \(unknown.type & ~SectionType.requiredBit), which its writer requires and this conduit "
+          + "does not know (a newer conduit wrote it)")
+    }
+    guard let header, let batch, let flowTable else {
+      throw ReadError("it lacks a required section (header, batch or flow table)")
+    }
+    let decoded: Header
+    do { decoded = try JSONDecoder().decode(Header.self, from: Data(header)) } catch {
+      throw ReadError("its header is malformed")
+    }
+    let layout: NetlinkBatchLayout
+    do { layout = try NetlinkBatchLayout(validating: batch) } catch { throw ReadError("its batch is malformed: \(error)") }
+    try self.init(header: decoded, batch: batch, flowTable: flowTable, layout: layout, otherSections: others)
+  }
+
+  // MARK: Digests
 
   /// Hex SHA-256.
   public static func sha256(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    hex(SHA256.hash(data: bytes))
   }
 
-  /// SHA-256 over named inputs (path and contents of each).
+  /// The policy digest: SHA-256 over named inputs (the path, relative to the main policy, and contents of each).
   public static func sha256(of files: [(path: String, bytes: [UInt8])]) -> String {
     var hasher = SHA256()
     for file in files {
@@ -142,6 +302,152 @@ public struct NftablesArtifact: Sendable, Equatable {
       hasher.update(data: withUnsafeBytes(of: UInt64(file.bytes.count).bigEndian) { Array($0) })
       hasher.update(data: file.bytes)
     }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    return hex(hasher.finalize())
+  }
+
+  /// The compile digest: SHA-256 over the policy digest, the gateway, the mitigations (as given) and the effective
+  /// date, each length-prefixed.
+  public static func compileDigest(policyDigest: String, gateway: String?, mitigations: [String], effectiveDate: String)
+    -> String
+  {
+    var hasher = SHA256()
+    var fields = ["conduit compile", policyDigest, gateway.map { "gateway " + $0 } ?? "no gateway", effectiveDate]
+    fields += mitigations
+    for field in fields {
+      hasher.update(data: withUnsafeBytes(of: UInt32(field.utf8.count).bigEndian) { Array($0) })
+      hasher.update(data: Array(field.utf8))
+    }
+    return hex(hasher.finalize())
+  }
+
+  private static func hex<Digest: Sequence<UInt8>>(_ digest: Digest) -> String {
+    digest.map { String(format: "%02x", $0) }.joined()
+  }
+
+  private static func isHexDigest(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+  }
+}
+
+/// Bytes an artifact is read from.
+protocol ArtifactSource {
+  /// Bytes left to read.
+  var remaining: Int { get }
+  /// Reads exactly `count` bytes (at most `remaining`), handing them to `consume` in pieces as they arrive.
+  mutating func read(_ count: Int, into buffer: UnsafeMutableRawBufferPointer, consume: (UnsafeRawBufferPointer) -> Void)
+    throws(NftablesArtifact.ReadError)
+}
+
+/// An artifact in memory.
+struct MemoryArtifactSource: ArtifactSource {
+  let bytes: [UInt8]
+  var offset = 0
+
+  var remaining: Int { bytes.count - offset }
+
+  mutating func read(
+    _ count: Int, into buffer: UnsafeMutableRawBufferPointer, consume: (UnsafeRawBufferPointer) -> Void
+  ) throws(NftablesArtifact.ReadError) {
+    bytes.withUnsafeBytes { raw in
+      let piece = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])
+      buffer.copyMemory(from: piece)
+      consume(piece)
+    }
+    offset += count
+  }
+}
+
+/// An artifact file, read through one descriptor opened once and checked to be a regular file.
+struct FileArtifactSource: ArtifactSource {
+  private var descriptor: Int32
+  private(set) var remaining: Int
+  let path: String
+
+  init(path: String) throws(NftablesArtifact.ReadError) {
+    self.path = path
+    descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard descriptor >= 0 else {
+      throw NftablesArtifact.ReadError("cannot read '\(path)': \(String(cString: strerror(errno)))")
+    }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else {
+      let reason = String(cString: strerror(errno))
+      Glibc.close(descriptor)
+      throw NftablesArtifact.ReadError("cannot read '\(path)': \(reason)")
+    }
+    guard status.st_mode & S_IFMT == S_IFREG else {
+      Glibc.close(descriptor)
+      throw NftablesArtifact.ReadError("cannot read '\(path)': it is not a regular file")
+    }
+    remaining = Int(status.st_size)
+  }
+
+  mutating func close() {
+    if descriptor >= 0 { Glibc.close(descriptor) }
+    descriptor = -1
+  }
+
+  mutating func read(
+    _ count: Int, into buffer: UnsafeMutableRawBufferPointer, consume: (UnsafeRawBufferPointer) -> Void
+  ) throws(NftablesArtifact.ReadError) {
+    var done = 0
+    while done < count {
+      let piece = min(count - done, 1 << 20)
+      let got = Glibc.read(descriptor, buffer.baseAddress! + done, piece)
+      if got < 0, errno == EINTR { continue }
+      guard got > 0 else {
+        let reason = got < 0 ? String(cString: strerror(errno)) : "the file ended early (it changed while read)"
+        throw NftablesArtifact.ReadError("cannot read '\(path)': \(reason)")
+      }
+      consume(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[done..<(done + got)]))
+      done += got
+    }
+    remaining -= count
+  }
+}
+
+/// Reads from a source, feeding every byte it reads to one SHA-256.
+struct DigestingReader<Source: ArtifactSource> {
+  var source: Source
+  private var hasher = SHA256()
+
+  init(source: Source) { self.source = source }
+
+  var remaining: Int { source.remaining }
+
+  /// `count` bytes, hashed.
+  mutating func read(_ count: Int) throws(NftablesArtifact.ReadError) -> [UInt8] {
+    try read(count, hashed: true)
+  }
+
+  /// `count` bytes, not hashed (the digest itself).
+  mutating func readUnhashed(_ count: Int) throws(NftablesArtifact.ReadError) -> [UInt8] {
+    try read(count, hashed: false)
+  }
+
+  mutating func readInteger<Value: FixedWidthInteger>(_: Value.Type) throws(NftablesArtifact.ReadError) -> Value {
+    try read(MemoryLayout<Value>.size).reduce(Value(0)) { $0 << 8 | Value($1) }
+  }
+
+  /// The digest of every hashed byte so far.
+  func digest() -> [UInt8] { Array(hasher.finalize()) }
+
+  private mutating func read(_ count: Int, hashed: Bool) throws(NftablesArtifact.ReadError) -> [UInt8] {
+    precondition(count <= source.remaining)
+    var failure: NftablesArtifact.ReadError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      do throws(NftablesArtifact.ReadError) {
+        try source.read(count, into: UnsafeMutableRawBufferPointer(buffer)) { piece in
+          if hashed { hasher.update(bufferPointer: piece) }
+        }
+        initialized = count
+      } catch {
+        buffer.initialize(repeating: 0)
+        initialized = count
+        failure = error
+      }
+    }
+    if let failure { throw failure }
+    return bytes
   }
 }

@@ -1,5 +1,6 @@
 import FirewallIR
 import FlowSpace
+import PolicyLanguage
 import PolicyModel
 
 /// conduit's nftables table for one ruleset, built once: the sets and maps with their elements, and the chains with
@@ -142,7 +143,7 @@ struct NftablesProgram {
       ProgramSet(
         name: Self.flowMapName(family, kind), key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true,
         counter: true, elements: elements,
-        origin: members.first.map { ruleset.rules[ruleset.elements[$0].rules[0]].preciseLocation }))
+        origin: members.first.map { ruleset.rules[ruleset.elements[$0].rules[0]].preciseLocation(in: ruleset) }))
   }
 
   private mutating func addManagementSet(_ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind)
@@ -306,9 +307,10 @@ enum ProgramStatement {
 }
 
 extension RuleOrigin {
-  /// `file:line:col` of the rule.
-  var preciseLocation: String {
+  /// `file:line:col` of the rule, the file relative to the directory of the ruleset's main policy.
+  func preciseLocation(in ruleset: Ruleset) -> String {
     let start = range.startLocation
-    return "\(range.file.path):\(start.line):\(start.column)"
+    let path = ruleset.mainPolicyPath.map { SourcePath.relative(range.file.path, toDirectoryOf: $0) } ?? range.file.path
+    return "\(path):\(start.line):\(start.column)"
   }
 }

@@ -63,7 +63,7 @@ struct ApplyCommand: ParsableCommand {
         throw ExitCode(2)
       }
     }
-    let missing = artifact.header.interfaces.filter { if_nametoindex($0) == 0 }
+    let missing = artifact.interfaces.filter { if_nametoindex($0) == 0 }
     if !missing.isEmpty, !force {
       printError(
         "conduit: error: interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
@@ -132,20 +132,14 @@ struct ApplyCommand: ParsableCommand {
     return result
   }
 
+  /// The artifact at `input`, read once and verified; or, for a policy, the artifact compiled from it.
   private func loadArtifact() throws -> NftablesArtifact {
-    guard let data = FileManager.default.contents(atPath: input) else {
-      printError("conduit: error: cannot read '\(input)'\n")
+    do {
+      return try NftablesArtifact.read(contentsOf: input)
+    } catch where !error.isNotAnArtifact {
+      printError("conduit: error: '\(input)' is refused: \(error)\n")
       throw ExitCode(2)
-    }
-    let bytes = [UInt8](data)
-    if bytes.starts(with: NftablesArtifact.magic) {
-      do {
-        return try NftablesArtifact(decoding: bytes)
-      } catch {
-        printError("conduit: error: '\(input)' is refused: \(error)\n")
-        throw ExitCode(2)
-      }
-    }
+    } catch {}
     guard input.hasSuffix(".conduit") else {
       printError("conduit: error: '\(input)' is neither a conduit nft artifact nor a policy (.conduit)\n")
       throw ExitCode(2)
@@ -153,7 +147,10 @@ struct ApplyCommand: ParsableCommand {
     let pipeline = CompilePipeline(
       policyPath: input, resolveOptions: ResolveOptions(baselinePath: baseline),
       today: date.day, gateway: gateway, mitigations: mitigations, strict: false)
-    return try pipeline.compile(CompilePipeline.artifact).output
+    let today = date.day
+    return try pipeline.compile { ruleset, policy, diagnostics in
+      CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics)
+    }.output
   }
 }
 

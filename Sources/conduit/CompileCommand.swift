@@ -45,10 +45,11 @@ struct CompileCommand: ParsableCommand {
       policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
       gateway: gateway, mitigations: mitigations, strict: strict)
     let target = target
+    let today = options.day
     let (parts, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> [[UInt8]] in
       switch target {
       case .nft:
-        return CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encodedParts()
+        return CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).encodedParts()
       case .nftText:
         let names = NftablesNames(ruleset, diagnostics: &diagnostics)
         return [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]

@@ -64,20 +64,27 @@ struct CompilePipeline {
     }
   }
 
-  /// The nft artifact of a lowered ruleset; name collisions are reported to `diagnostics`.
-  static func artifact(_ ruleset: Ruleset, _ policy: Policy, diagnostics: inout DiagnosticEngine)
+  /// The nft artifact of a lowered ruleset for the effective day `today`; name collisions are reported to
+  /// `diagnostics`. Paths in the policy digest, the sources and the origins are relative to the main policy.
+  static func artifact(_ ruleset: Ruleset, _ policy: Policy, today: CalendarDay, diagnostics: inout DiagnosticEngine)
     -> NftablesArtifact
   {
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
+    let main = policy.files.first?.file.path ?? ""
     let sources =
-      policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? [])
-    let (batch, (flowTable, policySHA256)) = inParallel(
+      (policy.files.map { ($0.file.path, $0.file.bytes) } + (policy.baselineFile.map { [($0.path, $0.bytes)] } ?? []))
+      .map { (path: SourcePath.relative($0.0, toDirectoryOf: main), bytes: $0.1) }
+    let (batch, (flowTable, policyDigest)) = inParallel(
       { NetlinkLinearizer().batch(ruleset, names: names) },
       { (FlowTable(ruleset), NftablesArtifact.sha256(of: sources)) })
-    return NftablesArtifact(
-      batch: batch, flowTable: flowTable, table: names.table, interfaces: ruleset.interfaces,
-      policySHA256: policySHA256, site: ruleset.site, gateway: ruleset.gateway, mitigations: ruleset.mitigations,
-      compiler: "conduit \(Conduit.version)")
+    do {
+      return try NftablesArtifact(
+        batch: batch, flowTable: flowTable, compiler: "conduit \(Conduit.version)", site: ruleset.site,
+        gateway: ruleset.gateway, mitigations: ruleset.mitigations, effectiveDate: today.description,
+        policyDigest: policyDigest, sources: sources.map(\.path))
+    } catch {
+      preconditionFailure("the netlink batch conduit built is not one it would apply: \(error)")
+    }
   }
 
   /// Prints the findings and exits with 1 when they stop the compile.

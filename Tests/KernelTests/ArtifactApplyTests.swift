@@ -21,11 +21,7 @@ import Testing
     let ruleset = try Lowering.lower(
       checked.policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-    let batch = NetlinkLinearizer().batch(ruleset, names: names)
-    let artifact = NftablesArtifact(
-      batch: batch, flowTable: FlowTable(ruleset), table: names.table, interfaces: ruleset.interfaces,
-      policySHA256: "test", site: ruleset.site,
-      gateway: ruleset.gateway, mitigations: [], compiler: "conduit tests")
+    let artifact = try NftablesArtifact.compiled(ruleset, names: names)
     return (NftablesTextRenderer().render(ruleset, names: names), artifact)
   }
 
@@ -36,7 +32,7 @@ import Testing
   }
 
   static func lab(for testCase: SamplePacketTests.Case) throws -> NetworkLab {
-    let interfaces = try compiled(testCase).artifact.header.interfaces
+    let interfaces = try compiled(testCase).artifact.interfaces
     return try NetworkLab(interfaces: interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) })
   }
 
@@ -87,11 +83,8 @@ import Testing
     let ruleset = try Lowering.lower(checked.policy, options: LoweringOptions(), diagnostics: &diagnostics)
     #expect(ruleset.elements.count == count)
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-    let artifact = NftablesArtifact(
-      batch: NetlinkLinearizer().batch(ruleset, names: names), flowTable: FlowTable(ruleset), table: names.table,
-      interfaces: ruleset.interfaces, policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway,
-      mitigations: [], compiler: "conduit tests")
-    let interfaces = artifact.header.interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) }
+    let artifact = try NftablesArtifact.compiled(ruleset, names: names)
+    let interfaces = artifact.interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) }
     let byText = try NetworkLab(interfaces: interfaces)
     defer { byText.close() }
     try byText.loadNftables(script: NftablesTextRenderer().render(ruleset, names: names))
@@ -127,18 +120,15 @@ import Testing
     #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
     let before = try lab.nftListRuleset()
 
-    var payload = artifact.payload
+    var payload = artifact.batch.bytes
     let chainName = Array("forward".utf8) + [0]
     let broken = Array("forwarX".utf8) + [0]
     let position = try #require(Self.lastRange(of: chainName, in: payload))
     payload.replaceSubrange(position, with: broken)
-    let batch = NftablesBatch(
-      bytes: payload, acknowledgedMessages: artifact.header.acknowledgedMessages,
-      origins: artifact.batch.origins)
-    let damaged = NftablesArtifact(
-      batch: batch, flowTable: artifact.flowTable, table: artifact.header.table, interfaces: artifact.header.interfaces,
-      policySHA256: "test",
-      site: artifact.header.site, gateway: artifact.header.gateway, mitigations: [], compiler: "conduit tests")
+    let damaged = try NftablesArtifact(
+      batch: NftablesBatch(bytes: payload, origins: artifact.batch.origins), flowTable: artifact.flowTable,
+      compiler: "conduit tests", site: artifact.header.site, gateway: artifact.header.gateway, mitigations: [],
+      effectiveDate: artifact.header.effectiveDate, policyDigest: artifact.header.policyDigest, sources: [])
     let result = try Self.apply(damaged.encoded(), in: lab)
     #expect(result.status == 1)
     #expect(result.standardError.contains("the kernel rejected message"))

@@ -25,10 +25,7 @@ extension NetworkLab {
         script: NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics)))
     case .artifact:
       let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-      let artifact = NftablesArtifact(
-        batch: NetlinkLinearizer().batch(ruleset, names: names), flowTable: FlowTable(ruleset), table: names.table,
-        interfaces: ruleset.interfaces, policySHA256: "test", site: ruleset.site, gateway: ruleset.gateway,
-        mitigations: ruleset.mitigations, compiler: "conduit tests")
+      let artifact = try NftablesArtifact.compiled(ruleset, names: names)
       let file = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString).nftb")
       try Data(artifact.encoded()).write(to: file)
       defer { try? FileManager.default.removeItem(at: file) }

@@ -1,0 +1,190 @@
+import CNftnl
+
+/// Why a netlink batch is refused before it is sent.
+public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equatable {
+  public var description: String
+}
+
+/// What a netlink batch holds, read from its bytes alone: the messages the kernel will acknowledge, the table they
+/// touch and the interface names the ruleset matches. Reading it validates the batch's framing: one batch begin,
+/// then nf_tables messages of the `inet` family that each ask for an acknowledgement and name one and the same
+/// table, then one batch end, with nothing between or after them.
+///
+/// Whatever a header says about a batch is derived from or checked against this, so a damaged or forged header
+/// cannot make `apply` wait for fewer answers than the kernel sends, touch another table, or skip the check that the
+/// ruleset's interfaces exist.
+public struct NetlinkBatchLayout: Sendable, Equatable {
+  /// The sequence numbers of the messages the kernel acknowledges, in the order sent.
+  public private(set) var acknowledgedSequences: [UInt32] = []
+  /// The table every message names.
+  public private(set) var table: String = ""
+  /// The interface names in the elements of sets keyed by interface name, sorted.
+  public private(set) var interfaces: [String] = []
+
+  /// The nf_tables message types a batch may carry.
+  static let allowedMessages: Set<UInt16> = [
+    NetlinkConstant.messageNewTable, NetlinkConstant.messageDeleteTable, NetlinkConstant.messageNewChain,
+    NetlinkConstant.messageNewSet, NetlinkConstant.messageNewSetElement, NetlinkConstant.messageNewRule,
+  ]
+
+  /// Reads and validates `bytes`.
+  public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
+    var offset = 0
+    var index = 0
+    var previousSequence: UInt32?
+    var ended = false
+    var tables: Set<String> = []
+    var interfaceSets: Set<String> = []
+    var interfaceNames: Set<String> = []
+    while offset < bytes.count {
+      guard !ended else { throw Self.error("bytes follow the batch end at offset \(offset)") }
+      guard bytes.count - offset >= 20 else { throw Self.error("message \(index) is truncated at offset \(offset)") }
+      let length = Int(Self.u32(bytes, offset))
+      guard length >= 20, length <= bytes.count - offset, length % 4 == 0 || offset + length == bytes.count else {
+        throw Self.error("message \(index) at offset \(offset) has an impossible length \(length)")
+      }
+      let type = Self.u16(bytes, offset + 4)
+      let flags = Self.u16(bytes, offset + 6)
+      let sequence = Self.u32(bytes, offset + 8)
+      if let previousSequence, sequence <= previousSequence {
+        throw Self.error("message \(index) repeats or reorders sequence number \(sequence)")
+      }
+      previousSequence = sequence
+      let family = bytes[offset + 16]
+      let subsystem = UInt16(bytes[offset + 18]) << 8 | UInt16(bytes[offset + 19])
+      if index == 0 {
+        guard type == UInt16(NFNL_MSG_BATCH_BEGIN), subsystem == UInt16(NFNL_SUBSYS_NFTABLES) else {
+          throw Self.error("the batch does not start with an nf_tables batch begin")
+        }
+      } else if type == UInt16(NFNL_MSG_BATCH_END) {
+        guard subsystem == UInt16(NFNL_SUBSYS_NFTABLES) else { throw Self.error("the batch end is not nf_tables'") }
+        ended = true
+      } else {
+        guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES), Self.allowedMessages.contains(type & 0xFF) else {
+          throw Self.error("message \(index) has type \(type), which conduit never sends")
+        }
+        guard family == UInt8(NFPROTO_INET) else {
+          throw Self.error("message \(index) is for address family \(family), not inet")
+        }
+        guard flags & UInt16(NLM_F_REQUEST) != 0, flags & NetlinkConstant.flagAck != 0 else {
+          throw Self.error("message \(index) does not ask for an acknowledgement")
+        }
+        let attributes = try Self.attributes(bytes, (offset + 20)..<(offset + length), message: index)
+        guard let tableAttribute = attributes.first(where: { $0.type == 1 }),
+          let tableName = Self.string(bytes, tableAttribute.range)
+        else { throw Self.error("message \(index) names no table") }
+        tables.insert(tableName)
+        acknowledgedSequences.append(sequence)
+        switch type & 0xFF {
+        case NetlinkConstant.messageNewSet:
+          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) { interfaceSets.insert(set) }
+        case NetlinkConstant.messageNewSetElement:
+          try Self.collectInterfaces(
+            bytes, attributes, interfaceSets: interfaceSets, into: &interfaceNames, message: index)
+        default: break
+        }
+      }
+      offset += (length + 3) & ~3
+      index += 1
+    }
+    guard ended else { throw Self.error("the batch has no end") }
+    guard !acknowledgedSequences.isEmpty else { throw Self.error("the batch holds no message") }
+    guard tables.count == 1, let table = tables.first else {
+      throw Self.error("the batch names \(tables.count) tables (\(tables.sorted().joined(separator: ", ")))")
+    }
+    self.table = table
+    interfaces = interfaceNames.sorted()
+  }
+
+  private static func error(_ description: String) -> NetlinkBatchError { NetlinkBatchError(description: description) }
+
+  struct Attribute {
+    var type: UInt16
+    var range: Range<Int>
+  }
+
+  /// The attributes in `range`, which they must fill exactly.
+  static func attributes(_ bytes: [UInt8], _ range: Range<Int>, message: Int) throws(NetlinkBatchError)
+    -> [Attribute]
+  {
+    var result: [Attribute] = []
+    var offset = range.lowerBound
+    while offset < range.upperBound {
+      guard range.upperBound - offset >= 4 else { throw error("message \(message) has a truncated attribute") }
+      let length = Int(u16(bytes, offset))
+      guard length >= 4, length <= range.upperBound - offset else {
+        throw error("message \(message) has an attribute of impossible length \(length)")
+      }
+      result.append(Attribute(type: u16(bytes, offset + 2) & 0x3FFF, range: (offset + 4)..<(offset + length)))
+      offset = min(range.upperBound, offset + ((length + 3) & ~3))
+    }
+    return result
+  }
+
+  /// The name of a set created by a NEWSET message whose key starts with an interface name.
+  private static func interfaceKeyedSet(_ bytes: [UInt8], _ attributes: [Attribute], message: Int)
+    throws(NetlinkBatchError) -> String?
+  {
+    guard let keyType = attributes.first(where: { $0.type == UInt16(NFTA_SET_KEY_TYPE.rawValue) }) else { return nil }
+    guard keyType.range.count == 4 else { throw error("message \(message) has a malformed set key type") }
+    var type = UInt32(bytes[keyType.range.lowerBound]) << 24 | UInt32(bytes[keyType.range.lowerBound + 1]) << 16
+    type |= UInt32(bytes[keyType.range.lowerBound + 2]) << 8 | UInt32(bytes[keyType.range.lowerBound + 3])
+    var first = type
+    while first >= 64 { first >>= 6 }
+    guard first == NftDataType.interfaceName.rawValue else { return nil }
+    guard let name = attributes.first(where: { $0.type == UInt16(NFTA_SET_NAME.rawValue) }),
+      let text = string(bytes, name.range)
+    else { throw error("message \(message) creates a set without a name") }
+    return text
+  }
+
+  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name.
+  private static func collectInterfaces(
+    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, into names: inout Set<String>,
+    message: Int
+  ) throws(NetlinkBatchError) {
+    guard let setAttribute = attributes.first(where: { $0.type == UInt16(NFTA_SET_ELEM_LIST_SET.rawValue) }),
+      let set = string(bytes, setAttribute.range)
+    else { throw error("message \(message) adds elements without naming their set") }
+    guard interfaceSets.contains(set) else { return }
+    for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
+      for element in try Self.attributes(bytes, list.range, message: message) {
+        for key in try Self.attributes(bytes, element.range, message: message)
+        where key.type == UInt16(NFTA_SET_ELEM_KEY.rawValue) || key.type == UInt16(NFTA_SET_ELEM_KEY_END.rawValue) {
+          for value in try Self.attributes(bytes, key.range, message: message)
+          where value.type == UInt16(NFTA_DATA_VALUE.rawValue) {
+            names.insert(try interfaceName(bytes, value.range, message: message))
+          }
+        }
+      }
+    }
+  }
+
+  /// The NUL-padded interface name at the start of a key.
+  private static func interfaceName(_ bytes: [UInt8], _ range: Range<Int>, message: Int) throws(NetlinkBatchError)
+    -> String
+  {
+    guard range.count >= 16 else { throw error("message \(message) has an interface key shorter than 16 bytes") }
+    let field = bytes[range.lowerBound..<(range.lowerBound + 16)]
+    let end = field.firstIndex(of: 0) ?? field.endIndex
+    let name = field[field.startIndex..<end]
+    guard !name.isEmpty, name.count <= 15, field[end...].allSatisfy({ $0 == 0 }),
+      name.allSatisfy({ $0 > 0x20 && $0 < 0x7F || $0 >= 0x80 }), let text = String(validating: name, as: UTF8.self)
+    else { throw error("message \(message) has a malformed interface name in a set key") }
+    return text
+  }
+
+  /// A NUL-terminated string attribute, nil when it is not one.
+  static func string(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
+    guard let terminator = bytes[range].firstIndex(of: 0), bytes[terminator...].prefix(range.upperBound - terminator)
+      .allSatisfy({ $0 == 0 })
+    else { return nil }
+    return String(validating: bytes[range.lowerBound..<terminator], as: UTF8.self)
+  }
+
+  static func u16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
+
+  static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+    UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+  }
+}
