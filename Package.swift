@@ -55,7 +55,11 @@ let package = Package(
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(
-      name: "BackendTests", dependencies: ["NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker"],
+      name: "BackendTests",
+      dependencies: [
+        "NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker", "PolicyTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       exclude: ["Golden"]),
   ]
 )
