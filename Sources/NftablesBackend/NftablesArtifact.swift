@@ -99,7 +99,8 @@ public struct NftablesArtifact: Sendable {
   /// The interface names the ruleset matches (from the batch).
   public var interfaces: [String] { layout.interfaces }
 
-  /// Builds an artifact from a batch; throws when the batch is not one `apply` would send.
+  /// Builds an artifact from a batch; throws when the batch is not one `apply` would send. Control characters in
+  /// source paths are written as `\u{…}` escapes.
   public init(
     batch: NftablesBatch, flowTable: FlowTable, compiler: String, site: String?, gateway: String?,
     mitigations: [String], effectiveDate: String, policyDigest: String, sources: [String],
@@ -112,8 +113,8 @@ public struct NftablesArtifact: Sendable {
       effectiveDate: effectiveDate, policyDigest: policyDigest,
       compileDigest: Self.compileDigest(
         policyDigest: policyDigest, gateway: gateway, mitigations: mitigations, effectiveDate: effectiveDate),
-      sources: sources,
-      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), $0.value) }))
+      sources: sources.map(Self.visible),
+      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), Self.visible($0.value)) }))
     try self.init(
       header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout, otherSections: otherSections)
   }
@@ -126,14 +127,23 @@ public struct NftablesArtifact: Sendable {
     guard header.table == layout.table else {
       throw ReadError("its header names table '\(header.table)' but its batch changes table '\(layout.table)'")
     }
-    guard layout.table == "conduit" || layout.table.hasPrefix("conduit_") else {
-      throw ReadError("its batch changes table '\(layout.table)', which is not one of conduit's")
+    guard layout.table == "conduit" || layout.table.hasPrefix("conduit_"),
+      layout.table.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0.isASCIILetterOrDigit })
+    else {
+      throw ReadError("its batch changes table '\(Self.visible(layout.table))', which is not one of conduit's")
+    }
+    let texts = [header.compiler, header.site ?? "", header.gateway ?? ""] + header.mitigations + header.sources
+    if let text = (texts + Array(header.origins.values)).first(where: { !Self.isPrintable($0) }) {
+      throw ReadError("its header holds text with control characters ('\(Self.visible(text))')")
     }
     let acknowledged = Set(layout.acknowledgedSequences)
     var origins: [UInt32: String] = [:]
     for (key, origin) in header.origins {
       guard let sequence = UInt32(key), String(sequence) == key, acknowledged.contains(sequence) else {
-        throw ReadError("its header names the origin of message '\(key)', which the batch does not hold")
+        throw ReadError("its header names the origin of message '\(Self.visible(key))', which the batch does not hold")
+      }
+      guard Self.isSourcePlace(origin) else {
+        throw ReadError("its header gives message \(key) the origin '\(Self.visible(origin))', which is no file:line:col")
       }
       origins[sequence] = origin
     }
@@ -324,8 +334,41 @@ public struct NftablesArtifact: Sendable {
     digest.map { String(format: "%02x", $0) }.joined()
   }
 
+  /// Whether `text` holds no control characters (C0, DEL, C1) and no bidirectional overrides or isolates, which
+  /// would let a header forge what a terminal shows.
+  static func isPrintable(_ text: String) -> Bool {
+    text.unicodeScalars.allSatisfy { scalar in
+      !(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
+        || (0x2066...0x2069).contains(scalar.value))
+    }
+  }
+
+  /// `text` with control characters shown as `\u{…}` escapes, for messages about a refused header.
+  static func visible(_ text: String) -> String {
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.flatMap { scalar in
+          isPrintable(String(scalar)) ? [scalar] : Array("\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+        }))
+  }
+
+  /// `path:line:column` with a non-empty path and positive numbers.
+  private static func isSourcePlace(_ text: String) -> Bool {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count >= 3, !parts.dropLast(2).joined(separator: ":").isEmpty else { return false }
+    return parts.suffix(2).allSatisfy { part in
+      !part.isEmpty && part.count < 10 && part.utf8.allSatisfy { (0x30...0x39).contains($0) } && part.first != "0"
+    }
+  }
+
   private static func isHexDigest(_ text: String) -> Bool {
     text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+  }
+}
+
+extension UInt8 {
+  fileprivate var isASCIILetterOrDigit: Bool {
+    (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
   }
 }
 

@@ -148,9 +148,10 @@ struct ApplyCommand: ParsableCommand {
       policyPath: input, resolveOptions: ResolveOptions(baselinePath: baseline),
       today: date.day, gateway: gateway, mitigations: mitigations, strict: false)
     let today = date.day
-    return try pipeline.compile { ruleset, policy, diagnostics in
-      CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics)
-    }.output
+    return try CompilePipeline.unwrap(
+      pipeline.compile { ruleset, policy, diagnostics in
+        CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics)
+      }.output)
   }
 }
 

@@ -46,21 +46,25 @@ struct CompileCommand: ParsableCommand {
       gateway: gateway, mitigations: mitigations, strict: strict)
     let target = target
     let today = options.day
-    let (parts, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> [[UInt8]] in
+    let (built, diagnostics) = try pipeline.compile {
+      ruleset, policy, diagnostics -> Result<[[UInt8]], NftablesArtifact.ReadError> in
       switch target {
       case .nft:
-        return CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).encodedParts()
+        return CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).map {
+          $0.encodedParts()
+        }
       case .nftText:
         let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-        return [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
+        return .success([Array(NftablesTextRenderer().render(ruleset, names: names).utf8)])
       case .iptables, .ip6tables:
         let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
         let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-        return [Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)]
+        return .success([Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)])
       case .flows:
-        return [Array(FlowsJSONRenderer().render(ruleset).utf8)]
+        return .success([Array(FlowsJSONRenderer().render(ruleset).utf8)])
       }
     }
+    let parts = try CompilePipeline.unwrap(built)
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
     if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
       printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")

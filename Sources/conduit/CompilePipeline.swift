@@ -67,7 +67,7 @@ struct CompilePipeline {
   /// The nft artifact of a lowered ruleset for the effective day `today`; name collisions are reported to
   /// `diagnostics`. Paths in the policy digest, the sources and the origins are relative to the main policy.
   static func artifact(_ ruleset: Ruleset, _ policy: Policy, today: CalendarDay, diagnostics: inout DiagnosticEngine)
-    -> NftablesArtifact
+    -> Result<NftablesArtifact, NftablesArtifact.ReadError>
   {
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
     let main = policy.files.first?.file.path ?? ""
@@ -77,13 +77,22 @@ struct CompilePipeline {
     let (batch, (flowTable, policyDigest)) = inParallel(
       { NetlinkLinearizer().batch(ruleset, names: names) },
       { (FlowTable(ruleset), NftablesArtifact.sha256(of: sources)) })
-    do {
-      return try NftablesArtifact(
+    return Result { () throws(NftablesArtifact.ReadError) in
+      try NftablesArtifact(
         batch: batch, flowTable: flowTable, compiler: "conduit \(Conduit.version)", site: ruleset.site,
         gateway: ruleset.gateway, mitigations: ruleset.mitigations, effectiveDate: today.description,
         policyDigest: policyDigest, sources: sources.map(\.path))
-    } catch {
-      preconditionFailure("the netlink batch conduit built is not one it would apply: \(error)")
+    }
+  }
+
+  /// The artifact, or exit 2 naming why the batch built is not one `apply` would send (never expected: every name
+  /// the batch holds was validated when the policy was checked).
+  static func unwrap<Value>(_ built: Result<Value, NftablesArtifact.ReadError>) throws -> Value {
+    switch built {
+    case .success(let value): return value
+    case .failure(let error):
+      printError("conduit: error: internal error: the batch built is not one conduit would apply: \(error)\n")
+      throw ExitCode(2)
     }
   }
 

@@ -104,6 +104,16 @@ import Testing
           policyDigest: String(repeating: "ab", count: 32), gateway: "gw", mitigations: [], effectiveDate: "2026-12-01"))
   }
 
+  @Test func controlCharactersInSourcePathsAreWrittenAsEscapes() throws {
+    let artifact = try Self.artifact()
+    let named = try NftablesArtifact(
+      batch: artifact.batch, flowTable: artifact.flowTable, compiler: "conduit tests", site: "plant", gateway: "gw",
+      mitigations: [], effectiveDate: "2026-12-01", policyDigest: artifact.header.policyDigest,
+      sources: ["plant\u{7}.conduit", "assets\n.csv"])
+    let read = try NftablesArtifact(decoding: named.encoded())
+    #expect(read.header.sources == ["plant\\u{7}.conduit", "assets\\u{a}.csv"])
+  }
+
   @Test func everyByteIsUnderTheDigest() throws {
     let bytes = try Self.artifact().encoded()
     var accepted: [Int] = []
@@ -145,6 +155,20 @@ import Testing
     #expect(Self.refusal(unknownOrigin)?.contains("origin of message '999999'") == true)
     let laterDay = try Forgery.editingHeader(bytes) { $0["effectiveDate"] = "2030-01-01" }
     #expect(Self.refusal(laterDay)?.contains("compile digest does not match") == true)
+    let escape = try Forgery.editingHeader(bytes) { $0["gateway"] = "gw\u{1B}[2J" }
+    #expect(Self.refusal(escape)?.contains("control characters ('gw\\u{1b}[2J')") == true)
+    let forgedOrigin = try Forgery.editingHeader(bytes) { header in
+      var origins = header["origins"] as! [String: String]
+      origins[origins.keys.sorted()[0]] = "plant.conduit:12:3\nconduit: applied"
+      header["origins"] = origins
+    }
+    #expect(Self.refusal(forgedOrigin)?.contains("control characters") == true)
+    let notAPlace = try Forgery.editingHeader(bytes) { header in
+      var origins = header["origins"] as! [String: String]
+      origins[origins.keys.sorted()[0]] = "somewhere"
+      header["origins"] = origins
+    }
+    #expect(Self.refusal(notAPlace)?.contains("which is no file:line:col") == true)
     let malformed = try Forgery.editingHeader(bytes) { $0["sources"] = 7 }
     #expect(Self.refusal(malformed)?.contains("header is malformed") == true)
   }
