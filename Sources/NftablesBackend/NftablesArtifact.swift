@@ -100,7 +100,7 @@ public struct NftablesArtifact: Sendable {
   public var interfaces: [String] { layout.interfaces }
 
   /// Builds an artifact from a batch; throws when the batch is not one `apply` would send. Control characters in
-  /// source paths are written as `\u{…}` escapes.
+  /// the names and paths the header records are written as `\u{…}` escapes.
   public init(
     batch: NftablesBatch, flowTable: FlowTable, compiler: String, site: String?, gateway: String?,
     mitigations: [String], effectiveDate: String, policyDigest: String, sources: [String],
@@ -109,10 +109,12 @@ public struct NftablesArtifact: Sendable {
     let layout: NetlinkBatchLayout
     do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw ReadError(error.description) }
     let header = Header(
-      compiler: compiler, table: layout.table, site: site, gateway: gateway, mitigations: mitigations,
+      compiler: Self.visible(compiler), table: layout.table, site: site.map(Self.visible),
+      gateway: gateway.map(Self.visible), mitigations: mitigations.map(Self.visible),
       effectiveDate: effectiveDate, policyDigest: policyDigest,
       compileDigest: Self.compileDigest(
-        policyDigest: policyDigest, gateway: gateway, mitigations: mitigations, effectiveDate: effectiveDate),
+        policyDigest: policyDigest, gateway: gateway.map(Self.visible), mitigations: mitigations.map(Self.visible),
+        effectiveDate: effectiveDate),
       sources: sources.map(Self.visible),
       origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), Self.visible($0.value)) }))
     try self.init(
