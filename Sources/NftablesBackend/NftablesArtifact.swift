@@ -149,6 +149,10 @@ public struct NftablesArtifact: Sendable {
       }
       origins[sequence] = origin
     }
+    let date = Array(header.effectiveDate.utf8)
+    guard date.count == 10, date[4] == UInt8(ascii: "-"), date[7] == UInt8(ascii: "-"),
+      date.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (0x30...0x39).contains($0.element) })
+    else { throw ReadError("its header holds a malformed effective date '\(Self.visible(header.effectiveDate))'") }
     for digest in [header.policyDigest, header.compileDigest] where !Self.isHexDigest(digest) {
       throw ReadError("its header holds a malformed digest '\(digest)'")
     }

@@ -169,6 +169,8 @@ import Testing
       header["origins"] = origins
     }
     #expect(Self.refusal(notAPlace)?.contains("which is no file:line:col") == true)
+    let notADate = try Forgery.editingHeader(bytes) { $0["effectiveDate"] = "yesterday" }
+    #expect(Self.refusal(notADate)?.contains("malformed effective date 'yesterday'") == true)
     let malformed = try Forgery.editingHeader(bytes) { $0["sources"] = 7 }
     #expect(Self.refusal(malformed)?.contains("header is malformed") == true)
   }
