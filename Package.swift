@@ -51,6 +51,7 @@ let package = Package(
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
         "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "conduit",
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
