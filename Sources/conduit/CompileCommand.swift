@@ -37,7 +37,7 @@ struct CompileCommand: ParsableCommand {
   @Flag(help: "Refuse on warnings too.")
   var strict = false
 
-  @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+  @Option(name: .shortAndLong, help: "Write to this regular file (atomically) instead of standard output.")
   var output: String?
 
   func run() throws {
@@ -45,30 +45,35 @@ struct CompileCommand: ParsableCommand {
       policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
       gateway: gateway, mitigations: mitigations, strict: strict)
     let target = target
-    let (parts, diagnostics) = try pipeline.compile { ruleset, policy, diagnostics -> [[UInt8]] in
+    let (compiled, diagnostics) = try pipeline.compile {
+      ruleset, policy, diagnostics -> ([[UInt8]], [OutputFile.Input]) in
+      let parts: [[UInt8]]
       switch target {
       case .nft:
-        return CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encodedParts()
+        parts = CompilePipeline.artifact(ruleset, policy, diagnostics: &diagnostics).encodedParts()
       case .nftText:
         let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-        return [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
+        parts = [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
       case .iptables, .ip6tables:
         let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
         let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-        return [Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)]
+        parts = [Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)]
       case .flows:
-        return [Array(FlowsJSONRenderer().render(ruleset).utf8)]
+        parts = [Array(FlowsJSONRenderer().render(ruleset).utf8)]
       }
+      return (parts, policy.inputFiles)
     }
+    let (parts, inputs) = compiled
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
     if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
       printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")
       throw ExitCode(64)
     }
+    guard let output else { return try printOutput(parts) }
     do {
-      try OutputFile.write(parts, to: output)
+      try OutputFile.write(parts, to: output, inputs: inputs)
     } catch {
-      printError("conduit: error: cannot write '\(output ?? "-")': \(error.localizedDescription)\n")
+      printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
   }
