@@ -84,12 +84,21 @@ struct ApplyCommand: ParsableCommand {
       printError("conduit: error: \(error)\n")
       throw ExitCode(error.isRejection ? 1 : 2)
     }
-    print("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
+    var unreported: StandardOutputError?
+    func report(_ line: String) {
+      guard unreported == nil else { return }
+      do { try StandardStreams.write([Array((line + "\n").utf8)]) } catch { unreported = error }
+    }
+    report("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
     do {
       let cut = try cutConnections(noLongerAllowedBy: artifact.flowTable)
-      print("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
+      report("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
     } catch {
       printError("conduit: warning: the ruleset is applied, but connection tracking could not be cleaned: \(error)\n")
+    }
+    if let unreported {
+      printError("conduit: error: \(unreported) (the ruleset is applied)\n")
+      throw ExitCode(2)
     }
   }
 

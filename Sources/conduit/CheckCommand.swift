@@ -30,7 +30,7 @@ struct CheckCommand: ParsableCommand {
         at: options.policy, resolveOptions: options.resolveOptions,
         checkOptions: CheckOptions(today: options.day))
     } catch {
-      FileHandle.standardError.write(Data("conduit: error: \(error)\n".utf8))
+      printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
     HeldUntilExit.hold(checked)
@@ -40,7 +40,7 @@ struct CheckCommand: ParsableCommand {
     case .json: output = JSONDiagnosticRenderer().render(checked.diagnostics)
     case .sarif: output = SARIFRenderer(toolVersion: Conduit.version).render(checked.diagnostics)
     }
-    FileHandle.standardOutput.write(Data(output.utf8))
+    try printOutput(output)
     if checked.hasErrors || (strict && checked.hasWarnings) {
       throw ExitCode(1)
     }

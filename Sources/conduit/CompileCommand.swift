@@ -37,7 +37,7 @@ struct CompileCommand: ParsableCommand {
   @Flag(help: "Refuse on warnings too.")
   var strict = false
 
-  @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+  @Option(name: .shortAndLong, help: "Write to this regular file (atomically) instead of standard output.")
   var output: String?
 
   func run() throws {
@@ -46,34 +46,38 @@ struct CompileCommand: ParsableCommand {
       gateway: gateway, mitigations: mitigations, strict: strict)
     let target = target
     let today = options.day
-    let (built, diagnostics) = try pipeline.compile {
-      ruleset, policy, diagnostics -> Result<[[UInt8]], NftablesArtifact.ReadError> in
+    let (compiled, diagnostics) = try pipeline.compile {
+      ruleset, policy, diagnostics -> (Result<[[UInt8]], NftablesArtifact.ReadError>, [OutputFile.Input]) in
+      let parts: Result<[[UInt8]], NftablesArtifact.ReadError>
       switch target {
       case .nft:
-        return CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).map {
+        parts = CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).map {
           $0.encodedParts()
         }
       case .nftText:
         let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-        return .success([Array(NftablesTextRenderer().render(ruleset, names: names).utf8)])
+        parts = .success([Array(NftablesTextRenderer().render(ruleset, names: names).utf8)])
       case .iptables, .ip6tables:
         let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
         let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-        return .success([Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)])
+        parts = .success([Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)])
       case .flows:
-        return .success([Array(FlowsJSONRenderer().render(ruleset).utf8)])
+        parts = .success([Array(FlowsJSONRenderer().render(ruleset).utf8)])
       }
+      return (parts, policy.inputFiles)
     }
-    let parts = try CompilePipeline.unwrap(built)
+    let parts = try CompilePipeline.unwrap(compiled.0)
+    let inputs = compiled.1
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
     if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
       printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")
       throw ExitCode(64)
     }
+    guard let output else { return try printOutput(parts) }
     do {
-      try OutputFile.write(parts, to: output)
+      try OutputFile.write(parts, to: output, inputs: inputs)
     } catch {
-      printError("conduit: error: cannot write '\(output ?? "-")': \(error.localizedDescription)\n")
+      printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
   }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `conduit` command: IEC 62443 zone/conduit allowlist policies for OT networks, checked and compiled into
 /// default-deny Linux gateway firewalls.
@@ -22,4 +23,25 @@ struct Conduit: ParsableCommand {
       CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self, GraphCommand.self,
     ]
   )
+
+  /// Runs the command named on the command line, with every byte it prints going through `StandardStreams`: help
+  /// and version text too, so that a failed write is reported (exit 2) rather than lost.
+  static func main() {
+    StandardStreams.prepare()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      let message = fullMessage(for: error)
+      if !message.isEmpty {
+        if code == .success {
+          do { try printOutput(message + "\n") } catch { Foundation.exit(2) }
+        } else {
+          printError(message + "\n")
+        }
+      }
+      Foundation.exit(code.rawValue)
+    }
+  }
 }

@@ -46,8 +46,8 @@ struct DiffCommand: ParsableCommand {
     }
     let names = FlowDescription([after, before])
     switch format {
-    case .text: if !difference.isEmpty { print(text(difference, names), terminator: "") }
-    case .json: print(DiffJSON.render(difference, assets: names.assetNames), terminator: "")
+    case .text: if !difference.isEmpty { try printOutput(text(difference, names)) }
+    case .json: try printOutput(DiffJSON.render(difference, assets: names.assetNames))
     }
     if !difference.isEmpty { throw ExitCode(1) }
   }

@@ -27,7 +27,7 @@ struct GraphCommand: ParsableCommand {
   @Option(help: "Output format: dot (Graphviz source) or svg (needs Graphviz's 'dot').")
   var format: Format = .dot
 
-  @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+  @Option(name: .shortAndLong, help: "Write to this regular file (atomically) instead of standard output.")
   var output: String?
 
   func run() throws {
@@ -45,11 +45,15 @@ struct GraphCommand: ParsableCommand {
     case .dot: data = Data(source.utf8)
     case .svg: data = try Graphviz.svg(from: source)
     }
-    do {
-      try OutputFile.write(data, to: output)
-    } catch {
-      printError("conduit: error: cannot write '\(output ?? "-")': \(error.localizedDescription)\n")
-      throw ExitCode(2)
+    if let output {
+      do {
+        try OutputFile.write([[UInt8](data)], to: output, inputs: checked.policy.inputFiles)
+      } catch {
+        printError("conduit: error: \(error)\n")
+        throw ExitCode(2)
+      }
+    } else {
+      try printOutput([[UInt8](data)])
     }
     if checked.hasErrors {
       let errors = checked.diagnostics.filter { $0.severity == .error && $0.acceptedRisk == nil }
@@ -96,7 +100,7 @@ enum Graphviz {
       throw ExitCode(2)
     }
     let writer = Thread {
-      input.fileHandleForWriting.write(Data(source.utf8))
+      try? writeAll(Array(source.utf8), to: input.fileHandleForWriting.fileDescriptor)
       try? input.fileHandleForWriting.close()
     }
     writer.start()

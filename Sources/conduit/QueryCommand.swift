@@ -70,7 +70,7 @@ struct QueryCommand: ParsableCommand {
       printError("conduit: error: \(error)\n")
       throw ExitCode(64)
     }
-    print(render(answer, policy))
+    try printOutput(render(answer, policy) + "\n")
     if !answer.isAllowed { throw ExitCode(1) }
   }
 

@@ -13,7 +13,7 @@ import Testing
       }
   }
 
-  @Test(arguments: SamplePolicyTests.samplePolicies)
+  @Test(arguments: try SamplePolicyTests.samplePolicies)
   func sampleDiagramMatchesGoldenFile(_ policy: String) throws {
     let result = try ConduitRunner.run(["graph", policy, "--today", "2026-11-28"])
     #expect(result.status == 0, "\(result.standardError)")
@@ -23,7 +23,7 @@ import Testing
   }
 
   @Test func theDiagramDoesNotDependOnTheWorkingDirectory() throws {
-    let policy = try #require(SamplePolicyTests.samplePolicies.first)
+    let policy = try #require(try SamplePolicyTests.samplePolicies.first)
     let url = URL(fileURLWithPath: policy)
     let absolute = try ConduitRunner.run(["graph", policy, "--today", "2026-11-28"])
     let relative = try ConduitRunner.run(
@@ -34,7 +34,7 @@ import Testing
 
   @Test(.enabled(if: dotInstalled, "needs Graphviz's dot (scripts/setup installs it)"))
   func svgComesFromGraphviz() throws {
-    let policy = try #require(SamplePolicyTests.samplePolicies.first { $0.hasSuffix("millbrook.conduit") })
+    let policy = try #require(try SamplePolicyTests.samplePolicies.first { $0.hasSuffix("millbrook.conduit") })
     let result = try ConduitRunner.run(["graph", policy, "--format", "svg", "--today", "2026-11-28"])
     #expect(result.status == 0, "\(result.standardError)")
     #expect(result.standardOutput.hasPrefix("<?xml"))
@@ -47,7 +47,7 @@ import Testing
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-graph-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let policy = try #require(SamplePolicyTests.samplePolicies.first)
+    let policy = try #require(try SamplePolicyTests.samplePolicies.first)
     let output = directory.appendingPathComponent("site.svg").path
     let result = try ConduitRunner.run(["graph", policy, "--format", "svg", "-o", output, "--today", "2026-11-28"])
     #expect(result.status == 0, "\(result.standardError)")
@@ -61,7 +61,7 @@ import Testing
     let empty = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-nopath-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: empty) }
-    let policy = try #require(SamplePolicyTests.samplePolicies.first)
+    let policy = try #require(try SamplePolicyTests.samplePolicies.first)
     let result = try ConduitRunner.run(
       ["graph", policy, "--format", "svg", "--today", "2026-11-28"], environment: ["PATH": empty.path])
     #expect(result.status == 2)

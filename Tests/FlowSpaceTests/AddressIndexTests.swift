@@ -117,7 +117,7 @@ import Testing
   }
 
   /// Compares lookups with a brute-force longest-prefix match over random nested prefixes inside 10.0.0.0/24.
-  @Test(arguments: [11, 12, 13] as [UInt64])
+  @Test(arguments: try TestSeeds.seeds([11, 12, 13]))
   func matchesBruteForceLongestPrefix(seed: UInt64) {
     var generator = SplitMix64(seed: seed)
     let space = prefix("10.0.0.0/24")

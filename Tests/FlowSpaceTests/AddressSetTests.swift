@@ -36,7 +36,7 @@ import Testing
     #expect(allButMax.last == prefix("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128"))
   }
 
-  @Test(arguments: [7, 8, 9] as [UInt64])
+  @Test(arguments: try TestSeeds.seeds([7, 8, 9]))
   func decompositionCoversExactlyWithoutMergeableNeighbours(seed: UInt64) {
     var generator = SplitMix64(seed: seed)
     for _ in 0..<300 {

@@ -29,7 +29,7 @@ import Testing
   }
 
   /// Compares with the quadratic definition on random prefixes of both families in a small space.
-  @Test(arguments: [21, 22, 23] as [UInt64])
+  @Test(arguments: try TestSeeds.seeds([21, 22, 23]))
   func matchesBruteForce(seed: UInt64) {
     var generator = SplitMix64(seed: seed)
     for _ in 0..<100 {

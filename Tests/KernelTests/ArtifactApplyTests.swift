@@ -12,7 +12,9 @@ import Testing
 /// `conduit apply` of the nft artifact: the same ruleset as the nft-text backend, one transaction, only conduit's
 /// table, and nothing sent when the artifact is damaged or its interfaces are missing.
 @Suite(.serialized) struct ArtifactApplyTests {
-  static var cases: [SamplePacketTests.Case] { SamplePacketTests.cases.filter { $0.backend == .nftables } }
+  static var cases: [SamplePacketTests.Case] {
+    get throws { try SamplePacketTests.cases.filter { $0.backend == .nftables } }
+  }
 
   /// The lowered ruleset of a sample gateway, its nft text and its artifact.
   static func compiled(_ testCase: SamplePacketTests.Case) throws -> (text: String, artifact: NftablesArtifact) {
@@ -41,7 +43,7 @@ import Testing
     return try ConduitExecutable.run(["apply", file.url.path, "--netns", lab.gatewayNamespace] + extra)
   }
 
-  @Test(.kernelTests, arguments: cases)
+  @Test(.kernelTests, arguments: try cases)
   func appliedArtifactListsExactlyLikeTheTextBackend(_ testCase: SamplePacketTests.Case) throws {
     let (text, artifact) = try Self.compiled(testCase)
     let byText = try Self.lab(for: testCase)
@@ -98,7 +100,7 @@ import Testing
   }
 
   @Test(.kernelTests) func applyingTwiceEqualsOnceAndOtherTablesSurvive() throws {
-    let testCase = try #require(Self.cases.first)
+    let testCase = try #require(try Self.cases.first)
     let (_, artifact) = try Self.compiled(testCase)
     let lab = try Self.lab(for: testCase)
     defer { lab.close() }
@@ -113,7 +115,7 @@ import Testing
   }
 
   @Test(.kernelTests) func aBatchThatFailsMidwayChangesNothing() throws {
-    let testCase = try #require(Self.cases.first)
+    let testCase = try #require(try Self.cases.first)
     let (_, artifact) = try Self.compiled(testCase)
     let lab = try Self.lab(for: testCase)
     defer { lab.close() }
@@ -137,7 +139,7 @@ import Testing
   }
 
   @Test(.kernelTests) func damagedOrForeignArtifactsAreRefusedBeforeAnythingIsSent() throws {
-    let testCase = try #require(Self.cases.first)
+    let testCase = try #require(try Self.cases.first)
     let bytes = try Self.compiled(testCase).artifact.encoded()
     let lab = try Self.lab(for: testCase)
     defer { lab.close() }
@@ -159,7 +161,7 @@ import Testing
   }
 
   @Test(.kernelTests) func missingInterfacesAreRefusedUnlessForced() throws {
-    let testCase = try #require(Self.cases.first)
+    let testCase = try #require(try Self.cases.first)
     let bytes = try Self.compiled(testCase).artifact.encoded()
     let lab = try NetworkLab(interfaces: [LabInterface("wrong0", hosts: ["192.0.2.1"])])
     defer { lab.close() }
@@ -173,21 +175,45 @@ import Testing
   }
 
   @Test(.kernelTests) func noSuchNamespaceIsExitTwo() throws {
-    let testCase = try #require(Self.cases.first)
+    let testCase = try #require(try Self.cases.first)
     let file = try ArtifactFile(try Self.compiled(testCase).artifact.encoded())
     let result = try ConduitExecutable.run(["apply", file.url.path, "--netns", "cdt-does-not-exist"])
     #expect(result.status == 2)
     #expect(result.standardError.contains("no network namespace 'cdt-does-not-exist'"))
   }
 
+  /// Runs `conduit apply` as `nobody` from a fresh world-readable directory holding copies of the executable and the
+  /// artifact, so that it does not depend on whether `nobody` may read the checkout (a clone under /root may not).
   @Test(.kernelTests) func withoutPermissionNothingIsAppliedAndTheMessageSaysWhy() throws {
-    let testCase = try #require(Self.cases.first)
-    let file = try ArtifactFile(try Self.compiled(testCase).artifact.encoded())
-    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.url.path)
-    let command = "\(ConduitExecutable.url.path) apply \(file.url.path) --force"
+    let testCase = try #require(try Self.cases.first)
+    let directory = try WorldReadableDirectory()
+    defer { directory.remove() }
+    let executable = directory.url.appendingPathComponent("conduit")
+    try FileManager.default.copyItem(at: ConduitExecutable.url, to: executable)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
+    let artifact = directory.url.appendingPathComponent("artifact.nftb")
+    try Data(try Self.compiled(testCase).artifact.encoded()).write(to: artifact)
+    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: artifact.path)
+    let command = "cd '\(directory.url.path)' && ./conduit apply artifact.nftb --force"
     let result = try Command.run("/usr/sbin/runuser", ["-u", "nobody", "--", "/bin/sh", "-c", command])
     #expect(result.status == 2, "\(result.standardError)")
     #expect(result.standardError.contains("permission denied: applying a ruleset needs CAP_NET_ADMIN"))
+  }
+
+  /// A new directory under /tmp (not `TMPDIR`, which may be private to root) that every user may read and enter.
+  final class WorldReadableDirectory {
+    let url: URL
+
+    init() throws {
+      var template = Array("/tmp/conduit-unprivileged-XXXXXX".utf8CString)
+      guard let created = mkdtemp(&template) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: "/tmp/conduit-unprivileged-XXXXXX"])
+      }
+      url = URL(fileURLWithPath: String(cString: created))
+      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
   }
 
   static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {

@@ -1,6 +1,7 @@
 import Conntrack
 import FlowSpace
 import Foundation
+import PolicyTestSupport
 import Testing
 
 /// Conntrack entries listed and deleted through ctnetlink in a lab's gateway: a reload alone leaves open connections
@@ -275,13 +276,14 @@ struct ConntrackTests {
     #expect(entry.originalTuple.count == 48)
   }
 
-  @Test func malformedPayloadsAreSkippedWithoutCrashing() {
+  @Test(arguments: try TestSeeds.seeds([0xC0_77AC]))
+  func malformedPayloadsAreSkippedWithoutCrashing(seed: UInt64) {
     let payload = Self.samplePayload()
     for length in 0..<payload.count {
       let decoded = ConntrackEntry(ctnetlinkPayload: Array(payload.prefix(length)))
       if let decoded { #expect(decoded.destinationPort == 502) }
     }
-    var generator = SystemRandomNumberGenerator()
+    var generator = SeededGenerator(seed: seed)
     for _ in 0..<20_000 {
       var mutated = payload
       for _ in 0..<Int.random(in: 1...4, using: &generator) {

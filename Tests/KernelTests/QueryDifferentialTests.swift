@@ -19,11 +19,15 @@ import Testing
     var testDescription: String { "seed \(seed) \(backend.rawValue)" }
   }
 
-  static let cases = [0x5EED_0001, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004].flatMap { seed in
-    LabBackend.allCases.map { Case(seed: UInt64(seed), backend: $0) }
+  static var cases: [Case] {
+    get throws {
+      try TestSeeds.seeds([0x5EED_0001, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004]).flatMap { seed in
+        LabBackend.allCases.map { Case(seed: seed, backend: $0) }
+      }
+    }
   }
 
-  @Test(.kernelTests, arguments: cases)
+  @Test(.kernelTests, arguments: try cases)
   func queryVerdictEqualsWhatPacketsObserve(_ testCase: Case) throws {
     let site = RandomSite(seed: testCase.seed)
     var random = SeededGenerator(seed: ~testCase.seed)

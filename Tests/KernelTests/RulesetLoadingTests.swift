@@ -26,9 +26,11 @@ import Testing
     return NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics))
   }
 
-  static var nftCases: [SamplePacketTests.Case] { SamplePacketTests.cases.filter { $0.backend == .nftables } }
+  static var nftCases: [SamplePacketTests.Case] {
+    get throws { try SamplePacketTests.cases.filter { $0.backend == .nftables } }
+  }
 
-  @Test(.kernelTests, arguments: nftCases)
+  @Test(.kernelTests, arguments: try nftCases)
   func checkModesAcceptEveryOutput(_ testCase: SamplePacketTests.Case) throws {
     let ruleset = try Self.compile(testCase)
     let lab = try NetworkLab(interfaces: [LabInterface("eth0", hosts: ["192.0.2.1"])])
@@ -45,7 +47,7 @@ import Testing
     }
   }
 
-  @Test(.kernelTests, arguments: nftCases)
+  @Test(.kernelTests, arguments: try nftCases)
   func loadingTwiceOrOverAnotherVersionEqualsAFreshLoad(_ testCase: SamplePacketTests.Case) throws {
     let current = Self.nftText(try Self.compile(testCase))
     let policy = try SamplePacketTests.checked(testCase.policy).policy

@@ -27,18 +27,16 @@ import Testing
     var urls: [URL] = []
     let fixtures = try #require(Bundle.module.url(forResource: "Fixtures/grammar", withExtension: nil))
     urls += try FileManager.default.contentsOfDirectory(at: fixtures, includingPropertiesForKeys: nil)
-    urls += samplePolicies()
+    urls += try samplePolicies()
     return try urls.filter { $0.pathExtension == "conduit" }.map {
       SourceFile(path: $0.path, text: try String(contentsOf: $0, encoding: .utf8))
     }
   }
 
-  static func samplePolicies() -> [URL] {
+  static func samplePolicies() throws -> [URL] {
     let policies = packageRoot.appendingPathComponent("Policies")
-    guard let enumerator = FileManager.default.enumerator(at: policies, includingPropertiesForKeys: nil) else {
-      return []
-    }
-    return enumerator.compactMap { $0 as? URL }.filter { $0.pathExtension == "conduit" }
+    return try FileManager.default.subpathsOfDirectory(atPath: policies.path).filter { $0.hasSuffix(".conduit") }
+      .map { policies.appendingPathComponent($0) }
   }
 
   @Test func grammarDefinesTheProductionsThePolicyStartsFrom() throws {

@@ -1,4 +1,5 @@
 import FlowSpace
+import Foundation
 
 /// A small random site in the policy language: zones behind one gateway, each on its own interface, a few assets
 /// with roles, and conduits whose rules name assets, globs, roles, zones and literal addresses with assorted services.
@@ -109,5 +110,33 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
     value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
     return value ^ (value >> 31)
+  }
+}
+
+/// The seeds of a randomized test: its own fixed list, or only the seed in `CONDUIT_TEST_SEED` (decimal or `0x` hex)
+/// when that is set. Each seed is an argument of the test, so a failure names it ("with 1 argument seed → 3"), and
+/// `CONDUIT_TEST_SEED=3 swift test --filter NAME` reruns exactly that case.
+public enum TestSeeds {
+  /// The environment variable that replaces every randomized test's seeds with one.
+  public static let variable = "CONDUIT_TEST_SEED"
+
+  /// `defaults`, or the one seed the environment gives; throws (failing the test) when that is not a number.
+  public static func seeds(_ defaults: [UInt64]) throws -> [UInt64] {
+    guard let text = ProcessInfo.processInfo.environment[variable] else { return defaults }
+    guard let seed = parse(text) else { throw InvalidSeed(text: text) }
+    return [seed]
+  }
+
+  /// A decimal or `0x` hexadecimal seed; underscores are allowed as in Swift literals.
+  public static func parse(_ text: String) -> UInt64? {
+    let digits = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+    if digits.lowercased().hasPrefix("0x") { return UInt64(digits.dropFirst(2), radix: 16) }
+    return UInt64(digits)
+  }
+
+  /// `CONDUIT_TEST_SEED` holds something that is not a seed.
+  public struct InvalidSeed: Error, CustomStringConvertible {
+    public var text: String
+    public var description: String { "\(TestSeeds.variable)='\(text)' is not a seed: use a decimal or 0x hex number" }
   }
 }

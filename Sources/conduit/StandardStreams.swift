@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+
+/// A system call that failed, with the reason the system gives.
+struct SystemCallError: Error, CustomStringConvertible {
+  /// The `errno` value.
+  var code: Int32
+
+  /// The error of the last failed system call.
+  static var last: SystemCallError { SystemCallError(code: errno) }
+
+  /// The system's reason, lowercase as in conduit's own messages ("no space left on device").
+  var description: String {
+    let reason = String(cString: strerror(code))
+    return reason.prefix(1).lowercased() + reason.dropFirst()
+  }
+}
+
+/// Writes every byte of `bytes` to `descriptor`, retrying after a signal and after a partial write.
+func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws(SystemCallError) {
+  guard let base = bytes.baseAddress else { return }
+  var offset = 0
+  while offset < bytes.count {
+    let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
+    if written < 0 {
+      if errno == EINTR { continue }
+      throw .last
+    }
+    offset += written
+  }
+}
+
+/// Writes every byte of `bytes` to `descriptor`, retrying after a signal and after a partial write.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(SystemCallError) {
+  let failure: SystemCallError? = bytes.withUnsafeBytes { raw in
+    do throws(SystemCallError) {
+      try writeAll(raw, to: descriptor)
+      return nil
+    } catch {
+      return error
+    }
+  }
+  if let failure { throw failure }
+}
+
+/// The process's standard output and error. Every byte a command prints goes through `write(_:)` and
+/// `printOutput`/`printError`, so that a full disk, a closed pipe or a closed descriptor is an error the command
+/// reports (exit 2), never a crash and never output silently lost.
+enum StandardStreams {
+  /// Whether standard output was closed when the process started.
+  nonisolated(unsafe) private(set) static var outputWasClosed = false
+
+  /// Prepares the streams before anything is read or written: a closed pipe makes `write` fail with EPIPE instead
+  /// of killing the process with SIGPIPE (and a file size limit with EFBIG instead of SIGXFSZ), and a standard
+  /// descriptor the process was started without is taken by `/dev/null` (read-only for standard output, so that
+  /// writes to it still fail), so that no file the command opens later can become its standard output or error.
+  static func prepare() {
+    signal(SIGPIPE, SIG_IGN)
+    signal(SIGXFSZ, SIG_IGN)
+    for descriptor in STDIN_FILENO...STDERR_FILENO {
+      guard fcntl(descriptor, F_GETFD) == -1, errno == EBADF else { continue }
+      if descriptor == STDOUT_FILENO { outputWasClosed = true }
+      let placeholder = open("/dev/null", descriptor == STDERR_FILENO ? O_WRONLY : O_RDONLY)
+      if placeholder >= 0, placeholder != descriptor {
+        dup2(placeholder, descriptor)
+        close(placeholder)
+      }
+    }
+  }
+
+  /// Writes `parts` to standard output, one after the other.
+  static func write(_ parts: [[UInt8]]) throws(StandardOutputError) {
+    do {
+      for part in parts { try writeAll(part, to: STDOUT_FILENO) }
+    } catch {
+      throw StandardOutputError(reason: outputWasClosed ? "it is closed" : error.description)
+    }
+  }
+}
+
+/// Standard output could not be written.
+struct StandardOutputError: Error, CustomStringConvertible {
+  /// Why, e.g. "broken pipe" or "it is closed".
+  var reason: String
+
+  /// The one-line message conduit prints.
+  var description: String { "cannot write to standard output: \(reason)" }
+}
+
+/// Writes `text` to standard output; when that fails, says why on standard error and exits with status 2.
+func printOutput(_ text: String) throws {
+  try printOutput([Array(text.utf8)])
+}
+
+/// Writes `parts` to standard output; when that fails, says why on standard error and exits with status 2.
+func printOutput(_ parts: [[UInt8]]) throws {
+  do {
+    try StandardStreams.write(parts)
+  } catch {
+    printError("conduit: error: \(error)\n")
+    throw ExitCode(2)
+  }
+}
+
+/// Writes `message` to standard error. A standard error that cannot be written is ignored: there is nowhere left to
+/// report it, and the exit status still tells.
+func printError(_ message: String) {
+  try? writeAll(Array(message.utf8), to: STDERR_FILENO)
+}
