@@ -99,7 +99,7 @@ struct QueryCommand: ParsableCommand {
       lines.append("  denied  \(describe(part, policy))")
     }
     for reason in answer.reasons { lines.append("  \(reason)") }
-    return lines.joined(separator: "\n")
+    return lines.map(TerminalText.escaped).joined(separator: "\n")
   }
 
   private func describe(_ part: QueryPart, _ policy: Policy) -> String {
