@@ -94,6 +94,7 @@ import Testing
     #expect(errors.map { $0["line"] as? Int } == Array(9...19))
     #expect(errors.allSatisfy { $0["column"] as? Int == 13 })
     let messages = errors.compactMap { $0["message"] as? String }
+    try #require(messages.count == 11)
     #expect(messages[0] == "interface name 'x -p tcp' contains whitespace, which no interface name holds")
     #expect(messages[1] == "interface name 'eth+' ends with '+', the interface wildcard of iptables")
     #expect(messages[8] == "interface name 'sixteen-bytes-if' is longer than 15 bytes, the kernel's limit")
