@@ -18,10 +18,10 @@ import Testing
     return (ruleset, file)
   }
 
-  static func checkedRuleset(conduits: [(name: String, zones: (String, String))]) throws
+  static func checkedRuleset(site: String = "s", conduits: [(name: String, zones: (String, String))]) throws
     -> (Ruleset, SourceFile, [Diagnostic])
   {
-    var text = "site s\n"
+    var text = "site \(site)\n"
     let zones = Set(conduits.flatMap { [$0.zones.0, $0.zones.1] }).sorted()
     for (index, zone) in zones.enumerated() {
       text += "zone \(zone) {\n  level 2; security-level 2\n  network 10.\(index).0.0/16\n}\n"
@@ -94,6 +94,17 @@ import Testing
     }
     var again = DiagnosticEngine()
     #expect(NftablesNames(ruleset, diagnostics: &again).conduitChains == names.conduitChains)
+  }
+
+  @Test func aLongSiteNameGivesATableNameWithinTheKernelsLimit() throws {
+    let site = String(repeating: "plant", count: 60)
+    let (ruleset, _, checked) = try Self.checkedRuleset(site: site, conduits: [("ops-ctl", ("ops", "ctl"))])
+    #expect(!checked.contains { $0.severity == .error })
+    var diagnostics = DiagnosticEngine()
+    let table = NftablesNames(ruleset, diagnostics: &diagnostics).table
+    #expect(table.utf8.count == NftablesNames.maximumNameBytes)
+    #expect(table.hasPrefix("conduit_plantplant"))
+    #expect(table.contains(#/_[0-9a-f]{8}$/#))
   }
 
   @Test func distinctNamesDoNotCollide() throws {
