@@ -235,5 +235,4 @@ public struct IptablesRestoreRenderer: Sendable {
       return selectors.map { "-p \($0)" }
     }
   }
-
 }
