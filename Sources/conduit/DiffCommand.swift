@@ -63,7 +63,7 @@ struct DiffCommand: ParsableCommand {
       }
       return result.policy
     } catch let error as InputFileError {
-      printError("conduit: error: \(error)\n")
+      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
       throw ExitCode(2)
     }
   }

@@ -40,7 +40,7 @@ struct QueryCommand: ParsableCommand {
         at: options.policy, resolveOptions: options.resolveOptions,
         checkOptions: CheckOptions(today: options.day, mitigationsActive: !mitigations.isEmpty))
     } catch {
-      printError("conduit: error: \(error)\n")
+      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
       throw ExitCode(2)
     }
     if checked.hasErrors {

@@ -159,6 +159,18 @@ import Testing
     #expect(!result.standardOutput.contains("\u{1B}"))
   }
 
+  @Test func anUnreadablePolicyPathIsShownEscaped() throws {
+    for command in [
+      ["query", "/nonexistent/\u{1B}[2Jx.conduit", "--from", "a", "--to", "b"],
+      ["diff", "/nonexistent/\u{1B}[2Jx.conduit", "/nonexistent/y.conduit"],
+    ] {
+      let result = try ConduitRunner.run(command)
+      #expect(result.status == 2, "\(command[0]): \(result.standardError)")
+      #expect(result.standardError.contains("/nonexistent/\\u{1B}[2Jx.conduit"), "\(command[0])")
+      #expect(!result.standardError.contains("\u{1B}"), "\(command[0])")
+    }
+  }
+
   @Test func theDiagramEscapesNamesForDOT() throws {
     let result = try ConduitRunner.run(["graph", Self.fixture("hostile.conduit")] + Self.today)
     #expect(result.status == 0, "\(result.standardError)")
