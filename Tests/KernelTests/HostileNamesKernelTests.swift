@@ -53,6 +53,7 @@ import Testing
     let text = try String(contentsOf: Self.compile("nft-text", into: directory), encoding: .utf8)
     let artifact = try Self.compile("nft", into: directory)
     let iptables = try String(contentsOf: Self.compile("iptables", into: directory), encoding: .utf8)
+    let ip6tables = try String(contentsOf: Self.compile("ip6tables", into: directory), encoding: .utf8)
     let table = "conduit_" + Self.site
 
     let lab = try Self.lab()
@@ -76,7 +77,7 @@ import Testing
     try Self.expectFiltering(lab, "conduit apply")
 
     try lab.runInGateway("nft", ["delete", "table", "inet", table]).check("nft delete table")
-    try lab.loadIptables(ipv4: iptables, ipv6: nil)
+    try lab.loadIptables(ipv4: iptables, ipv6: ip6tables)
     let saved = try lab.runInGateway("iptables-save", ["-t", "filter"]).check("iptables-save").standardOutput
     #expect(saved.contains("--log-prefix \"conduit ops_ctl _x -"))
     try Self.expectForeignTableUntouched(lab, foreign, "iptables-restore")
