@@ -19,7 +19,7 @@ let package = Package(
     .target(name: "FlowSpace", swiftSettings: optimized),
     .target(name: "BaselineFormat", swiftSettings: optimized),
     .target(name: "PolicyLanguage", swiftSettings: optimized),
-    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat"], swiftSettings: optimized),
+    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: optimized),
     .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace"]),

@@ -28,15 +28,16 @@ public struct IptablesNames: Sendable {
     }
   }
 
-  /// Names for a ruleset's chains of one family; two objects whose names coincide after the 28-character limit
-  /// are a `name-collision` error.
+  /// Names for a ruleset's chains of one family: policy names with the characters iptables cannot write replaced
+  /// by `_` and, when longer than 28 characters, shortened with a hash suffix. Two objects whose names still
+  /// coincide are a `name-collision` error.
   public init(_ ruleset: Ruleset, family: AddressFamily, diagnostics: inout DiagnosticEngine) {
-    conduitChains = ruleset.chains.map { Self.truncated("c-" + $0.conduit) }
-    logChains = ruleset.chains.map { Self.truncated("c-" + $0.conduit, suffix: "-log") }
+    conduitChains = ruleset.chains.map { Self.shortened("c-" + $0.conduit) }
+    logChains = ruleset.chains.map { Self.shortened("c-" + $0.conduit, suffix: "-log") }
     for element in ruleset.elements where element.family == family {
       zonePairs[Self.key(element, ruleset)] = ""
     }
-    for key in zonePairs.keys { zonePairs[key] = Self.truncated("z-\(key.source)-\(key.destination)") }
+    for key in zonePairs.keys { zonePairs[key] = Self.shortened("z-\(key.source)-\(key.destination)") }
 
     var owners: [String: (what: String, range: SourceRange?)] = [
       ingress: ("the ingress chain", nil), egress: ("the egress chain", nil),
@@ -44,7 +45,7 @@ public struct IptablesNames: Sendable {
     func claim(_ name: String, _ what: String, _ range: SourceRange?) {
       if let first = owners[name], first.what != what {
         diagnostics.error(
-          .nameCollision, "\(what) and \(first.what) both become the iptables chain '\(name)' (28 characters at most)",
+          .nameCollision, "\(what) and \(first.what) both become the iptables chain '\(name)'",
           at: range, notes: first.range.map { [DiagnosticNote("\(first.what) is declared here", at: $0)] } ?? [])
       } else {
         owners[name] = (what, range)
@@ -65,12 +66,10 @@ public struct IptablesNames: Sendable {
     return ZonePairKey(source: rule.sourceZone, destination: rule.destinationZone)
   }
 
-  static func truncated(_ name: String, suffix: String = "") -> String {
-    let sanitized = String(
-      name.unicodeScalars.map { scalar in
-        scalar.isASCII && scalar.value > 32 && scalar != "!" && scalar != "\"" ? Character(scalar) : "_"
-      })
-    return String(sanitized.prefix(maximumLength - suffix.count)) + suffix
+  /// `name` in iptables' characters within 28 characters, `suffix` included.
+  static func shortened(_ name: String, suffix: String = "") -> String {
+    GeneratedName.shortened(
+      GeneratedName.iptablesWord(name), toBytes: maximumLength - suffix.utf8.count, separator: "-") + suffix
   }
 }
 
@@ -89,7 +88,9 @@ public struct IptablesRestoreRenderer: Sendable {
     let management = ruleset.management?.filter { $0.family == family }
     var lines: [String] = []
     let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
-    lines.append("# conduit ruleset for \(tool)" + (ruleset.gateway.map { ", gateway \($0)" } ?? ", no gateway"))
+    lines.append(
+      "# conduit ruleset for \(tool)"
+        + (ruleset.gateway.map { ", gateway \(IptablesArgument.sanitized($0))" } ?? ", no gateway"))
     lines.append("*filter")
     lines.append(":INPUT \(management == nil ? "ACCEPT" : "DROP") [0:0]")
     lines.append(":FORWARD DROP [0:0]")
@@ -109,7 +110,7 @@ public struct IptablesRestoreRenderer: Sendable {
       for member in interfaceZones {
         for prefix in prefixes(member.addresses) {
           lines.append(
-            "-A \(names.ingress) -i \(member.interface) -s \(prefix) -m comment --comment \(quoted("zone \(member.zone)")) -j RETURN"
+            "-A \(names.ingress) -i \(IptablesArgument.word(member.interface)) -s \(prefix) -m comment --comment \(IptablesArgument.comment("zone \(member.zone)")) -j RETURN"
           )
         }
       }
@@ -117,7 +118,7 @@ public struct IptablesRestoreRenderer: Sendable {
       for member in interfaceZones {
         for prefix in prefixes(member.addresses) {
           lines.append(
-            "-A \(names.egress) -o \(member.interface) -d \(prefix) -m comment --comment \(quoted("zone \(member.zone)")) -j RETURN"
+            "-A \(names.egress) -o \(IptablesArgument.word(member.interface)) -d \(prefix) -m comment --comment \(IptablesArgument.comment("zone \(member.zone)")) -j RETURN"
           )
         }
       }
@@ -132,7 +133,7 @@ public struct IptablesRestoreRenderer: Sendable {
     }
     for pair in pairs {
       let chain = names.zonePairs[pair]!
-      let comment = "-m comment --comment \(quoted("\(pair.source) -> \(pair.destination)"))"
+      let comment = "-m comment --comment \(IptablesArgument.comment("\(pair.source) -> \(pair.destination)"))"
       if usesInterfaces {
         let sources = interfaceZones.filter { $0.zone == pair.source }
         let destinations = interfaceZones.filter { $0.zone == pair.destination }
@@ -141,7 +142,7 @@ public struct IptablesRestoreRenderer: Sendable {
             for sourcePrefix in prefixes(source.addresses) {
               for destinationPrefix in prefixes(destination.addresses) {
                 lines.append(
-                  "-A FORWARD -i \(source.interface) -s \(sourcePrefix) -o \(destination.interface) -d \(destinationPrefix) \(comment) -j \(chain)"
+                  "-A FORWARD -i \(IptablesArgument.word(source.interface)) -s \(sourcePrefix) -o \(IptablesArgument.word(destination.interface)) -d \(destinationPrefix) \(comment) -j \(chain)"
                 )
               }
             }
@@ -162,7 +163,8 @@ public struct IptablesRestoreRenderer: Sendable {
       for element in elementsByPair[pair] ?? [] {
         let target = element.log ? names.logChains[element.chain] : names.conduitChains[element.chain]
         let origin = element.rules.map { ruleset.rules[$0].location }
-        let comment = quoted(limited("\(ruleset.chains[element.chain].conduit): \(origin.joined(separator: " "))"))
+        let comment = IptablesArgument.comment(
+          "\(ruleset.chains[element.chain].conduit): \(origin.joined(separator: " "))")
         for selector in selectorMatches(element.kind, element.selectors, family) {
           lines.append(
             "-A \(chain) \(sourceMatch(element.sources)) \(destinationMatch(element.destinations)) \(selector) -m comment --comment \(comment) -j \(target)"
@@ -172,10 +174,10 @@ public struct IptablesRestoreRenderer: Sendable {
     }
     for index in ruleset.chains.indices where usedChains.contains(index) {
       let conduit = ruleset.chains[index].conduit
+      let comment = IptablesArgument.comment("conduit \(conduit)")
+      lines.append("-A \(names.conduitChains[index]) -m comment --comment \(comment) -j ACCEPT")
       lines.append(
-        "-A \(names.conduitChains[index]) -m comment --comment \(quoted("conduit \(conduit)")) -j ACCEPT")
-      lines.append(
-        "-A \(names.logChains[index]) -j LOG --log-prefix \(quoted(limited("conduit \(conduit) ", to: 29)))")
+        "-A \(names.logChains[index]) -j LOG --log-prefix \(IptablesArgument.logPrefix("conduit", naming: conduit))")
       lines.append("-A \(names.logChains[index]) -j \(names.conduitChains[index])")
     }
 
@@ -192,9 +194,8 @@ public struct IptablesRestoreRenderer: Sendable {
       }
       if usesInterfaces { lines.append("-A INPUT -j \(names.ingress)") }
       for element in management {
-        let comment = quoted(
-          limited(
-            "management: " + element.lines.map { "\($0.file.path):\($0.startLocation.line)" }.joined(separator: " ")))
+        let comment = IptablesArgument.comment(
+          "management: " + element.lines.map { "\($0.file.path):\($0.startLocation.line)" }.joined(separator: " "))
         for selector in selectorMatches(element.kind, element.selectors, family) {
           lines.append("-A INPUT \(sourceMatch(element.sources)) \(selector) -m comment --comment \(comment) -j ACCEPT")
         }
@@ -233,13 +234,5 @@ public struct IptablesRestoreRenderer: Sendable {
     case .proto:
       return selectors.map { "-p \($0)" }
     }
-  }
-
-  private func limited(_ text: String, to length: Int = 250) -> String {
-    text.utf8.count <= length ? text : String(decoding: text.utf8.prefix(length - 3), as: UTF8.self) + "..."
-  }
-
-  private func quoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\"", with: "'") + "\""
   }
 }

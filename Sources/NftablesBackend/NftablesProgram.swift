@@ -35,10 +35,9 @@ struct NftablesProgram {
     }
     for (index, chain) in ruleset.chains.enumerated() {
       chains.append(ProgramChain(name: names.conduitChains[index], hook: nil, rules: [[.counter, .accept]]))
-      chains.append(
-        ProgramChain(
-          name: names.logChains[index], hook: nil,
-          rules: [[.log("conduit \(chain.conduit) "), .goto(names.conduitChains[index])]]))
+      let prefix = NftablesString.logPrefix("conduit", naming: chain.conduit)
+      let logRule: [ProgramStatement] = [.log(prefix), .goto(names.conduitChains[index])]
+      chains.append(ProgramChain(name: names.logChains[index], hook: nil, rules: [logRule]))
     }
     chains.append(forwardChain(usesInterfaces: !ruleset.interfaces.isEmpty))
     if ruleset.management != nil { chains.append(inputChain(usesInterfaces: !ruleset.interfaces.isEmpty)) }
@@ -116,8 +115,8 @@ struct NftablesProgram {
   private mutating func addZonesSet(_ ruleset: Ruleset, _ family: AddressFamily) {
     let elements = ruleset.interfaceZones.filter { $0.addresses.family == family }.map { member in
       ProgramElement(
-        low: [.interface(member.interface), .address(member.addresses.first)],
-        high: [.interface(member.interface), .address(member.addresses.last)], jump: nil)
+        low: [.interface(NftablesString.sanitized(member.interface)), .address(member.addresses.first)],
+        high: [.interface(NftablesString.sanitized(member.interface)), .address(member.addresses.last)], jump: nil)
     }
     sets.append(
       ProgramSet(

@@ -12,10 +12,19 @@ public struct NftablesNames: Sendable {
   /// Per chain of the ruleset: its logging chain.
   public var logChains: [String]
 
-  /// Names for a ruleset; two conduits whose names map to the same chain name are a `name-collision` error.
+  /// The longest table, chain or set name the kernel accepts (NFT_NAME_MAXLEN, 256 with its NUL).
+  public static let maximumNameBytes = 255
+
+  /// Names for a ruleset: policy names with the characters nft cannot write replaced by `_` and, when longer than
+  /// the kernel's limit, shortened with a hash suffix. Two conduits whose names become the same chain name are a
+  /// `name-collision` error (the checker reports them first; this is the backend's own guard).
   public init(_ ruleset: Ruleset, diagnostics: inout DiagnosticEngine) {
-    table = "conduit" + (ruleset.site.map { "_" + Self.identifier($0) } ?? "")
-    conduitChains = ruleset.chains.map { "c_" + Self.identifier($0.conduit) }
+    table = GeneratedName.shortened(
+      "conduit" + (ruleset.site.map { "_" + GeneratedName.nftablesIdentifier($0) } ?? ""),
+      toBytes: Self.maximumNameBytes)
+    conduitChains = ruleset.chains.map {
+      GeneratedName.shortened("c_" + GeneratedName.nftablesIdentifier($0.conduit), toBytes: Self.maximumNameBytes - 4)
+    }
     logChains = conduitChains.map { $0 + "_log" }
     var owners: [String: ConduitChain] = [:]
     for (index, chain) in ruleset.chains.enumerated() {
@@ -29,15 +38,6 @@ public struct NftablesNames: Sendable {
         owners[name] = owners[name] ?? chain
       }
     }
-  }
-
-  /// Letters, digits and `_`; every other character becomes `_`.
-  static func identifier(_ name: String) -> String {
-    String(
-      name.unicodeScalars.map { scalar in
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_")
-          ? Character(scalar) : "_"
-      })
   }
 }
 
@@ -53,8 +53,12 @@ public struct NftablesTextRenderer: Sendable {
     var out = TextWriter()
     let table = "inet \(program.table)"
     out.line(
-      "# conduit ruleset" + (ruleset.gateway.map { " for gateway \($0)" } ?? " (address matching only, no gateway)"))
-    if !ruleset.mitigations.isEmpty { out.line("# mitigations: \(ruleset.mitigations.joined(separator: ", "))") }
+      "# conduit ruleset"
+        + (ruleset.gateway.map { " for gateway \(NftablesString.sanitized($0))" }
+          ?? " (address matching only, no gateway)"))
+    if !ruleset.mitigations.isEmpty {
+      out.line("# mitigations: \(NftablesString.sanitized(ruleset.mitigations.joined(separator: ", ")))")
+    }
     out.line("table \(table)")
     out.line("delete table \(table)")
     out.open("table \(table)")
@@ -83,7 +87,7 @@ public struct NftablesTextRenderer: Sendable {
   private func fields(_ element: ProgramElement) -> String {
     zip(element.low, element.high).map { low, high in
       switch (low, high) {
-      case (.interface(let name), _): return quoted(name)
+      case (.interface(let name), _): return NftablesString.quoted(name)
       case (.address(let first), .address(let last)): return AddressRange(first: first, last: last).description
       case (.protocolNumber(let first), .protocolNumber(let last)):
         if first == last, let name = Self.protocolNames[first] { return name }
@@ -123,7 +127,7 @@ public struct NftablesTextRenderer: Sendable {
       fields.map(text).joined(separator: " . ") + (verdictMap ? " vmap @\(set)" : inverted ? " != @\(set)" : " @\(set)")
     case .counter: "counter"
     case .limitPerSecond(let rate): "limit rate \(rate)/second"
-    case .log(let prefix): "log prefix \(quoted(prefix))"
+    case .log(let prefix): "log prefix \(NftablesString.quoted(prefix))"
     case .accept: "accept"
     case .drop: "drop"
     case .goto(let chain): "goto \(chain)"
@@ -143,10 +147,6 @@ public struct NftablesTextRenderer: Sendable {
     case .icmpType: "icmp type"
     case .icmpv6Type: "icmpv6 type"
     }
-  }
-
-  private func quoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
   }
 
   static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"]

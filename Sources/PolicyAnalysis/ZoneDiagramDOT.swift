@@ -300,29 +300,35 @@ public struct ZoneDiagramDOTRenderer: Sendable {
     items.enumerated().map { $0.offset < items.count - 1 ? $0.element + "," : $0.element }
   }
 
-  /// Text for an HTML-like label.
+  /// Text for an HTML-like label: markup characters as entities, and control characters (which the label parser
+  /// refuses) as visible escapes. Scalar by scalar, so a combining mark cannot hide a `<` in a grapheme cluster.
   func html(_ text: String) -> String {
     var out = ""
-    for character in text {
-      switch character {
+    for scalar in TerminalText.escaped(text).unicodeScalars {
+      switch scalar {
       case "&": out += "&amp;"
       case "<": out += "&lt;"
       case ">": out += "&gt;"
       case "\"": out += "&quot;"
-      default: out.append(character)
+      default: out.unicodeScalars.append(scalar)
       }
     }
     return out
   }
 
-  /// Text for a `//` comment: the line breaks removed.
+  /// Text for a `//` comment: line breaks and other control characters as visible escapes.
   func comment(_ text: String) -> String {
-    String(text.filter { !$0.isNewline })
+    TerminalText.escaped(text)
   }
 
-  /// Text for a double-quoted DOT string.
+  /// Text for a double-quoted DOT string: control characters as visible escapes, `\` and `"` escaped.
   func quoted(_ text: String) -> String {
-    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    var out = ""
+    for scalar in TerminalText.escaped(text).unicodeScalars {
+      if scalar == "\\" || scalar == "\"" { out += "\\" }
+      out.unicodeScalars.append(scalar)
+    }
+    return out
   }
 }
 

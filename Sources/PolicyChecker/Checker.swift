@@ -28,7 +28,7 @@ public enum Checker {
 
   static let families: [Family] = [
     ZoneChecks.run, BaselineChecks.run, GatewayChecks.run, ConduitChecks.run, RuleChecks.run, ServiceChecks.run,
-    RedundancyChecks.run,
+    RedundancyChecks.run, NameChecks.run,
   ]
 
   /// Runs every check, adding findings to `diagnostics`, and marks the warnings that `accept-risk` acknowledges.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Renders diagnostics as text in the style of swiftc and rustc: a located header line, the source line, a caret
-/// range, then notes.
+/// range, then notes. Control characters from the input (in names, paths and source lines) are shown escaped
+/// (`TerminalText`), so a finding cannot forge lines of the report.
 public struct TextDiagnosticRenderer: Sendable {
   /// Creates a renderer.
   public init() {}
@@ -41,9 +42,10 @@ public struct TextDiagnosticRenderer: Sendable {
   }
 
   private func header(_ severity: String, _ message: String, _ range: SourceRange?) -> String {
-    guard let range else { return "\(severity): \(message)\n" }
+    guard let range else { return "\(severity): \(TerminalText.escaped(message))\n" }
     let location = range.startLocation
-    return "\(range.file.path):\(location.line):\(location.column): \(severity): \(message)\n"
+    let place = "\(TerminalText.escaped(range.file.path)):\(location.line):\(location.column)"
+    return "\(place): \(severity): \(TerminalText.escaped(message))\n"
   }
 
   private func snippet(_ range: SourceRange, highlights: [SourceRange]) -> String {
@@ -65,17 +67,26 @@ public struct TextDiagnosticRenderer: Sendable {
     for highlight in highlights where highlight.startLocation.line == start.line { mark(highlight, caret: false) }
     mark(range, caret: true)
     let scalars = Array(lineText.unicodeScalars)
+    var shown = ""
     var underline = ""
     for (column, markChar) in marks.enumerated() {
-      if markChar == " ", column < scalars.count, scalars[column] == "\t" { underline.append("\t") } else {
+      let scalar = column < scalars.count ? scalars[column] : nil
+      if let scalar, scalar != "\t", TerminalText.isUnsafe(scalar) {
+        let escape = TerminalText.escape(scalar)
+        shown += escape
+        let fill: Character = markChar == " " ? " " : "~"
         underline.append(markChar)
+        underline += String(repeating: fill, count: escape.count - 1)
+        continue
       }
+      if let scalar { shown.unicodeScalars.append(scalar) }
+      if markChar == " ", scalar == "\t" { underline.append("\t") } else { underline.append(markChar) }
     }
     while underline.last == " " { underline.removeLast() }
     let number = String(start.line)
     let gutter = String(repeating: " ", count: max(0, 5 - number.count)) + number
     let blank = String(repeating: " ", count: gutter.count)
-    return "\(gutter) | \(lineText)\n\(blank) | \(underline)\n"
+    return "\(gutter) | \(shown)\n\(blank) | \(underline)\n"
   }
 }
 

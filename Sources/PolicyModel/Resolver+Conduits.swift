@@ -19,10 +19,6 @@ extension Resolver {
       var interfaceLines: [String: SourceRange] = [:]
       for statement in declaration.interfaces {
         let name = statement.interface
-        if name.text.utf8.count > 15 {
-          diagnostics.error(
-            .badValue, "interface name '\(name.text)' is longer than 15 bytes, the kernel's limit", at: name.range)
-        }
         if let first = interfaceLines[name.text] {
           diagnostics.error(
             .duplicateDefinition, "interface '\(name.text)' is declared twice in gateway '\(declaration.name.text)'",

@@ -56,12 +56,14 @@ struct DiffCommand: ParsableCommand {
     do {
       let result = try checkPolicy(at: path, checkOptions: CheckOptions(today: day))
       if result.hasErrors {
-        printError(TextDiagnosticRenderer().render(result.diagnostics) + "conduit: '\(path)' has errors; no diff\n")
+        printError(
+          TextDiagnosticRenderer().render(result.diagnostics)
+            + "conduit: '\(TerminalText.escaped(path))' has errors; no diff\n")
         throw ExitCode(2)
       }
       return result.policy
     } catch let error as InputFileError {
-      printError("conduit: error: \(error)\n")
+      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
       throw ExitCode(2)
     }
   }
@@ -70,9 +72,9 @@ struct DiffCommand: ParsableCommand {
     let parts = difference.added.map { ("+", $0) } + difference.removed.map { ("-", $0) }
     var out = ""
     for conduit in Set(parts.map(\.1.conduit)).sorted() {
-      out += "conduit '\(conduit)':\n"
+      out += "conduit '\(TerminalText.escaped(conduit))':\n"
       for (sign, part) in parts where part.conduit == conduit {
-        let origins = part.rules.map(\.location).joined(separator: ", ")
+        let origins = TerminalText.escaped(part.rules.map(\.location).joined(separator: ", "))
         out += "  \(sign) \(names.flow(part.sources, part.destinations, part.kind, part.selectors))  (\(origins))\n"
       }
     }

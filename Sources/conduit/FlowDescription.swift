@@ -1,6 +1,7 @@
 import FirewallIR
 import FlowSpace
 import PolicyAnalysis
+import PolicyLanguage
 import PolicyModel
 
 /// How the commands print flows: addresses named by their assets where a range holds nothing but known hosts.
@@ -23,12 +24,13 @@ struct FlowDescription {
   }
 
   /// `hmi-1 (10.30.0.31)`; `rtac-a, rtac-b (10.61.20.10-10.61.20.12)` when every address of the range is a
-  /// known host; otherwise the range as written.
+  /// known host; otherwise the range as written. Control characters in asset names are shown escaped
+  /// (`TerminalText`), so a name cannot forge a line of output.
   func name(_ range: AddressRange) -> String {
     let names = assetNames(range)
     guard !names.isEmpty else { return range.description }
     let addresses = range.first == range.last ? range.first.description : range.description
-    return "\(names.joined(separator: ", ")) (\(addresses))"
+    return "\(TerminalText.escaped(names.joined(separator: ", "))) (\(addresses))"
   }
 
   /// The assets of a range in address order, when every address of it is a known host and there are at most

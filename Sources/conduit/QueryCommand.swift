@@ -40,7 +40,7 @@ struct QueryCommand: ParsableCommand {
         at: options.policy, resolveOptions: options.resolveOptions,
         checkOptions: CheckOptions(today: options.day, mitigationsActive: !mitigations.isEmpty))
     } catch {
-      printError("conduit: error: \(error)\n")
+      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
       throw ExitCode(2)
     }
     if checked.hasErrors {
@@ -99,7 +99,7 @@ struct QueryCommand: ParsableCommand {
       lines.append("  denied  \(describe(part, policy))")
     }
     for reason in answer.reasons { lines.append("  \(reason)") }
-    return lines.joined(separator: "\n")
+    return lines.map(TerminalText.escaped).joined(separator: "\n")
   }
 
   private func describe(_ part: QueryPart, _ policy: Policy) -> String {

@@ -5,12 +5,13 @@ import Testing
 struct CoverageTests {
   static let allCases =
     namesAndSyntaxCases + baselineCases + zoneAndGatewayCases + conduitAndRuleCases + acceptRiskCases
+    + hostileNameCases
 
   /// The checks of CHECKS.md's sections "Names and syntax", "Baseline", "Zones and gateways" and "Conduits and rules"
   /// that the checker implements, and functions-unsupported.
   static let requiredChecks: [CheckID] = [
     .syntax, .unknownName, .duplicateDefinition, .emptyGlob, .badPrefix, .badPort, .badValue, .missingStatement,
-    .missingFile, .unknownCheck, .includeCycle, .serviceCycle,
+    .missingFile, .unknownCheck, .nameCollision, .includeCycle, .serviceCycle,
     .baselineRow, .duplicateAddress, .assetClash, .baselineZoneMismatch, .unzonedAsset, .dualHomedAsset,
     .zoneMembership,
     .overlappingZones, .missingSecurityLevel, .missingLevel, .unusedZone, .unenforcedConduit, .hairpinConduit,

@@ -1,0 +1,31 @@
+import PolicyLanguage
+import PolicyModel
+
+/// Text written into nft strings (log prefixes, interface names) and nft comments. nft strings have no escapes
+/// and expand `$variables`, so the characters they cannot carry are replaced by `_`: `"`, `$`, `\`, and what
+/// `TerminalText` would escape (control characters, line separators, bidirectional overrides). The program holds
+/// the replaced text, so the script and the netlink batch carry the same bytes.
+enum NftablesString {
+  /// The kernel's limit for a log prefix (NF_LOG_PREFIXLEN, 128 with its NUL); nft 1.0.6 crashes on longer ones.
+  static let maximumLogPrefixBytes = 127
+
+  /// `text` with every character an nft string cannot carry replaced by `_`.
+  static func sanitized(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isUnwritable) else { return text }
+    return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnwritable($0) ? "_" : $0 }))
+  }
+
+  /// `"TEXT"`, sanitized.
+  static func quoted(_ text: String) -> String { "\"" + sanitized(text) + "\"" }
+
+  /// `LEAD NAME ` within the kernel's limit: the name sanitized, and shortened with a hash suffix when too long,
+  /// so the prefixes of two long names stay apart.
+  static func logPrefix(_ lead: String, naming name: String) -> String {
+    let room = maximumLogPrefixBytes - lead.utf8.count - 2
+    return lead + " " + GeneratedName.shortened(sanitized(name), toBytes: room) + " "
+  }
+
+  private static func isUnwritable(_ scalar: Unicode.Scalar) -> Bool {
+    scalar == "\"" || scalar == "$" || scalar == "\\" || TerminalText.isUnsafe(scalar)
+  }
+}
