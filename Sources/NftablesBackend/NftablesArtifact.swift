@@ -1,6 +1,7 @@
 import Crypto
 import FirewallIR
 import Foundation
+import PolicyLanguage
 
 /// The `nft` target: the complete netlink batch for one gateway with what `apply` needs beside it, in a file every
 /// byte of which is covered by one SHA-256 digest.
@@ -340,23 +341,13 @@ public struct NftablesArtifact: Sendable {
     digest.map { String(format: "%02x", $0) }.joined()
   }
 
-  /// Whether `text` holds no control characters (C0, DEL, C1) and no bidirectional overrides or isolates, which
-  /// would let a header forge what a terminal shows.
+  /// Whether `text` holds nothing that would let a header forge what a terminal shows (`TerminalText`).
   static func isPrintable(_ text: String) -> Bool {
-    text.unicodeScalars.allSatisfy { scalar in
-      !(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
-        || (0x2066...0x2069).contains(scalar.value))
-    }
+    !text.unicodeScalars.contains(where: TerminalText.isUnsafe)
   }
 
-  /// `text` with control characters shown as `\u{…}` escapes, for messages about a refused header.
-  static func visible(_ text: String) -> String {
-    String(
-      String.UnicodeScalarView(
-        text.unicodeScalars.flatMap { scalar in
-          isPrintable(String(scalar)) ? [scalar] : Array("\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
-        }))
-  }
+  /// `text` with control characters shown as `\u{…}` escapes.
+  static func visible(_ text: String) -> String { TerminalText.escaped(text) }
 
   /// `path:line:column` with a non-empty path and positive numbers.
   private static func isSourcePlace(_ text: String) -> Bool {

@@ -59,16 +59,15 @@ struct ApplyCommand: ParsableCommand {
       do {
         try KernelSession.enterNetworkNamespace(netns)
       } catch {
-        printError("conduit: error: \(error)\n")
+        reportError("\(error)")
         throw ExitCode(2)
       }
     }
     let missing = artifact.interfaces.filter { if_nametoindex($0) == 0 }
     if !missing.isEmpty, !force {
-      printError(
-        "conduit: error: interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
-          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)\n"
-      )
+      reportError(
+        "interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
+          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)")
       throw ExitCode(2)
     }
     do {
@@ -81,7 +80,7 @@ struct ApplyCommand: ParsableCommand {
         )
         throw ExitCode(2)
       }
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(error.isRejection ? 1 : 2)
     }
     var unreported: StandardOutputError?
@@ -94,10 +93,10 @@ struct ApplyCommand: ParsableCommand {
       let cut = try cutConnections(noLongerAllowedBy: artifact.flowTable)
       report("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
     } catch {
-      printError("conduit: warning: the ruleset is applied, but connection tracking could not be cleaned: \(error)\n")
+      reportWarning("the ruleset is applied, but connection tracking could not be cleaned: \(error)")
     }
     if let unreported {
-      printError("conduit: error: \(unreported) (the ruleset is applied)\n")
+      reportError("\(unreported) (the ruleset is applied)")
       throw ExitCode(2)
     }
   }
@@ -146,11 +145,11 @@ struct ApplyCommand: ParsableCommand {
     do {
       return try NftablesArtifact.read(contentsOf: input)
     } catch where !error.isNotAnArtifact {
-      printError("conduit: error: '\(input)' is refused: \(error)\n")
+      reportError("'\(input)' is refused: \(error)")
       throw ExitCode(2)
     } catch {}
     guard input.hasSuffix(".conduit") else {
-      printError("conduit: error: '\(input)' is neither a conduit nft artifact nor a policy (.conduit)\n")
+      reportError("'\(input)' is neither a conduit nft artifact nor a policy (.conduit)")
       throw ExitCode(2)
     }
     let pipeline = CompilePipeline(

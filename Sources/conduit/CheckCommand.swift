@@ -30,7 +30,7 @@ struct CheckCommand: ParsableCommand {
         at: options.policy, resolveOptions: options.resolveOptions,
         checkOptions: CheckOptions(today: options.day))
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
     HeldUntilExit.hold(checked)

@@ -70,14 +70,14 @@ struct CompileCommand: ParsableCommand {
     let inputs = compiled.1
     if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
     if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
-      printError("conduit: error: the nft artifact is binary; write it with -o FILE\n")
+      reportError("the nft artifact is binary; write it with -o FILE")
       throw ExitCode(64)
     }
     guard let output else { return try printOutput(parts) }
     do {
       try OutputFile.write(parts, to: output, inputs: inputs)
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
   }

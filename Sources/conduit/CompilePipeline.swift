@@ -30,7 +30,7 @@ struct CompilePipeline {
     do {
       resolved = try resolvePolicy(at: policyPath, resolveOptions: resolveOptions)
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
     let regions = resolved.hasErrors ? nil : ConduitRegions(resolved.policy)
@@ -59,7 +59,7 @@ struct CompilePipeline {
       try refuseOnErrors(diagnostics)
       return (output, diagnostics)
     case .failure(let error):
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(64)
     }
   }
@@ -91,7 +91,7 @@ struct CompilePipeline {
     switch built {
     case .success(let value): return value
     case .failure(let error):
-      printError("conduit: error: internal error: the batch built is not one conduit would apply: \(error)\n")
+      reportError("internal error: the batch built is not one conduit would apply: \(error)")
       throw ExitCode(2)
     }
   }

@@ -41,7 +41,7 @@ struct DiffCommand: ParsableCommand {
     do {
       difference = try Diff.between(before, after, diagnostics: &diagnostics)
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(64)
     }
     let names = FlowDescription([after, before])
@@ -63,7 +63,7 @@ struct DiffCommand: ParsableCommand {
       }
       return result.policy
     } catch let error as InputFileError {
-      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
   }

@@ -36,7 +36,7 @@ struct GraphCommand: ParsableCommand {
       checked = try checkPolicy(
         at: options.policy, resolveOptions: options.resolveOptions, checkOptions: CheckOptions(today: options.day))
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
     let source = ZoneDiagramDOTRenderer().render(ZoneDiagram(checked.policy, diagnostics: checked.diagnostics))
@@ -49,7 +49,7 @@ struct GraphCommand: ParsableCommand {
       do {
         try OutputFile.write([[UInt8](data)], to: output, inputs: checked.policy.inputFiles)
       } catch {
-        printError("conduit: error: \(error)\n")
+        reportError("\(error)")
         throw ExitCode(2)
       }
     } else {
@@ -96,7 +96,7 @@ enum Graphviz {
     do {
       try process.run()
     } catch {
-      printError("conduit: error: cannot run '\(executable.path)': \(error.localizedDescription)\n")
+      reportError("cannot run '\(executable.path)': \(error.localizedDescription)")
       throw ExitCode(2)
     }
     let writer = Thread {
@@ -110,7 +110,7 @@ enum Graphviz {
     let message = errorReader.finish()
     guard process.terminationReason == .exit, process.terminationStatus == 0 else {
       let reason = message.trimmingCharacters(in: .whitespacesAndNewlines)
-      printError("conduit: error: '\(executable.path) -Tsvg' failed: \(reason)\n")
+      reportError("'\(executable.path) -Tsvg' failed: \(reason)")
       throw ExitCode(2)
     }
     return svg

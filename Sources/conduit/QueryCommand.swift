@@ -40,7 +40,7 @@ struct QueryCommand: ParsableCommand {
         at: options.policy, resolveOptions: options.resolveOptions,
         checkOptions: CheckOptions(today: options.day, mitigationsActive: !mitigations.isEmpty))
     } catch {
-      printError("conduit: error: \(TerminalText.escaped("\(error)"))\n")
+      reportError("\(error)")
       throw ExitCode(2)
     }
     if checked.hasErrors {
@@ -67,7 +67,7 @@ struct QueryCommand: ParsableCommand {
       answer = try Query.answer(
         policy, from: sources, to: destinations, items: items, mitigations: mitigations, diagnostics: &diagnostics)
     } catch {
-      printError("conduit: error: \(error)\n")
+      reportError("\(error)")
       throw ExitCode(64)
     }
     try printOutput(render(answer, policy) + "\n")

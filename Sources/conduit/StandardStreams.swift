@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PolicyLanguage
 
 /// A system call that failed, with the reason the system gives.
 struct SystemCallError: Error, CustomStringConvertible {
@@ -97,13 +98,33 @@ func printOutput(_ parts: [[UInt8]]) throws {
   do {
     try StandardStreams.write(parts)
   } catch {
-    printError("conduit: error: \(error)\n")
+    reportError("\(error)")
     throw ExitCode(2)
   }
 }
 
-/// Writes `message` to standard error. A standard error that cannot be written is ignored: there is nowhere left to
-/// report it, and the exit status still tells.
+/// Writes `conduit: error: TEXT` as one line to standard error, every control character of `text` (which holds paths
+/// and names from the input) shown as an escape, line breaks included.
+func reportError(_ text: String) {
+  printError("conduit: error: " + TerminalText.escaped(text) + "\n")
+}
+
+/// Writes `conduit: warning: TEXT` as one line to standard error, like `reportError`.
+func reportWarning(_ text: String) {
+  printError("conduit: warning: " + TerminalText.escaped(text) + "\n")
+}
+
+/// Writes `message` to standard error, every control character but line breaks and tabs shown as an escape (paths
+/// and names from the input reach these messages). A standard error that cannot be written is ignored: there is
+/// nowhere left to report it, and the exit status still tells.
 func printError(_ message: String) {
-  try? writeAll(Array(message.utf8), to: STDERR_FILENO)
+  var safe = ""
+  for scalar in message.unicodeScalars {
+    if TerminalText.isUnsafe(scalar), scalar != "\n", scalar != "\t" {
+      safe += TerminalText.escape(scalar)
+    } else {
+      safe.unicodeScalars.append(scalar)
+    }
+  }
+  try? writeAll(Array(safe.utf8), to: STDERR_FILENO)
 }

@@ -111,7 +111,7 @@ import Testing
       mitigations: [], effectiveDate: "2026-12-01", policyDigest: artifact.header.policyDigest,
       sources: ["plant\u{7}.conduit", "assets\n.csv"])
     let read = try NftablesArtifact(decoding: named.encoded())
-    #expect(read.header.sources == ["plant\\u{7}.conduit", "assets\\u{a}.csv"])
+    #expect(read.header.sources == ["plant\\u{7}.conduit", "assets\\u{A}.csv"])
   }
 
   @Test func everyByteIsUnderTheDigest() throws {
@@ -156,7 +156,7 @@ import Testing
     let laterDay = try Forgery.editingHeader(bytes) { $0["effectiveDate"] = "2030-01-01" }
     #expect(Self.refusal(laterDay)?.contains("compile digest does not match") == true)
     let escape = try Forgery.editingHeader(bytes) { $0["gateway"] = "gw\u{1B}[2J" }
-    #expect(Self.refusal(escape)?.contains("control characters ('gw\\u{1b}[2J')") == true)
+    #expect(Self.refusal(escape)?.contains("control characters ('gw\\u{1B}[2J')") == true)
     let forgedOrigin = try Forgery.editingHeader(bytes) { header in
       var origins = header["origins"] as! [String: String]
       origins[origins.keys.sorted()[0]] = "plant.conduit:12:3\nconduit: applied"
