@@ -330,6 +330,14 @@ import Testing
     #expect(try site.listing() == before)
   }
 
+  @Test func anEmptyPathIsExitTwo() throws {
+    let site = try Site()
+    let result = try site.run(["compile", "site.conduit", "--target", "nft-text", "-o", ""])
+    #expect(result.status == 2)
+    #expect(result.standardError == "conduit: error: cannot write '': the path is empty\n")
+    #expect(try site.listing() == Site.inputs.sorted())
+  }
+
   @Test func aMissingDirectoryIsExitTwo() throws {
     let site = try Site()
     let result = try site.run(["compile", "site.conduit", "--target", "nft-text", "-o", "missing/out"])
