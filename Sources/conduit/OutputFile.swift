@@ -24,6 +24,7 @@ enum OutputFile {
 
   /// Writes `parts`, one after the other, to the regular file at `path`, unless it is one of `inputs`.
   static func write(_ parts: [[UInt8]], to path: String, inputs: [Input]) throws(OutputFileError) {
+    guard !path.isEmpty else { throw OutputFileError(path: path, reason: "the path is empty") }
     let (directoryPath, name) = split(path)
     guard !name.isEmpty else {
       throw OutputFileError(path: path, reason: "it is a directory; -o writes only regular files")

@@ -17,15 +17,22 @@ struct SystemCallError: Error, CustomStringConvertible {
   }
 }
 
-/// Writes every byte of `bytes` to `descriptor`, retrying after a signal and after a partial write.
+/// Writes every byte of `bytes` to `descriptor`, retrying after a signal and after a partial write, and waiting
+/// when the descriptor is non-blocking and full (a pipe its reader set O_NONBLOCK on).
 func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws(SystemCallError) {
   guard let base = bytes.baseAddress else { return }
   var offset = 0
   while offset < bytes.count {
     let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
     if written < 0 {
-      if errno == EINTR { continue }
-      throw .last
+      switch errno {
+      case EINTR: continue
+      case EAGAIN, EWOULDBLOCK:
+        var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        if poll(&waiting, 1, -1) < 0, errno != EINTR { throw .last }
+        continue
+      default: throw .last
+      }
     }
     offset += written
   }

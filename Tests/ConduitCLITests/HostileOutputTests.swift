@@ -108,6 +108,59 @@ import Testing
     #expect(result.standardError == "conduit: error: cannot write to standard output: \(testCase.sink.reason)\n")
   }
 
+  /// A pipe its reader made non-blocking, read slowly: writes that find it full wait instead of failing with EAGAIN,
+  /// and every byte arrives.
+  @Test func aNonBlockingPipeThatFillsUpGetsEveryByte() throws {
+    let site = try Site()
+    var rules = ""
+    for rule in 0..<1_500 {
+      rules += "  allow 10.30.0.\(rule % 200 + 1) -> 10.40.0.\(rule / 200 + 100) service tcp/\(2_000 + rule)\n"
+    }
+    let policy = try String(contentsOfFile: site.path("site.conduit"), encoding: .utf8)
+    try policy.replacingOccurrences(of: "service polling\n", with: "service polling\n" + rules)
+      .write(toFile: site.path("site.conduit"), atomically: true, encoding: .utf8)
+    let command = ["compile", "site.conduit", "--target", "flows"]
+    let expected = try site.run(command)
+    try #require(expected.status == 0, "\(expected.standardError)")
+    try #require(expected.standardOutputBytes.count > 1 << 18)
+    let pipe = Pipe()
+    let writeEnd = pipe.fileHandleForWriting.fileDescriptor
+    try #require(fcntl(writeEnd, F_SETFL, fcntl(writeEnd, F_GETFL) | O_NONBLOCK) == 0)
+    let reader = SlowReader(pipe.fileHandleForReading)
+    let result = try ConduitRunner.run(
+      ConduitRunner.executable, command + ["--today", "2026-11-28"], in: site.url.path,
+      standardOutput: pipe.fileHandleForWriting)
+    try pipe.fileHandleForWriting.close()
+    #expect(result.status == 0, "\(result.standardError)")
+    let received = reader.finish()
+    let complete = received == expected.standardOutputBytes
+    #expect(complete, "\(received.count) of \(expected.standardOutputBytes.count) bytes")
+  }
+
+  /// Reads a pipe in small pieces with pauses, so that its writer finds it full.
+  final class SlowReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+      Thread {
+        usleep(200_000)
+        while true {
+          let piece = handle.readData(ofLength: 4_096)
+          if piece.isEmpty { break }
+          self.data.append(piece)
+          if self.data.count % (1 << 16) < 4_096 { usleep(20_000) }
+        }
+        self.done.signal()
+      }.start()
+    }
+
+    func finish() -> Data {
+      done.wait()
+      return data
+    }
+  }
+
   /// Standard error that cannot be written either: the exit status still tells.
   @Test func standardErrorThatCannotBeWrittenIsNotFatal() throws {
     let directory = try ConduitRunner.fixture("output-files")
@@ -128,17 +181,22 @@ import Testing
     ["graph", "site.conduit"],
   ]
 
+  /// The device is a node of the scratch directory (the same device as /dev/null) when the test may create one, so
+  /// that a regression replaces that node and not the machine's /dev/null; an unprivileged run, which could not
+  /// replace /dev/null anyway, uses /dev/null itself.
   @Test(arguments: writingCommands)
   func aDeviceIsRefusedAndLeftAlone(_ command: [String]) throws {
     let site = try Site()
-    let result = try site.run(command + ["-o", "/dev/null"])
+    let device = mknod(site.path("null"), S_IFCHR | 0o666, Self.nullDevice) == 0 ? "null" : "/dev/null"
+    let result = try site.run(command + ["-o", device])
     #expect(result.status == 2)
     #expect(
       result.standardError
-        == "conduit: error: cannot write '/dev/null': it is a character device; -o writes only regular files\n")
+        == "conduit: error: cannot write '\(device)': it is a character device; -o writes only regular files\n")
     var status = stat()
-    #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
-    #expect(try site.listing() == Site.inputs.sorted())
+    #expect(stat(device.hasPrefix("/") ? device : site.path(device), &status) == 0)
+    #expect(status.st_mode & S_IFMT == S_IFCHR && status.st_rdev == Self.nullDevice)
+    #expect(try site.listing() == (Site.inputs + (device == "null" ? ["null"] : [])).sorted())
   }
 
   @Test(arguments: writingCommands)
@@ -272,6 +330,14 @@ import Testing
     #expect(try site.listing() == before)
   }
 
+  @Test func anEmptyPathIsExitTwo() throws {
+    let site = try Site()
+    let result = try site.run(["compile", "site.conduit", "--target", "nft-text", "-o", ""])
+    #expect(result.status == 2)
+    #expect(result.standardError == "conduit: error: cannot write '': the path is empty\n")
+    #expect(try site.listing() == Site.inputs.sorted())
+  }
+
   @Test func aMissingDirectoryIsExitTwo() throws {
     let site = try Site()
     let result = try site.run(["compile", "site.conduit", "--target", "nft-text", "-o", "missing/out"])
@@ -300,6 +366,9 @@ import Testing
   }
 
   // MARK: Helpers
+
+  /// The device number of /dev/null (major 1, minor 3), as Linux encodes it in `dev_t`.
+  static let nullDevice: dev_t = (1 << 8) | 3
 
   static func permissions(_ path: String) throws -> mode_t {
     var status = stat()

@@ -138,9 +138,10 @@ final class BackgroundProcess {
     process.isRunning
   }
 
-  /// What the program has written to standard output so far.
+  /// What the program has written to standard output so far (bytes that are not UTF-8 become U+FFFD, so that nothing
+  /// is silently dropped).
   var outputSoFar: String {
-    (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
+    Self.text(of: outputURL)
   }
 
   /// Writes `line` and a newline to the program's standard input; a program that has exited is ignored.
@@ -175,7 +176,7 @@ final class BackgroundProcess {
     closeInput()
     let output = CommandOutput(
       status: process.terminationStatus, standardOutput: outputSoFar,
-      standardError: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
+      standardError: Self.text(of: errorURL))
     finished = output
     return output
   }
@@ -185,6 +186,15 @@ final class BackgroundProcess {
     guard process.isRunning else { return }
     Glibc.kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
+  }
+
+  /// The contents of one of the output files; a file that cannot be read (it was removed) says so.
+  private static func text(of url: URL) -> String {
+    do {
+      return String(decoding: try Data(contentsOf: url), as: UTF8.self)
+    } catch {
+      return "(cannot read \(url.path): \(error))"
+    }
   }
 
   private static let ignoreBrokenPipes: Void = {

@@ -13,6 +13,13 @@ import Testing
     #expect(result.standardError == String(repeating: "e", count: 3_000_000))
   }
 
+  /// Output that is not UTF-8 is kept (as U+FFFD), not dropped.
+  @Test func outputThatIsNotUTF8IsKept() throws {
+    let result = try Command.run("/bin/sh", ["-c", "printf 'a\\377b'; printf 'c\\377d' >&2"])
+    #expect(result.standardOutput == "a\u{FFFD}b")
+    #expect(result.standardError == "c\u{FFFD}d")
+  }
+
   @Test func theConduitExecutableIsFoundAndRuns() throws {
     let result = try ConduitExecutable.run(["--version"])
     #expect(result.status == 0, "\(result.standardError)")
