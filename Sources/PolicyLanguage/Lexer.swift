@@ -50,7 +50,8 @@ public struct Lexer: Sendable {
           index += 1
         }
         if !isASCII, !hasReportedCommentEncoding, let invalid = Self.firstInvalidUTF8(in: bytes, start..<index) {
-          problems.append(LexicalProblem(range: invalid, message: Self.invalidUTF8Message(bytes[invalid.lowerBound])))
+          let message = Self.invalidUTF8Message(bytes[invalid.lowerBound]) + " in a comment"
+          problems.append(LexicalProblem(range: invalid, message: message))
           hasReportedCommentEncoding = true
         }
       case UInt8(ascii: "{"):
@@ -82,7 +83,7 @@ public struct Lexer: Sendable {
         let length = Self.sequenceLength(at: index, in: bytes)
         if let problem = Self.problem(at: index, length: length, in: bytes) {
           var end = index + length
-          while end < bytes.count {
+          while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") {
             let nextLength = Self.sequenceLength(at: end, in: bytes)
             guard Self.problem(at: end, length: nextLength, in: bytes) != nil else { break }
             end += nextLength
@@ -145,7 +146,7 @@ public struct Lexer: Sendable {
   }
 
   static func invalidUTF8Message(_ byte: UInt8) -> String {
-    "file is not valid UTF-8: byte 0x\(String(byte, radix: 16, uppercase: false).leftPadded(to: 2)) is no character"
+    "invalid UTF-8 byte 0x\(String(byte, radix: 16, uppercase: false).leftPadded(to: 2))"
   }
 
   /// `U+001B`.

@@ -184,7 +184,7 @@ public struct Resolver: Sendable {
       if case .service(let used) = item, services[used.text] == nil, let declaration = serviceDeclarations[used.text] {
         if let start = stackIndex[used.text] {
           usedServices.insert(used.text)
-          let cycle = (stack[start...].map(\.declaration.name.text) + [used.text]).joined(separator: " -> ")
+          let cycle = Self.describeCycle(stack[start...].map(\.declaration.name.text) + [used.text])
           diagnostics.error(
             .serviceCycle, "service '\(used.text)' is defined through itself: \(cycle)", at: declaration.name.range)
           stack[top].nextItem += 1
@@ -213,6 +213,13 @@ public struct Resolver: Sendable {
       stack[top].depth = max(stack[top].depth, usedDepth + 1)
       stack[top].add(expand(item))
     }
+  }
+
+  /// `a -> b -> a`; a long cycle shows its first and last five services and how many lie between.
+  private static func describeCycle(_ names: [String]) -> String {
+    guard names.count > 12 else { return names.joined(separator: " -> ") }
+    let between = "(\(names.count - 10) more)"
+    return (names.prefix(5) + [between] + names.suffix(5)).joined(separator: " -> ")
   }
 
   /// A range in no file, for built-in definitions; replaced by the using item's range when expanded.

@@ -133,11 +133,13 @@ struct ApplyCommand: ParsableCommand {
   }
 
   private func loadArtifact() throws -> NftablesArtifact {
-    guard let data = FileManager.default.contents(atPath: input) else {
-      printError("conduit: error: cannot read '\(input)'\n")
+    let bytes: [UInt8]
+    switch FileReader.readBytes(input) {
+    case .success(let read): bytes = read
+    case .failure(let error):
+      printError("conduit: error: \(error)\n")
       throw ExitCode(2)
     }
-    let bytes = [UInt8](data)
     if bytes.starts(with: NftablesArtifact.magic) {
       do {
         return try NftablesArtifact(decoding: bytes)

