@@ -41,7 +41,7 @@ struct JSONReadingTests {
     let source = #"[{"desc": "caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \n\t\b\f\r", "k\u0041y": 1}]"#
     let table = readTable(source, pathExtension: "json")
 
-    #expect(table.errors.isEmpty)
+    #expect(table.errors == [BaselineReadError(message: "control character U+000A in a string", range: 46..<48, line: 1)])
     try #require(table.records.count == 1)
     let record = table.records[0]
     #expect(record.pairs == [KeyValue("desc", "café 😀 \"q\" \\ / \n\t\u{8}\u{C}\r"), KeyValue("kAy", "1")])
@@ -82,10 +82,11 @@ struct JSONReadingTests {
     #expect(table.records[0].range == 1..<124)
   }
 
-  @Test func duplicateKeysAreKept() {
+  @Test func aDuplicateKeyKeepsTheLaterValue() {
     let table = readTable(#"[{"ip": "10.0.0.1", "ip": "10.0.0.2"}, {}]"#, pathExtension: "json")
     #expect(table.errors.isEmpty)
-    #expect(table.records.map(\.pairs) == [[KeyValue("ip", "10.0.0.1"), KeyValue("ip", "10.0.0.2")], []])
+    #expect(table.duplicateKeys == [BaselineDuplicateKey(key: "ip", range: 20..<24, line: 1, earlierRange: 2..<6)])
+    #expect(table.records.map(\.pairs) == [[KeyValue("ip", "10.0.0.2")], []])
     #expect(table.records[1].range == 39..<41)
   }
 
