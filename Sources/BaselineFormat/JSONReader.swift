@@ -303,10 +303,11 @@ struct JSONReader {
         }
         let message = ControlCharacter.message(UInt32(byte), in: "a string")
         reportControlCharacter("unescaped " + message, position..<(position + 1))
-      } else if byte == 0x7F || byte == 0xC2, let (range, codePoint) = ControlCharacter.first(
-        in: bytes[position..<min(position + 2, bytes.count)]), range.lowerBound == position
-      {
-        reportControlCharacter(ControlCharacter.message(codePoint, in: "a string"), range)
+      } else if byte == 0x7F || byte == 0xC2 {
+        let next = bytes[position..<min(position + 2, bytes.count)]
+        if let (range, codePoint) = ControlCharacter.first(in: next), range.lowerBound == position {
+          reportControlCharacter(ControlCharacter.message(codePoint, in: "a string"), range)
+        }
       }
       position += 1
     }

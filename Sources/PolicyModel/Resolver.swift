@@ -147,8 +147,9 @@ public struct Resolver: Sendable {
     init(_ declaration: ServiceDeclaration) { self.declaration = declaration }
 
     mutating func add(_ expanded: [ResolvedItem]) {
-      for item in expanded where itemKeys.insert(ServiceItemKey(match: item.match, literal: item.literalRange)).inserted {
-        items.append(item)
+      for item in expanded {
+        let key = ServiceItemKey(match: item.match, literal: item.literalRange)
+        if itemKeys.insert(key).inserted { items.append(item) }
       }
     }
   }
@@ -202,10 +203,11 @@ public struct Resolver: Sendable {
       if usedDepth >= Self.serviceNestingLimit {
         usedServices.insert(used.text)
         if usedDepth == Self.serviceNestingLimit {
+          let limit = Self.serviceNestingLimit
           diagnostics.error(
             .badValue,
-            "service '\(name)' would be built from services \(usedDepth + 1) levels deep through '\(used.text)'; at most \(Self.serviceNestingLimit) levels are allowed",
-            at: used.range)
+            "service '\(name)' would be built from services \(usedDepth + 1) levels deep through '\(used.text)'; "
+              + "at most \(limit) levels are allowed", at: used.range)
         }
         stack[top].depth = Self.serviceNestingLimit + 1
         continue

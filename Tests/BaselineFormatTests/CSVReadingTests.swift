@@ -8,7 +8,8 @@ struct CSVReadingTests {
     let table = readTable(source, pathExtension: "csv")
 
     #expect(table.format == .csv(delimiter: UInt8(ascii: ";")))
-    #expect(table.errors == [BaselineReadError(message: "control character U+000A in a field", range: 38..<39, line: 2)])
+    #expect(
+      table.errors == [BaselineReadError(message: "control character U+000A in a field", range: 38..<39, line: 2)])
     #expect(table.header.map(\.key) == ["name", "ip", "note"])
     #expect(table.header.map(\.keyRange) == [0..<4, 5..<7, 8..<12])
     #expect(table.header[2].value == .text("note"))

@@ -41,7 +41,8 @@ struct JSONReadingTests {
     let source = #"[{"desc": "caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \n\t\b\f\r", "k\u0041y": 1}]"#
     let table = readTable(source, pathExtension: "json")
 
-    #expect(table.errors == [BaselineReadError(message: "control character U+000A in a string", range: 46..<48, line: 1)])
+    #expect(
+      table.errors == [BaselineReadError(message: "control character U+000A in a string", range: 46..<48, line: 1)])
     try #require(table.records.count == 1)
     let record = table.records[0]
     #expect(record.pairs == [KeyValue("desc", "café 😀 \"q\" \\ / \n\t\u{8}\u{C}\r"), KeyValue("kAy", "1")])

@@ -49,7 +49,8 @@ private func error(_ message: String, _ range: Range<Int>, line: Int) -> Baselin
       "CSV: a tab inside a cell is whitespace, a carriage return before the line break is part of it", "csv",
       [text("name,ip\r\nhmi\t2,10.0.0.1\r\n")], errors: [], names: ["hmi\t2"]),
     BaselineDecodingCase(
-      "CSV: a byte order mark at the start is skipped", "csv", [[0xEF, 0xBB, 0xBF], text("name,ip\nplc-1,10.0.0.1\n")],
+      "CSV: a byte order mark at the start is skipped", "csv",
+      [[0xEF, 0xBB, 0xBF], text("name,ip\nplc-1,10.0.0.1\n")],
       errors: [], names: ["plc-1"]),
     BaselineDecodingCase(
       "JSON: an escaped escape character in a name, located at the escape", "json",

@@ -84,7 +84,8 @@ import Testing
     var text = "service s0 tcp/502\n"
     for index in 1...10_000 { text += "service s\(index) s\(index - 1)\n" }
     try directory.write("services.conduit", text)
-    let result = try Self.runWithDeadline(["check", "services.conduit", "--format", "json"] + Self.today, in: directory.path)
+    let result = try Self.runWithDeadline(
+      ["check", "services.conduit", "--format", "json"] + Self.today, in: directory.path)
     #expect(result.status == 1, "\(result.standardError)")
     #expect(try Self.findings(result.standardOutput).contains(Finding("bad-value", "services.conduit:65:13")))
     #expect(result.standardOutput.contains("at most 64 levels are allowed"))
@@ -140,10 +141,16 @@ import Testing
   static func deepJSON(_ shape: String) -> (json: String, expected: Finding) {
     switch shape {
     case "object member":
-      ("[{\"name\": \"a\", \"ip\": \"10.0.0.1\", \"x\": " + deep("[", "]") + "}]", Finding("baseline-row", "deep.json:1:40"))
+      (
+        "[{\"name\": \"a\", \"ip\": \"10.0.0.1\", \"x\": " + deep("[", "]") + "}]",
+        Finding("baseline-row", "deep.json:1:40")
+      )
     case "array element": ("[" + deep("[", "]") + "]", Finding("baseline-row", "deep.json:1:2"))
     case "objects":
-      ("[{\"name\": \"a\", \"x\": " + deep("{\"a\": ", "}", innermost: "1") + "}]", Finding("baseline-row", "deep.json:1:21"))
+      (
+        "[{\"name\": \"a\", \"x\": " + deep("{\"a\": ", "}", innermost: "1") + "}]",
+        Finding("baseline-row", "deep.json:1:21")
+      )
     default: (String(repeating: "[", count: 100_000), Finding("baseline-row", "deep.json:1:100001"))
     }
   }
@@ -154,7 +161,8 @@ import Testing
     let directory = try HostileInputDirectory()
     try directory.write("deep.json", json)
     try directory.write("site.conduit", "baseline \"deep.json\"\n")
-    let result = try Self.runWithDeadline(["check", "site.conduit", "--format", "json"] + Self.today, in: directory.path)
+    let result = try Self.runWithDeadline(
+      ["check", "site.conduit", "--format", "json"] + Self.today, in: directory.path)
     #expect(result.status == 1, "\(shape): \(result.standardError)")
     let found = try Self.findings(result.standardOutput)
     #expect(found.contains(expected), "\(shape): \(found)")
@@ -163,7 +171,8 @@ import Testing
   @Test func aHundredThousandNestedBracesInAPolicyAreSyntaxErrors() throws {
     let directory = try HostileInputDirectory()
     try directory.write("site.conduit", "zone a " + String(repeating: "{", count: 100_000) + "\n")
-    let result = try Self.runWithDeadline(["check", "site.conduit", "--format", "json"] + Self.today, in: directory.path)
+    let result = try Self.runWithDeadline(
+      ["check", "site.conduit", "--format", "json"] + Self.today, in: directory.path)
     #expect(result.status == 1, "\(result.standardError)")
     #expect(try Self.findings(result.standardOutput).contains(Finding("syntax", "site.conduit:1:9")))
   }
@@ -232,8 +241,10 @@ import Testing
     try directory.write("closed.conduit", "site c\n")
     let executable = directory.path + "/conduit"
     try FileManager.default.copyItem(atPath: ConduitRunner.executable.path, toPath: executable)
-    for (path, mode) in [(directory.path, 0o755), (executable, 0o755), (directory.path + "/site.conduit", 0o644),
-      (directory.path + "/secret.conduit", 0o000), (directory.path + "/closed.conduit", 0o000)] {
+    for (path, mode) in [
+      (directory.path, 0o755), (executable, 0o755), (directory.path + "/site.conduit", 0o644),
+      (directory.path + "/secret.conduit", 0o000), (directory.path + "/closed.conduit", 0o000),
+    ] {
       try #require(chmod(path, mode_t(mode)) == 0)
     }
     let asNobody = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []

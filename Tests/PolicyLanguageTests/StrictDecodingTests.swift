@@ -26,7 +26,8 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
       [text("site a"), [0xFF], text("\nzone 1 {\n}\n")],
       [("invalid UTF-8 byte 0xff", 1, 7), ("expected a zone name", 2, 6)]),
     DecodingCase(
-      "Latin-1 in a string: the first bad byte", [text("zone z {\n  description \"caf"), [0xE9, 0xE8], text("\"\n}\n")],
+      "Latin-1 in a string: the first bad byte",
+      [text("zone z {\n  description \"caf"), [0xE9, 0xE8], text("\"\n}\n")],
       [("invalid UTF-8 byte 0xe9 in a string", 2, 19)]),
     DecodingCase(
       "a truncated sequence in a comment", [text("site a # na"), [0xC3], text("\nsite b\n")],
@@ -61,14 +62,17 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
       "a run of control characters between tokens is one error", [text("site a "), [0x1B, 0x1B, 0x07], text("\n")],
       [("control character U+001B", 1, 8)]),
     DecodingCase(
-      "C1 CSI (U+009B) between tokens", [text("site a "), [0xC2, 0x9B], text("\n")], [("control character U+009B", 1, 8)]),
+      "C1 CSI (U+009B) between tokens", [text("site a "), [0xC2, 0x9B], text("\n")],
+      [("control character U+009B", 1, 8)]),
     DecodingCase(
-      "an invisible character between tokens is named by code point", [text("site a"), [0xE2, 0x80, 0xAE], text("b\n")],
+      "an invisible character between tokens is named by code point",
+      [text("site a"), [0xE2, 0x80, 0xAE], text("b\n")],
       [("unexpected character U+202E", 1, 7)]),
     DecodingCase("tabs between tokens and inside strings are whitespace", [text("site\t\"a\tb\"\t# c\t\n")], []),
     DecodingCase("a byte order mark at the start is skipped", [[0xEF, 0xBB, 0xBF], text("site a\n")], []),
     DecodingCase(
-      "a byte order mark elsewhere is an invisible character", [text("site a\n"), [0xEF, 0xBB, 0xBF], text("site b\n")],
+      "a byte order mark elsewhere is an invisible character",
+      [text("site a\n"), [0xEF, 0xBB, 0xBF], text("site b\n")],
       [("unexpected character U+FEFF", 2, 1)]),
     DecodingCase("UTF-8 in strings and comments is fine", [text("site \"Kläranlage Süd\" # Wasser 💧\n")], []),
   ]
@@ -101,7 +105,8 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
   }
 
   @Test func columnsCountEachMalformedByteOnce() {
-    let file = SourceFile(path: "site.conduit", bytes: text("é") + [0xFF, 0xC3] + text("ä") + [0xE2, 0x82] + text("x"))
+    let file = SourceFile(
+      path: "site.conduit", bytes: text("é") + [0xFF, 0xC3] + text("ä") + [0xE2, 0x82] + text("x"))
     #expect(file.location(of: 2) == SourceLocation(line: 1, column: 2))
     #expect(file.location(of: 3) == SourceLocation(line: 1, column: 3))
     #expect(file.location(of: 4) == SourceLocation(line: 1, column: 4))

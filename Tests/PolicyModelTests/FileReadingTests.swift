@@ -49,20 +49,23 @@ import Testing
     ])
     try #require(mkfifo(directory.path("fifo.conduit"), 0o600) == 0)
     try #require(mkfifo(directory.path("fifo.csv"), 0o600) == 0)
-    try FileManager.default.createDirectory(at: directory.url.appendingPathComponent("dir"), withIntermediateDirectories: false)
+    try FileManager.default.createDirectory(
+      at: directory.url.appendingPathComponent("dir"), withIntermediateDirectories: false)
     let (_, diagnostics) = try directory.resolve()
     let found = diagnostics.map { ($0.id, $0.message, $0.range?.startLocation) }
     #expect(found.map(\.0) == [.missingFile, .missingFile, .missingFile, .missingFile])
-    #expect(found.map(\.1) == [
-      "cannot read included file 'fifo.conduit': it is a FIFO, not a regular file",
-      "cannot read included file 'absent.conduit': no such file",
-      "cannot read included file 'dir': it is a directory, not a regular file",
-      "cannot read baseline 'fifo.csv': it is a FIFO, not a regular file",
-    ])
-    #expect(found.map(\.2) == [
-      SourceLocation(line: 1, column: 9), SourceLocation(line: 2, column: 9), SourceLocation(line: 3, column: 9),
-      SourceLocation(line: 4, column: 10),
-    ])
+    #expect(
+      found.map(\.1) == [
+        "cannot read included file 'fifo.conduit': it is a FIFO, not a regular file",
+        "cannot read included file 'absent.conduit': no such file",
+        "cannot read included file 'dir': it is a directory, not a regular file",
+        "cannot read baseline 'fifo.csv': it is a FIFO, not a regular file",
+      ])
+    #expect(
+      found.map(\.2) == [
+        SourceLocation(line: 1, column: 9), SourceLocation(line: 2, column: 9), SourceLocation(line: 3, column: 9),
+        SourceLocation(line: 4, column: 10),
+      ])
   }
 
   @Test func aBaselineOverrideThatIsADeviceThrows() throws {
@@ -94,4 +97,3 @@ import Testing
     #expect(policy.assets.map { $0.addresses.map(\.description) } == [["10.40.0.5"]])
   }
 }
-
