@@ -165,11 +165,11 @@ public struct Resolver: Sendable {
     guard services[root] == nil, let rootDeclaration = serviceDeclarations[root] else { return }
     var stack = [ServiceFrame(rootDeclaration)]
     var stackIndex = [root: 0]
-    while let frame = stack.last {
-      let top = stack.count - 1
-      let name = frame.declaration.name.text
-      guard frame.nextItem < frame.declaration.items.count else {
-        stack.removeLast()
+    while let top = stack.indices.last {
+      let declaration = stack[top].declaration
+      let name = declaration.name.text
+      guard stack[top].nextItem < declaration.items.count else {
+        let frame = stack.removeLast()
         stackIndex[name] = nil
         serviceDepths[name] = frame.depth
         services[name] = ServiceDefinition(
@@ -181,17 +181,19 @@ public struct Resolver: Sendable {
           })
         continue
       }
-      let item = frame.declaration.items[frame.nextItem]
-      if case .service(let used) = item, services[used.text] == nil, let declaration = serviceDeclarations[used.text] {
+      let item = declaration.items[stack[top].nextItem]
+      if case .service(let used) = item, services[used.text] == nil, let usedDeclaration = serviceDeclarations[used.text]
+      {
         if let start = stackIndex[used.text] {
           usedServices.insert(used.text)
           let cycle = Self.describeCycle(stack[start...].map(\.declaration.name.text) + [used.text])
           diagnostics.error(
-            .serviceCycle, "service '\(used.text)' is defined through itself: \(cycle)", at: declaration.name.range)
+            .serviceCycle, "service '\(used.text)' is defined through itself: \(cycle)",
+            at: usedDeclaration.name.range)
           stack[top].nextItem += 1
         } else {
           stackIndex[used.text] = stack.count
-          stack.append(ServiceFrame(declaration))
+          stack.append(ServiceFrame(usedDeclaration))
         }
         continue
       }
