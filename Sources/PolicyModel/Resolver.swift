@@ -182,7 +182,8 @@ public struct Resolver: Sendable {
         continue
       }
       let item = declaration.items[stack[top].nextItem]
-      if case .service(let used) = item, services[used.text] == nil, let usedDeclaration = serviceDeclarations[used.text]
+      if case .service(let used) = item, services[used.text] == nil,
+        let usedDeclaration = serviceDeclarations[used.text]
       {
         if let start = stackIndex[used.text] {
           usedServices.insert(used.text)

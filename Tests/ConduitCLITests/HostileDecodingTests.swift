@@ -234,6 +234,18 @@ import Testing
     }
   }
 
+  @Test func aBaselineOverrideThatIsAFIFOExitsTwo() throws {
+    let directory = try HostileInputDirectory()
+    try directory.write("site.conduit", "site a\n")
+    try #require(mkfifo(directory.path + "/fifo.csv", 0o600) == 0)
+    for arguments in [["check"], ["compile", "--target", "flows"], ["graph"]] {
+      let result = try Self.runWithDeadline(
+        arguments + ["site.conduit", "--baseline", "fifo.csv"] + Self.today, in: directory.path)
+      #expect(result.status == 2, "\(arguments): \(result.standardError)")
+      #expect(result.standardError == "conduit: error: cannot read 'fifo.csv': it is a FIFO, not a regular file\n")
+    }
+  }
+
   @Test func permissionDeniedIsReportedAsSuchForANonRootUser() throws {
     let directory = try HostileInputDirectory()
     try directory.write("site.conduit", "site a\ninclude \"secret.conduit\"\n")
