@@ -76,7 +76,7 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public func location(of offset: Int) -> SourceLocation {
     let clamped = max(0, min(offset, bytes.count))
     let line = line(of: clamped)
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var column = 1
     var index = start
     while index < clamped {
@@ -89,7 +89,7 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   /// The text of a 1-based line, without its line break.
   public func lineText(_ line: Int) -> String {
     guard line >= 1, line <= lineStarts.count else { return "" }
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
@@ -105,10 +105,15 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   /// The range of a whole 1-based line, without its line break.
   public func rangeOfLine(_ line: Int) -> Range<Int> {
     guard line >= 1, line <= lineStarts.count else { return bytes.count..<bytes.count }
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return start..<max(start, end)
+  }
+
+  /// Where the text of a 1-based line starts: after the byte order mark on the first line, which is no character.
+  private func lineStart(_ line: Int) -> Int {
+    line == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : lineStarts[line - 1]
   }
 
   /// The length of the UTF-8 sequence at `index`: a well-formed scalar counts as one column, and so does each byte

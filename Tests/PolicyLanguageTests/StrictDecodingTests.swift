@@ -114,6 +114,16 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
     #expect(file.location(of: 8) == SourceLocation(line: 1, column: 7))
   }
 
+  @Test func aByteOrderMarkIsNoColumnAndNoPartOfTheLine() {
+    let file = SourceFile(path: "site.conduit", bytes: [0xEF, 0xBB, 0xBF] + text("site a b\n"))
+    var diagnostics = DiagnosticEngine()
+    _ = Parser.parse(file, diagnostics: &diagnostics)
+    #expect(diagnostics.diagnostics.map { $0.range?.startLocation } == [SourceLocation(line: 1, column: 8)])
+    #expect(file.location(of: 3) == SourceLocation(line: 1, column: 1))
+    #expect(file.lineText(1) == "site a b")
+    #expect(file.rangeOfLine(1) == 3..<11)
+  }
+
   @Test func theBytesAreKeptAsRead() {
     let bytes: [UInt8] = text("site ") + [0xFF, 0xFE] + text("\n")
     let file = SourceFile(path: "site.conduit", bytes: bytes)
