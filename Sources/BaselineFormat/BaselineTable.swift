@@ -73,6 +73,26 @@ public struct BaselineReadError: Hashable, Sendable, Error, CustomStringConverti
   public var description: String { "line \(line): \(message)" }
 }
 
+/// A JSON object that gives the same key twice: the later value is used (a warning, not an error).
+public struct BaselineDuplicateKey: Hashable, Sendable {
+  /// The key, unescaped.
+  public var key: String
+  /// The UTF-8 byte range of the later key, quotes included.
+  public var range: Range<Int>
+  /// The 1-based line of the later key.
+  public var line: Int
+  /// The UTF-8 byte range of the earlier key (the previous time it was given), quotes included.
+  public var earlierRange: Range<Int>
+
+  /// Creates a duplicate key from the later key's range and line and the earlier key's range.
+  public init(key: String, range: Range<Int>, line: Int, earlierRange: Range<Int>) {
+    self.key = key
+    self.range = range
+    self.line = line
+    self.earlierRange = earlierRange
+  }
+}
+
 /// The syntax of a baseline file.
 public enum BaselineFileFormat: Hashable, Sendable {
   /// Comma- or semicolon-separated values with a header line; `delimiter` is the separator byte.
@@ -91,15 +111,19 @@ public struct BaselineTable: Sendable {
   public var records: [BaselineRecord]
   /// The problems found, in file order.
   public var errors: [BaselineReadError]
+  /// The keys a JSON object gives twice, in file order (always empty for CSV).
+  public var duplicateKeys: [BaselineDuplicateKey]
 
   /// Creates a table from its parts.
   public init(
-    format: BaselineFileFormat, header: [BaselineCell], records: [BaselineRecord], errors: [BaselineReadError]
+    format: BaselineFileFormat, header: [BaselineCell], records: [BaselineRecord], errors: [BaselineReadError],
+    duplicateKeys: [BaselineDuplicateKey] = []
   ) {
     self.format = format
     self.header = header
     self.records = records
     self.errors = errors
+    self.duplicateKeys = duplicateKeys
   }
 
   /// Reads a baseline from its bytes. `pathExtension` ("csv", "json", case-insensitive) picks the format; when it is

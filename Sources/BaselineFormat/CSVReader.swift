@@ -147,6 +147,7 @@ struct CSVReader {
     let fieldLine = line
     moveToEndOfField()
     let end = trimmedEnd(start: start, end: position)
+    reportControlCharacter(in: bytes[start..<end], line: fieldLine)
     return Field(text: decode(bytes[start..<end], line: fieldLine), range: start..<end, line: fieldLine)
   }
 
@@ -176,6 +177,7 @@ struct CSVReader {
       position += 1
     }
     let content = bytes[contentStart..<position]
+    reportControlCharacter(in: content, line: quoteLine)
     let text: String
     if hasEscapedQuotes {
       unescaped.append(contentsOf: bytes[segmentStart..<position])
@@ -226,6 +228,15 @@ struct CSVReader {
     let (text, invalidRange) = decoder.decode(unescaped, source: source)
     if let invalidRange { reportInvalidUTF8(invalidRange, in: source, line: line) }
     return text
+  }
+
+  /// Reports the first control character of a field; `line` is the line of the field's first byte.
+  private mutating func reportControlCharacter(in source: ArraySlice<UInt8>, line: Int) {
+    guard let (range, codePoint) = ControlCharacter.first(in: source) else { return }
+    let lineBreakCount = source[source.startIndex..<range.lowerBound].lazy.filter { $0 == ByteValue.lineFeed }.count
+    errors.append(
+      BaselineReadError(
+        message: ControlCharacter.message(codePoint, in: "a field"), range: range, line: line + lineBreakCount))
   }
 
   private mutating func reportInvalidUTF8(_ range: Range<Int>, in source: ArraySlice<UInt8>, line: Int) {

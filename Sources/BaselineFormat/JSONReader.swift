@@ -18,6 +18,7 @@ struct JSONReader {
   private var line = 1
   private var records: [BaselineRecord] = []
   private var errors: [BaselineReadError] = []
+  private var duplicateKeys: [BaselineDuplicateKey] = []
   private var decoder = UTF8TextDecoder()
 
   private init(bytes: [UInt8]) {
@@ -33,7 +34,8 @@ struct JSONReader {
     } catch {
       reader.errors.append(BaselineReadError(message: error.message, range: error.range, line: error.line))
     }
-    return BaselineTable(format: .json, header: [], records: reader.records, errors: reader.errors)
+    return BaselineTable(
+      format: .json, header: [], records: reader.records, errors: reader.errors, duplicateKeys: reader.duplicateKeys)
   }
 
   private mutating func readDocument() throws(SyntaxError) {
@@ -85,7 +87,8 @@ struct JSONReader {
     let recordStart = position
     let recordLine = line
     position += 1
-    var cells: [BaselineCell] = []
+    var cells: [BaselineCell?] = []
+    var slots: [String: (keyRange: Range<Int>, slot: Int)] = [:]
     skipWhitespace()
     if !consume(ByteValue.closingBrace) {
       while true {
@@ -93,13 +96,23 @@ struct JSONReader {
         guard position < bytes.count, bytes[position] == ByteValue.quote else {
           throw syntaxError("expected a string key")
         }
+        let keyLine = line
         let keyToken = try scanString()
         let key = decode(keyToken)
         skipWhitespace()
         guard consume(ByteValue.colon) else { throw syntaxError("expected ':' after object key") }
         skipWhitespace()
-        if let (value, valueRange) = try readMemberValue(key: key) {
-          cells.append(BaselineCell(key: key, keyRange: keyToken.range, value: value, valueRange: valueRange))
+        let cell = try readMemberValue(key: key).map { value, valueRange in
+          BaselineCell(key: key, keyRange: keyToken.range, value: value, valueRange: valueRange)
+        }
+        if let earlier = slots[key] {
+          duplicateKeys.append(
+            BaselineDuplicateKey(key: key, range: keyToken.range, line: keyLine, earlierRange: earlier.keyRange))
+          cells[earlier.slot] = cell
+          slots[key] = (keyToken.range, earlier.slot)
+        } else {
+          slots[key] = (keyToken.range, cells.count)
+          cells.append(cell)
         }
         skipWhitespace()
         if consume(ByteValue.comma) {
@@ -110,7 +123,7 @@ struct JSONReader {
         throw syntaxError("expected ',' or '}' after object member")
       }
     }
-    return BaselineRecord(line: recordLine, range: recordStart..<position, cells: cells)
+    return BaselineRecord(line: recordLine, range: recordStart..<position, cells: cells.compactMap { $0 })
   }
 
   /// Reads a member value; returns nil for `null` and for values that are not allowed (which are reported).
@@ -258,6 +271,12 @@ struct JSONReader {
     var segmentStart = position
     var unescaped: [UInt8] = []
     var hasEscapes = false
+    var hasReportedControlCharacter = false
+    func reportControlCharacter(_ message: String, _ range: Range<Int>) {
+      guard !hasReportedControlCharacter else { return }
+      report(message, range: range, line: line)
+      hasReportedControlCharacter = true
+    }
     while true {
       guard position < bytes.count else {
         throw SyntaxError(message: "unterminated string", range: start..<position, line: line)
@@ -267,7 +286,14 @@ struct JSONReader {
       if byte == ByteValue.backslash {
         hasEscapes = true
         unescaped.append(contentsOf: bytes[segmentStart..<position])
+        let escapeStart = position
+        let unescapedStart = unescaped.count
         try scanEscape(stringStart: start, into: &unescaped)
+        if let scalar = String(decoding: unescaped[unescapedStart...], as: UTF8.self).unicodeScalars.first,
+          ControlCharacter.isControl(scalar)
+        {
+          reportControlCharacter(ControlCharacter.message(scalar.value, in: "a string"), escapeStart..<position)
+        }
         segmentStart = position
         continue
       }
@@ -275,8 +301,13 @@ struct JSONReader {
         if byte == ByteValue.lineFeed || byte == ByteValue.carriageReturn {
           throw SyntaxError(message: "unterminated string", range: start..<position, line: line)
         }
-        throw SyntaxError(
-          message: "unescaped control character in string", range: position..<(position + 1), line: line)
+        let message = ControlCharacter.message(UInt32(byte), in: "a string")
+        reportControlCharacter("unescaped " + message, position..<(position + 1))
+      } else if byte == 0x7F || byte == 0xC2 {
+        let next = bytes[position..<min(position + 2, bytes.count)]
+        if let (range, codePoint) = ControlCharacter.first(in: next), range.lowerBound == position {
+          reportControlCharacter(ControlCharacter.message(codePoint, in: "a string"), range)
+        }
       }
       position += 1
     }

@@ -82,3 +82,32 @@ struct UTF8TextDecoder {
     }
   }
 }
+
+/// Control characters other than tab (C0, DEL, C1): never part of a name or value, where they could end a line of
+/// output, move the terminal's cursor or cut a C string short.
+enum ControlCharacter {
+  /// The byte range and code point of the first control character in `bytes` (a slice of the file), if any.
+  static func first(in bytes: ArraySlice<UInt8>) -> (range: Range<Int>, codePoint: UInt32)? {
+    var index = bytes.startIndex
+    while index < bytes.endIndex {
+      let byte = bytes[index]
+      if byte < 0x20 && byte != ByteValue.tab || byte == 0x7F { return (index..<(index + 1), UInt32(byte)) }
+      if byte == 0xC2, index + 1 < bytes.endIndex, (0x80...0x9F).contains(bytes[index + 1]) {
+        return (index..<(index + 2), UInt32(bytes[index + 1]))
+      }
+      index += 1
+    }
+    return nil
+  }
+
+  /// Whether `scalar` is a control character other than tab.
+  static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 && scalar.value != 0x09 || (0x7F...0x9F).contains(scalar.value)
+  }
+
+  /// "control character U+000A in a field".
+  static func message(_ codePoint: UInt32, in place: String) -> String {
+    let digits = String(codePoint, radix: 16, uppercase: true)
+    return "control character U+\(String(repeating: "0", count: max(0, 4 - digits.count)))\(digits) in \(place)"
+  }
+}

@@ -2,6 +2,7 @@ import Crypto
 import FirewallIR
 import Foundation
 import PolicyLanguage
+import PolicyModel
 
 /// The `nft` target: the complete netlink batch for one gateway with what `apply` needs beside it, in a file every
 /// byte of which is covered by one SHA-256 digest.
@@ -79,11 +80,14 @@ public struct NftablesArtifact: Sendable {
     public var description: String
     /// The file does not start with the artifact magic (it may be a policy).
     public var isNotAnArtifact = false
+    /// The file could not be read at all (`description` says why).
+    public var isUnreadable = false
 
     /// A refusal saying `description`.
-    public init(_ description: String, isNotAnArtifact: Bool = false) {
+    public init(_ description: String, isNotAnArtifact: Bool = false, isUnreadable: Bool = false) {
       self.description = description
       self.isNotAnArtifact = isNotAnArtifact
+      self.isUnreadable = isUnreadable
     }
   }
 
@@ -405,21 +409,10 @@ struct FileArtifactSource: ArtifactSource {
 
   init(path: String) throws(NftablesArtifact.ReadError) {
     self.path = path
-    descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard descriptor >= 0 else {
-      throw NftablesArtifact.ReadError("cannot read '\(path)': \(String(cString: strerror(errno)))")
+    switch FileReader.openRegularFile(path) {
+    case .success(let opened): (descriptor, remaining) = opened
+    case .failure(let error): throw NftablesArtifact.ReadError(error.description, isUnreadable: true)
     }
-    var status = stat()
-    guard fstat(descriptor, &status) == 0 else {
-      let reason = String(cString: strerror(errno))
-      Glibc.close(descriptor)
-      throw NftablesArtifact.ReadError("cannot read '\(path)': \(reason)")
-    }
-    guard status.st_mode & S_IFMT == S_IFREG else {
-      Glibc.close(descriptor)
-      throw NftablesArtifact.ReadError("cannot read '\(path)': it is not a regular file")
-    }
-    remaining = Int(status.st_size)
   }
 
   mutating func close() {
@@ -437,7 +430,7 @@ struct FileArtifactSource: ArtifactSource {
       if got < 0, errno == EINTR { continue }
       guard got > 0 else {
         let reason = got < 0 ? String(cString: strerror(errno)) : "the file ended early (it changed while read)"
-        throw NftablesArtifact.ReadError("cannot read '\(path)': \(reason)")
+        throw NftablesArtifact.ReadError("cannot read '\(path)': \(reason)", isUnreadable: true)
       }
       consume(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[done..<(done + got)]))
       done += got

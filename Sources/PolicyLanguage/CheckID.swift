@@ -60,6 +60,7 @@ public enum CheckID: String, Sendable, Hashable, CaseIterable, Comparable, Custo
   // Advisories
   case advisoryMatch = "advisory-match"
   case exposedVulnerableAsset = "exposed-vulnerable-asset"
+  case duplicateKey = "duplicate-key"
 
   public var description: String { rawValue }
 
@@ -119,6 +120,7 @@ public enum CheckID: String, Sendable, Hashable, CaseIterable, Comparable, Custo
     case .writeWithoutFunctions: "a Modbus rule into a critical zone without function restriction"
     case .advisoryMatch: "an asset matches a security advisory"
     case .exposedVulnerableAsset: "a vulnerable asset reachable through conduits"
+    case .duplicateKey: "a JSON baseline object with the same key twice"
     }
   }
 

@@ -1,4 +1,18 @@
+/// Something wrong with the bytes of a policy file that the parser would not see as a token of its own: a control
+/// character or bytes that are not UTF-8, in a string, in a comment or between tokens.
+public struct LexicalProblem: Hashable, Sendable {
+  /// The offending bytes.
+  public var range: Range<Int>
+  /// What is wrong, lowercase and without a final period.
+  public var message: String
+}
+
 /// Splits a policy file into tokens. Comments are dropped; newlines are kept because they end statements.
+///
+/// Bytes that are not UTF-8 and control characters other than tab (C0, DEL, C1) are problems, never silently
+/// part of a name: between tokens they are reported and skipped like spaces, so everything around them is still
+/// read; in a string, its first such character is reported and the string is kept; in a comment, the first bytes
+/// that are not UTF-8 are reported (once per file).
 public struct Lexer: Sendable {
   private let bytes: [UInt8]
 
@@ -9,8 +23,15 @@ public struct Lexer: Sendable {
 
   /// Every token of the file, ending with `.endOfFile`.
   public func tokenize() -> [Token] {
+    scan().tokens
+  }
+
+  /// Every token of the file, ending with `.endOfFile`, and the problems found between and inside them.
+  public func scan() -> (tokens: [Token], problems: [LexicalProblem]) {
     var tokens: [Token] = []
     tokens.reserveCapacity(bytes.count / 4)
+    var problems: [LexicalProblem] = []
+    var hasReportedCommentEncoding = false
     var index = 0
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     while index < bytes.count {
@@ -22,7 +43,17 @@ public struct Lexer: Sendable {
         tokens.append(Token(kind: .newline, start: index, end: index + 1, value: "\n"))
         index += 1
       case UInt8(ascii: "#"):
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        let start = index
+        var isASCII = true
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\n") {
+          if bytes[index] >= 0x80 { isASCII = false }
+          index += 1
+        }
+        if !isASCII, !hasReportedCommentEncoding, let invalid = Self.firstInvalidUTF8(in: bytes, start..<index) {
+          let message = Self.invalidUTF8Message(bytes[invalid.lowerBound]) + " in a comment"
+          problems.append(LexicalProblem(range: invalid, message: message))
+          hasReportedCommentEncoding = true
+        }
       case UInt8(ascii: "{"):
         tokens.append(Token(kind: .leftBrace, start: index, end: index + 1, value: "{"))
         index += 1
@@ -39,7 +70,7 @@ public struct Lexer: Sendable {
         tokens.append(Token(kind: .arrow, start: index, end: index + 2, value: "->"))
         index += 2
       case UInt8(ascii: "\""):
-        let token = lexString(from: index)
+        let token = lexString(from: index, problems: &problems)
         tokens.append(token)
         index = token.end
       default:
@@ -47,17 +78,94 @@ public struct Lexer: Sendable {
           let token = lexWord(from: index)
           tokens.append(token)
           index = token.end
-        } else {
-          var end = index + 1
-          while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
-          let text = String(decoding: bytes[index..<end], as: UTF8.self)
-          tokens.append(Token(kind: .invalid, start: index, end: end, value: "unexpected character '\(text)'"))
-          index = end
+          continue
         }
+        let length = Self.sequenceLength(at: index, in: bytes)
+        if let problem = Self.problem(at: index, length: length, in: bytes) {
+          var end = index + length
+          while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") {
+            let nextLength = Self.sequenceLength(at: end, in: bytes)
+            guard Self.problem(at: end, length: nextLength, in: bytes) != nil else { break }
+            end += nextLength
+          }
+          problems.append(LexicalProblem(range: index..<end, message: problem))
+          index = end
+          continue
+        }
+        let text = String(decoding: bytes[index..<(index + length)], as: UTF8.self)
+        let shown = text.unicodeScalars.first.map(Self.isInvisible) == true ? Self.codePoint(text) : "'\(text)'"
+        tokens.append(Token(kind: .invalid, start: index, end: index + length, value: "unexpected character \(shown)"))
+        index += length
       }
     }
     tokens.append(Token(kind: .endOfFile, start: bytes.count, end: bytes.count, value: ""))
-    return tokens
+    return (tokens, problems)
+  }
+
+  /// The length of the UTF-8 sequence at `index`: that of its scalar when well-formed, else that of the malformed
+  /// bytes (at least 1).
+  static func sequenceLength(at index: Int, in bytes: [UInt8]) -> Int {
+    guard bytes[index] >= 0x80 else { return 1 }
+    var iterator = bytes[index..<min(bytes.count, index + 4)].makeIterator()
+    var parser = Unicode.UTF8.ForwardParser()
+    switch parser.parseScalar(from: &iterator) {
+    case .valid(let scalar): return scalar.count
+    case .error(let length): return max(1, length)
+    case .emptyInput: return 1
+    }
+  }
+
+  /// What is wrong with the sequence of `length` bytes at `index`: not UTF-8, or a control character other than
+  /// tab; nil when it is a character that may stand in text.
+  static func problem(at index: Int, length: Int, in bytes: [UInt8]) -> String? {
+    let byte = bytes[index]
+    if byte < 0x80 {
+      return byte < 0x20 && byte != UInt8(ascii: "\t") || byte == 0x7F
+        ? "control character \(codePoint(UInt32(byte)))" : nil
+    }
+    guard let scalar = scalar(at: index, length: length, in: bytes) else { return invalidUTF8Message(byte) }
+    return scalar.properties.generalCategory == .control ? "control character \(codePoint(scalar.value))" : nil
+  }
+
+  private static func scalar(at index: Int, length: Int, in bytes: [UInt8]) -> Unicode.Scalar? {
+    var iterator = bytes[index..<(index + length)].makeIterator()
+    var parser = Unicode.UTF8.ForwardParser()
+    guard case .valid(let encoded) = parser.parseScalar(from: &iterator) else { return nil }
+    return Unicode.UTF8.decode(encoded)
+  }
+
+  /// The range of the first malformed UTF-8 sequence in `range`, if any.
+  static func firstInvalidUTF8(in bytes: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+    var index = range.lowerBound
+    while index < range.upperBound {
+      let length = sequenceLength(at: index, in: bytes)
+      if bytes[index] >= 0x80, scalar(at: index, length: length, in: bytes) == nil { return index..<(index + length) }
+      index += length
+    }
+    return nil
+  }
+
+  static func invalidUTF8Message(_ byte: UInt8) -> String {
+    "invalid UTF-8 byte 0x\(String(byte, radix: 16, uppercase: false).leftPadded(to: 2))"
+  }
+
+  /// `U+001B`.
+  static func codePoint(_ value: UInt32) -> String {
+    "U+" + String(value, radix: 16, uppercase: true).leftPadded(to: 4)
+  }
+
+  private static func codePoint(_ text: String) -> String {
+    text.unicodeScalars.map { codePoint($0.value) }.joined(separator: " ")
+  }
+
+  /// Whether a scalar would not show as itself in a message: controls, format characters, separators, unassigned.
+  private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.properties.generalCategory {
+    case .control, .format, .lineSeparator, .paragraphSeparator, .spaceSeparator, .unassigned, .privateUse,
+      .surrogate, .nonspacingMark, .enclosingMark:
+      true
+    default: false
+    }
   }
 
   static func isWordByte(_ byte: UInt8) -> Bool {
@@ -72,9 +180,10 @@ public struct Lexer: Sendable {
     }
   }
 
-  private func lexString(from start: Int) -> Token {
+  private func lexString(from start: Int, problems: inout [LexicalProblem]) -> Token {
     var index = start + 1
     var value: [UInt8] = []
+    var hasProblem = false
     while index < bytes.count {
       let byte = bytes[index]
       if byte == UInt8(ascii: "\"") {
@@ -92,6 +201,16 @@ public struct Lexer: Sendable {
         }
         value.append(bytes[index + 1])
         index += 2
+        continue
+      }
+      if byte < 0x20 || byte >= 0x7F {
+        let length = Self.sequenceLength(at: index, in: bytes)
+        if !hasProblem, let problem = Self.problem(at: index, length: length, in: bytes) {
+          problems.append(LexicalProblem(range: index..<(index + length), message: problem + " in a string"))
+          hasProblem = true
+        }
+        value.append(contentsOf: bytes[index..<(index + length)])
+        index += length
         continue
       }
       value.append(byte)
@@ -225,5 +344,12 @@ public struct Lexer: Sendable {
       }
     }
     return true
+  }
+}
+
+extension String {
+  /// The string with `0`s in front up to `width` characters.
+  fileprivate func leftPadded(to width: Int) -> String {
+    count >= width ? self : String(repeating: "0", count: width - count) + self
   }
 }

@@ -29,8 +29,12 @@ public struct Parser {
   /// Creates a parser over a file.
   public init(_ file: SourceFile, recordingProductions: Bool = false) {
     self.file = file
-    self.tokens = Lexer(file).tokenize()
+    let (tokens, problems) = Lexer(file).scan()
+    self.tokens = tokens
     self.recordsProductions = recordingProductions
+    for problem in problems {
+      diagnostics.error(.syntax, problem.message, at: SourceRange(file: file, problem.range))
+    }
   }
 
   /// Parses a whole file; the syntax errors go to `diagnostics`.

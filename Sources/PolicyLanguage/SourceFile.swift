@@ -31,19 +31,22 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public let id: Int
   /// The path as the user gave it (or as derived from an including file); shown in diagnostics.
   public let path: String
-  /// The file's text.
-  public let text: String
-  /// The file's UTF-8 bytes, which every offset indexes.
+  /// The file's text; invalid UTF-8 shows as U+FFFD (the readers report it, located by `bytes`).
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
+  /// The file's bytes as read, which every offset indexes; they need not be valid UTF-8.
   public let bytes: [UInt8]
   /// The offset at which each line starts; `lineStarts[0] == 0`.
   public let lineStarts: [Int]
 
   /// Creates a source file from its path and text.
-  public init(path: String, text: String) {
+  public convenience init(path: String, text: String) {
+    self.init(path: path, bytes: Array(text.utf8))
+  }
+
+  /// Creates a source file from its path and its bytes as read.
+  public init(path: String, bytes: [UInt8]) {
     id = Self.registry.reserve()
     self.path = path
-    self.text = text
-    let bytes = Array(text.utf8)
     self.bytes = bytes
     var starts = [0]
     for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
@@ -73,11 +76,11 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public func location(of offset: Int) -> SourceLocation {
     let clamped = max(0, min(offset, bytes.count))
     let line = line(of: clamped)
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var column = 1
     var index = start
     while index < clamped {
-      index += Self.scalarLength(leadByte: bytes[index])
+      index += Self.scalarLength(at: index, in: bytes)
       column += 1
     }
     return SourceLocation(line: line, column: column)
@@ -86,7 +89,7 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   /// The text of a 1-based line, without its line break.
   public func lineText(_ line: Int) -> String {
     guard line >= 1, line <= lineStarts.count else { return "" }
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
@@ -102,19 +105,32 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   /// The range of a whole 1-based line, without its line break.
   public func rangeOfLine(_ line: Int) -> Range<Int> {
     guard line >= 1, line <= lineStarts.count else { return bytes.count..<bytes.count }
-    let start = lineStarts[line - 1]
+    let start = lineStart(line)
     var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return start..<max(start, end)
   }
 
-  private static func scalarLength(leadByte: UInt8) -> Int {
-    switch leadByte {
-    case 0xF0...: return 4
-    case 0xE0...: return 3
-    case 0xC0...: return 2
+  /// Where the text of a 1-based line starts: after the byte order mark on the first line, which is no character.
+  private func lineStart(_ line: Int) -> Int {
+    line == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : lineStarts[line - 1]
+  }
+
+  /// The length of the UTF-8 sequence at `index`: a well-formed scalar counts as one column, and so does each byte
+  /// of a malformed sequence.
+  static func scalarLength(at index: Int, in bytes: [UInt8]) -> Int {
+    let expected: Int
+    switch bytes[index] {
+    case 0xC2...0xDF: expected = 2
+    case 0xE0...0xEF: expected = 3
+    case 0xF0...0xF4: expected = 4
     default: return 1
     }
+    guard index + expected <= bytes.count else { return 1 }
+    var iterator = bytes[index..<(index + expected)].makeIterator()
+    var parser = Unicode.UTF8.ForwardParser()
+    if case .valid(let scalar) = parser.parseScalar(from: &iterator) { return scalar.count }
+    return 1
   }
 
   public var description: String { path }

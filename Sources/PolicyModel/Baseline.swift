@@ -64,6 +64,12 @@ struct BaselineInterpreter {
     for error in table.errors {
       diagnostics.error(.baselineRow, error.message, at: SourceRange(file: file, error.range))
     }
+    for duplicate in table.duplicateKeys {
+      diagnostics.warning(
+        .duplicateKey, "key '\(duplicate.key)' is given twice in this object; the later value is used",
+        at: SourceRange(file: file, duplicate.range),
+        notes: [DiagnosticNote("first given here", at: SourceRange(file: file, duplicate.earlierRange))])
+    }
     let splitsOnSemicolon: Bool
     switch table.format {
     case .csv(let delimiter): splitsOnSemicolon = delimiter != UInt8(ascii: ";")

@@ -16,13 +16,12 @@ public struct PrefetchedBaseline: Sendable {
   /// Reads and interprets the baseline at `path`.
   public init(path: String) {
     self.path = path
-    guard case .success(let text) = FileReader.readText(path) else {
-      file = nil
+    guard case .success(let file) = FileReader.readSource(path) else {
+      self.file = nil
       rows = BaselineRows()
       diagnostics = DiagnosticEngine()
       return
     }
-    let file = SourceFile(path: path, text: text)
     var diagnostics = DiagnosticEngine()
     self.file = file
     rows = BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics)
@@ -33,8 +32,7 @@ public struct PrefetchedBaseline: Sendable {
   /// of a line of the policy file itself (not of an included file); nil when there is none.
   public static func path(forPolicyAt policyPath: String, options: ResolveOptions) -> String? {
     if let path = options.baselinePath { return path }
-    guard case .success(let text) = FileReader.readText(policyPath) else { return nil }
-    let bytes = text.utf8
+    guard case .success(let bytes) = FileReader.readBytes(policyPath) else { return nil }
     var lineStart = bytes.startIndex
     while lineStart < bytes.endIndex {
       let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex

@@ -13,17 +13,76 @@ public struct InputFileError: Error, CustomStringConvertible, Sendable {
 
 /// Reads files from disk for the load stage.
 public enum FileReader {
-  /// The text of a file, or why it cannot be read.
-  public static func readText(_ path: String) -> Result<String, InputFileError> {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      return .failure(InputFileError(path: path, reason: "no such file"))
+  /// The bytes of a regular file, or why it cannot be read. The file is opened without blocking (a FIFO never
+  /// waits for a writer), its type is checked on the open descriptor, and that descriptor is what is read: a device,
+  /// FIFO, socket or directory is refused for what it is, and the path is not looked up twice.
+  public static func readBytes(_ path: String) -> Result<[UInt8], InputFileError> {
+    let descriptor: Int32
+    let size: Int
+    switch openRegularFile(path) {
+    case .success(let opened): (descriptor, size) = opened
+    case .failure(let error): return .failure(error)
     }
-    if isDirectory.boolValue { return .failure(InputFileError(path: path, reason: "it is a directory")) }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      return .failure(InputFileError(path: path, reason: "permission denied or unreadable"))
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(size + 1)
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count == 0 { return .success(bytes) }
+      if count < 0 {
+        if errno == EINTR || errno == EAGAIN { continue }
+        return .failure(InputFileError(path: path, reason: reason(errno)))
+      }
+      bytes.append(contentsOf: chunk[0..<count])
     }
-    return .success(String(decoding: data, as: UTF8.self))
+  }
+
+  /// A descriptor open for reading on the regular file at `path`, and its size; or why there is none. The file is
+  /// opened without blocking and its type checked on the descriptor, so the caller reads what was checked. The
+  /// caller closes the descriptor.
+  public static func openRegularFile(_ path: String) -> Result<(descriptor: Int32, size: Int), InputFileError> {
+    let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+    guard descriptor >= 0 else { return .failure(InputFileError(path: path, reason: reason(errno))) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else {
+      let error = InputFileError(path: path, reason: reason(errno))
+      close(descriptor)
+      return .failure(error)
+    }
+    if let kind = nonRegularKind(status.st_mode) {
+      close(descriptor)
+      return .failure(InputFileError(path: path, reason: "it is \(kind), not a regular file"))
+    }
+    return .success((descriptor, Int(max(0, status.st_size))))
+  }
+
+  /// A policy or baseline file, with its bytes exactly as read (invalid UTF-8 is left for the readers to report).
+  public static func readSource(_ path: String) -> Result<SourceFile, InputFileError> {
+    readBytes(path).map { SourceFile(path: path, bytes: $0) }
+  }
+
+  /// What a file of mode `mode` is, when it is not a regular file: "a directory", "a FIFO"…
+  static func nonRegularKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG: nil
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFCHR, S_IFBLK: "a device"
+    case S_IFSOCK: "a socket"
+    default: "not a regular file"
+    }
+  }
+
+  private static func reason(_ code: Int32) -> String {
+    switch code {
+    case ENOENT: "no such file"
+    case EACCES, EPERM: "permission denied"
+    case ENOTDIR: "a part of the path is not a directory"
+    case ELOOP: "too many symbolic links"
+    case EISDIR: "it is a directory, not a regular file"
+    default: String(cString: strerror(code)).lowercased()
+    }
   }
 
   /// `path` taken relative to the directory of `base` (unless absolute).
@@ -45,47 +104,61 @@ public struct PolicyLoader {
   /// Creates a loader.
   public init() {}
 
-  /// Reads and parses `path` and its includes. Throws only when the main file itself cannot be read.
-  public func load(_ path: String, diagnostics: inout DiagnosticEngine) throws(InputFileError) -> [PolicyFile] {
-    let text: String
-    switch FileReader.readText(path) {
-    case .success(let value): text = value
-    case .failure(let error): throw error
-    }
-    var files: [PolicyFile] = []
-    var seen: Set<String> = []
-    var stack: [String] = []
-    parse(SourceFile(path: path, text: text), into: &files, seen: &seen, stack: &stack, diagnostics: &diagnostics)
-    return files
+  /// A file being read: its includes are followed in order, depth first, each before the next statement's.
+  private struct OpenFile {
+    var parsed: PolicyFile
+    var identity: String
+    var nextDeclaration = 0
   }
 
-  private func parse(
-    _ source: SourceFile, into files: inout [PolicyFile], seen: inout Set<String>, stack: inout [String],
-    diagnostics: inout DiagnosticEngine
-  ) {
-    let identity = FileReader.identity(source.path)
-    seen.insert(identity)
-    stack.append(identity)
-    defer { stack.removeLast() }
-    let parsed = Parser.parse(source, diagnostics: &diagnostics)
-    files.append(parsed)
-    for declaration in parsed.declarations {
-      guard case .include(let include) = declaration else { continue }
+  /// Reads and parses `path` and its includes, in the order of a depth-first walk, on an explicit stack (an include
+  /// chain is as deep as the files make it, the thread's stack is not). Throws only when the main file itself
+  /// cannot be read.
+  public func load(_ path: String, diagnostics: inout DiagnosticEngine) throws(InputFileError) -> [PolicyFile] {
+    let main = try FileReader.readSource(path).get()
+    var files: [PolicyFile] = []
+    var seen: Set<String> = []
+    var beingRead: Set<String> = []
+    var stack: [OpenFile] = []
+    func open(_ source: SourceFile, diagnostics: inout DiagnosticEngine) {
+      let identity = FileReader.identity(source.path)
+      seen.insert(identity)
+      beingRead.insert(identity)
+      let parsed = Parser.parse(source, diagnostics: &diagnostics)
+      files.append(parsed)
+      stack.append(OpenFile(parsed: parsed, identity: identity))
+    }
+    open(main, diagnostics: &diagnostics)
+    while let top = stack.last {
+      let declarations = top.parsed.declarations
+      guard
+        let index = declarations[top.nextDeclaration...].firstIndex(where: {
+          if case .include = $0 { true } else { false }
+        }), case .include(let include) = declarations[index]
+      else {
+        beingRead.remove(top.identity)
+        stack.removeLast()
+        continue
+      }
+      stack[stack.count - 1].nextDeclaration = index + 1
+      let source = top.parsed.file
       let path = FileReader.path(include.path.text, relativeTo: source.path)
       let includedIdentity = FileReader.identity(path)
-      if stack.contains(includedIdentity) {
+      if beingRead.contains(includedIdentity) {
         diagnostics.error(
           .includeCycle, "including '\(include.path.text)' makes a cycle: it is already being read",
           at: include.path.range)
         continue
       }
       if seen.contains(includedIdentity) { continue }
-      switch FileReader.readText(path) {
-      case .success(let text):
-        parse(SourceFile(path: path, text: text), into: &files, seen: &seen, stack: &stack, diagnostics: &diagnostics)
+      switch FileReader.readSource(path) {
+      case .success(let included):
+        open(included, diagnostics: &diagnostics)
       case .failure(let error):
-        diagnostics.error(.missingFile, "cannot read included file '\(include.path.text)': \(error.reason)", at: include.path.range)
+        diagnostics.error(
+          .missingFile, "cannot read included file '\(include.path.text)': \(error.reason)", at: include.path.range)
       }
     }
+    return files
   }
 }

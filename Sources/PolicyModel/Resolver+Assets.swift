@@ -75,10 +75,7 @@ extension Resolver {
       if let prefetched = options.prefetchedBaseline, prefetched.path == path, let file = prefetched.file {
         return file
       }
-      switch FileReader.readText(path) {
-      case .success(let text): return SourceFile(path: path, text: text)
-      case .failure(let error): throw error
-      }
+      return try FileReader.readSource(path).get()
     }
     var statement: (PathDeclaration, SourceFile)?
     for policyFile in files {
@@ -97,9 +94,9 @@ extension Resolver {
     if let prefetched = options.prefetchedBaseline, prefetched.path == path, let file = prefetched.file {
       return file
     }
-    switch FileReader.readText(path) {
-    case .success(let text):
-      return SourceFile(path: path, text: text)
+    switch FileReader.readSource(path) {
+    case .success(let source):
+      return source
     case .failure(let error):
       diagnostics.error(
         .missingFile, "cannot read baseline '\(declaration.path.text)': \(error.reason)", at: declaration.path.range)

@@ -41,6 +41,8 @@ public struct Resolver: Sendable {
   var suggestionsLeft = 50
   var serviceDeclarations: [String: ServiceDeclaration] = [:]
   var services: [String: ServiceDefinition] = [:]
+  /// How many levels of services each defined service is built from (1: port literals only).
+  var serviceDepths: [String: Int] = [:]
   var usedServices: Set<String> = []
   var usedZones: Set<Int> = []
   var gateways: [Gateway] = []
@@ -118,45 +120,119 @@ public struct Resolver: Sendable {
       serviceDeclarations[declaration.name.text] = declaration
     }
     for name in BuiltinServices.definitions.keys where serviceDeclarations[name] == nil {
+      serviceDepths[name] = 1
       services[name] = ServiceDefinition(
         name: name, declaration: nil, items: BuiltinServices.matches(of: name)!.map { match in
           ResolvedItem(match: match, range: placeholderRange, literalRange: placeholderRange, viaServices: [name])
         })
     }
-    var visiting: [String] = []
-    for name in serviceDeclarations.keys.sorted() {
-      _ = serviceDefinition(name, visiting: &visiting)
+    for name in serviceDeclarations.keys.sorted() { defineService(name) }
+  }
+
+  /// How many levels of services a service may be built from. Each resolved item carries the services it was
+  /// reached through, so the depth multiplies the size of every item; real policies nest two or three levels.
+  static let serviceNestingLimit = 64
+
+  /// A service definition being expanded by `defineService`: the items expanded so far and how deep it nests.
+  private struct ServiceFrame {
+    var declaration: ServiceDeclaration
+    var nextItem = 0
+    var items: [ResolvedItem] = []
+    /// The (match, port literal) pairs already in `items`: a service listed twice adds its items once, so that
+    /// services built from two copies of the one below them stay as small as that one.
+    var itemKeys: Set<ServiceItemKey> = []
+    /// 1 for a service of port literals only; above `serviceNestingLimit` when a nesting error was reported.
+    var depth = 1
+
+    init(_ declaration: ServiceDeclaration) { self.declaration = declaration }
+
+    mutating func add(_ expanded: [ResolvedItem]) {
+      for item in expanded {
+        let key = ServiceItemKey(match: item.match, literal: item.literalRange)
+        if itemKeys.insert(key).inserted { items.append(item) }
+      }
     }
+  }
+
+  private struct ServiceItemKey: Hashable {
+    var match: ServiceMatch
+    var literal: SourceRange
+  }
+
+  /// Defines the declared service `root` and every declared service it is built from, depth first on an explicit
+  /// stack: the length of a chain of services is the policy's to choose, the thread's stack is not.
+  private mutating func defineService(_ root: String) {
+    guard services[root] == nil, let rootDeclaration = serviceDeclarations[root] else { return }
+    var stack = [ServiceFrame(rootDeclaration)]
+    var stackIndex = [root: 0]
+    while let top = stack.indices.last {
+      let declaration = stack[top].declaration
+      let name = declaration.name.text
+      guard stack[top].nextItem < declaration.items.count else {
+        let frame = stack.removeLast()
+        stackIndex[name] = nil
+        serviceDepths[name] = frame.depth
+        services[name] = ServiceDefinition(
+          name: name, declaration: frame.declaration,
+          items: frame.items.map { item in
+            var item = item
+            item.viaServices.insert(name, at: 0)
+            return item
+          })
+        continue
+      }
+      let item = declaration.items[stack[top].nextItem]
+      if case .service(let used) = item, services[used.text] == nil,
+        let usedDeclaration = serviceDeclarations[used.text]
+      {
+        if let start = stackIndex[used.text] {
+          usedServices.insert(used.text)
+          let cycle = Self.describeCycle(stack[start...].map(\.declaration.name.text) + [used.text])
+          diagnostics.error(
+            .serviceCycle, "service '\(used.text)' is defined through itself: \(cycle)",
+            at: usedDeclaration.name.range)
+          stack[top].nextItem += 1
+        } else {
+          stackIndex[used.text] = stack.count
+          stack.append(ServiceFrame(usedDeclaration))
+        }
+        continue
+      }
+      stack[top].nextItem += 1
+      guard case .service(let used) = item, let usedDepth = serviceDepths[used.text] else {
+        stack[top].add(expand(item))
+        continue
+      }
+      if usedDepth >= Self.serviceNestingLimit {
+        usedServices.insert(used.text)
+        if usedDepth == Self.serviceNestingLimit {
+          let limit = Self.serviceNestingLimit
+          diagnostics.error(
+            .badValue,
+            "service '\(name)' would be built from services \(usedDepth + 1) levels deep through '\(used.text)'; "
+              + "at most \(limit) levels are allowed", at: used.range)
+        }
+        stack[top].depth = Self.serviceNestingLimit + 1
+        continue
+      }
+      stack[top].depth = max(stack[top].depth, usedDepth + 1)
+      stack[top].add(expand(item))
+    }
+  }
+
+  /// `a -> b -> a`; a long cycle shows its first and last five services and how many lie between.
+  private static func describeCycle(_ names: [String]) -> String {
+    guard names.count > 12 else { return names.joined(separator: " -> ") }
+    let between = "(\(names.count - 10) more)"
+    return (names.prefix(5) + [between] + names.suffix(5)).joined(separator: " -> ")
   }
 
   /// A range in no file, for built-in definitions; replaced by the using item's range when expanded.
   private var placeholderRange: SourceRange { SourceRange(file: files[0].file, start: 0, end: 0) }
 
-  private mutating func serviceDefinition(_ name: String, visiting: inout [String]) -> ServiceDefinition? {
-    if let known = services[name] { return known }
-    guard let declaration = serviceDeclarations[name] else { return nil }
-    if let start = visiting.firstIndex(of: name) {
-      let cycle = (visiting[start...] + [name]).joined(separator: " -> ")
-      diagnostics.error(.serviceCycle, "service '\(name)' is defined through itself: \(cycle)", at: declaration.name.range)
-      return nil
-    }
-    visiting.append(name)
-    defer { visiting.removeLast() }
-    var items: [ResolvedItem] = []
-    for item in declaration.items {
-      items += expand(item, visiting: &visiting)
-    }
-    let definition = ServiceDefinition(name: name, declaration: declaration, items: items.map { item in
-      var item = item
-      item.viaServices.insert(name, at: 0)
-      return item
-    })
-    services[name] = definition
-    return definition
-  }
-
-  /// The matches of one service item as written at `item.range`.
-  mutating func expand(_ item: ServiceItem, visiting: inout [String]) -> [ResolvedItem] {
+  /// The matches of one service item as written at `item.range`. Services are looked up among those already
+  /// defined: `resolveServices` defines every declared one first.
+  mutating func expand(_ item: ServiceItem) -> [ResolvedItem] {
     switch item {
     case .port(let literal):
       let parsed: Result<ServiceMatch, PortLiteral.Problem>
@@ -175,7 +251,7 @@ public struct Resolver: Sendable {
       }
     case .service(let name):
       usedServices.insert(name.text)
-      guard let definition = serviceDefinition(name.text, visiting: &visiting) else {
+      guard let definition = services[name.text] else {
         if serviceDeclarations[name.text] == nil {
           unknown("service", name, candidates: Array(serviceDeclarations.keys) + BuiltinServices.definitions.keys)
         }
@@ -191,8 +267,7 @@ public struct Resolver: Sendable {
   }
 
   mutating func expand(_ items: [ServiceItem]) -> [ResolvedItem] {
-    var visiting: [String] = []
-    return items.flatMap { expand($0, visiting: &visiting) }
+    items.flatMap { expand($0) }
   }
 
   // MARK: - Zones

@@ -144,6 +144,9 @@ struct ApplyCommand: ParsableCommand {
   private func loadArtifact() throws -> NftablesArtifact {
     do {
       return try NftablesArtifact.read(contentsOf: input)
+    } catch where error.isUnreadable {
+      reportError("\(error)")
+      throw ExitCode(2)
     } catch where !error.isNotAnArtifact {
       reportError("'\(input)' is refused: \(error)")
       throw ExitCode(2)

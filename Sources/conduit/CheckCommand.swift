@@ -41,6 +41,7 @@ struct CheckCommand: ParsableCommand {
     case .sarif: output = SARIFRenderer(toolVersion: Conduit.version).render(checked.diagnostics)
     }
     try printOutput(output)
+    if checked.diagnostics.hasUnreadableFile { throw ExitCode(2) }
     if checked.hasErrors || (strict && checked.hasWarnings) {
       throw ExitCode(1)
     }

@@ -96,9 +96,14 @@ struct CompilePipeline {
     }
   }
 
-  /// Prints the findings and exits with 1 when they stop the compile.
+  /// Prints the findings and exits when they stop the compile: 2 when a file the policy names could not be read,
+  /// 1 for any other error (or warning, with `--strict`).
   func refuseOnErrors(_ diagnostics: DiagnosticEngine) throws {
     let findings = diagnostics.diagnostics
+    if findings.hasUnreadableFile {
+      printError(TextDiagnosticRenderer().render(findings) + "conduit: a file could not be read; nothing was written\n")
+      throw ExitCode(2)
+    }
     let errors = findings.contains { $0.severity == .error && $0.acceptedRisk == nil }
     let warnings = findings.contains { $0.severity == .warning && $0.acceptedRisk == nil }
     guard errors || (strict && warnings) else { return }

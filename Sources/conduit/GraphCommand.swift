@@ -39,6 +39,11 @@ struct GraphCommand: ParsableCommand {
       reportError("\(error)")
       throw ExitCode(2)
     }
+    if checked.diagnostics.hasUnreadableFile {
+      let errors = checked.diagnostics.filter { $0.severity == .error && $0.acceptedRisk == nil }
+      printError(TextDiagnosticRenderer().render(errors) + "conduit: a file could not be read; no diagram\n")
+      throw ExitCode(2)
+    }
     let source = ZoneDiagramDOTRenderer().render(ZoneDiagram(checked.policy, diagnostics: checked.diagnostics))
     let data: Data
     switch format {
