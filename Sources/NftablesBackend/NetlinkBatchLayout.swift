@@ -8,7 +8,8 @@ public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equat
 /// What a netlink batch holds, read from its bytes alone: the messages the kernel will acknowledge, the table they
 /// touch and the interface names the ruleset matches. Reading it validates the batch's framing: one batch begin,
 /// then nf_tables messages of the `inet` family that each ask for an acknowledgement and name one and the same
-/// table, then one batch end, with nothing between or after them.
+/// table, then one batch end, with nothing between or after them; every message carries only the attributes conduit
+/// writes for its kind, each once (`NetlinkMessageGrammar`).
 ///
 /// Whatever a header says about a batch is derived from or checked against this, so a damaged or forged header
 /// cannot make `apply` wait for fewer answers than the kernel sends, touch another table, or skip the check that the
@@ -20,12 +21,6 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   public private(set) var table: String = ""
   /// The interface names in the elements of sets keyed by interface name, sorted.
   public private(set) var interfaces: [String] = []
-
-  /// The nf_tables message types a batch may carry.
-  static let allowedMessages: Set<UInt16> = [
-    NetlinkConstant.messageNewTable, NetlinkConstant.messageDeleteTable, NetlinkConstant.messageNewChain,
-    NetlinkConstant.messageNewSet, NetlinkConstant.messageNewSetElement, NetlinkConstant.messageNewRule,
-  ]
 
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
@@ -60,7 +55,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         guard subsystem == UInt16(NFNL_SUBSYS_NFTABLES) else { throw Self.error("the batch end is not nf_tables'") }
         ended = true
       } else {
-        guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES), Self.allowedMessages.contains(type & 0xFF) else {
+        guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES), NetlinkMessageGrammar.messages[type & 0xFF] != nil else {
           throw Self.error("message \(index) has type \(type), which conduit never sends")
         }
         guard family == UInt8(NFPROTO_INET) else {
@@ -70,6 +65,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
           throw Self.error("message \(index) does not ask for an acknowledgement")
         }
         let attributes = try Self.attributes(bytes, (offset + 20)..<(offset + length), message: index)
+        try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
         guard let tableAttribute = attributes.first(where: { $0.type == 1 }),
           let tableName = Self.string(bytes, tableAttribute.range)
         else { throw Self.error("message \(index) names no table") }
