@@ -85,7 +85,7 @@ public struct NftablesTextRenderer: Sendable {
   private func fields(_ element: ProgramElement) -> String {
     zip(element.low, element.high).map { low, high in
       switch (low, high) {
-      case (.interface(let name), _): return NftablesString.quoted(name)
+      case (.interface(let name), _): return "\"" + NftablesString.interfaceName(name) + "\""
       case (.address(let first), .address(let last)): return AddressRange(first: first, last: last).description
       case (.protocolNumber(let first), .protocolNumber(let last)):
         if first == last, let name = Self.protocolNames[first] { return name }
