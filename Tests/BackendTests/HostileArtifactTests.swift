@@ -158,6 +158,25 @@ import Testing
     print("mutatedArtifactsAreReadOrRefusedNeverTrapped seed \(seed): \(accepted) of 1500 accepted")
   }
 
+  @Test func aHugeSparseFileIsRefusedBeforeAnythingIsAllocatedForIt() throws {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-sparse-\(UUID().uuidString).nftb")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let size = UInt64(200) << 30
+    var start = NftablesArtifact.magic + [0, 2, 0x80, 1]
+    start += withUnsafeBytes(of: (size - 62).bigEndian) { Array($0) }
+    try Data(start).write(to: url)
+    let handle = try FileHandle(forWritingTo: url)
+    try handle.truncate(atOffset: size)
+    try handle.close()
+    do {
+      _ = try NftablesArtifact.read(contentsOf: url.path)
+      Issue.record("a 200 GiB artifact is read")
+    } catch {
+      #expect(!error.isNotAnArtifact)
+      #expect(error.description.contains("more than an artifact can hold (1024 MiB)"), "\(error)")
+    }
+  }
+
   @Test func aDeeplyNestedHeaderIsRefusedWithoutExhaustingTheStack() throws {
     let encoded = try ArtifactFormatTests.artifact().encoded()
     var sections = Forgery.sections(encoded)
