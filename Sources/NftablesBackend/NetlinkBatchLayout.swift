@@ -30,6 +30,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     var ended = false
     var tables: Set<String> = []
     var interfaceSets: Set<String> = []
+    var interfaceSetIDs: Set<UInt32> = []
     var interfaceNames: Set<String> = []
     while offset < bytes.count {
       guard !ended else { throw Self.error("bytes follow the batch end at offset \(offset)") }
@@ -73,10 +74,16 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         acknowledgedSequences.append(sequence)
         switch type & 0xFF {
         case NetlinkConstant.messageNewSet:
-          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) { interfaceSets.insert(set) }
+          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) {
+            interfaceSets.insert(set)
+            if let id = Self.u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ID.rawValue)) {
+              interfaceSetIDs.insert(id)
+            }
+          }
         case NetlinkConstant.messageNewSetElement:
           try Self.collectInterfaces(
-            bytes, attributes, interfaceSets: interfaceSets, into: &interfaceNames, message: index)
+            bytes, attributes, interfaceSets: interfaceSets, interfaceSetIDs: interfaceSetIDs, into: &interfaceNames,
+            message: index)
         default: break
         }
       }
@@ -134,15 +141,18 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     return text
   }
 
-  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name.
+  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name,
+  /// named or identified by its set ID (the kernel falls back to the ID when no set has the name).
   private static func collectInterfaces(
-    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, into names: inout Set<String>,
+    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, interfaceSetIDs: Set<UInt32>,
+    into names: inout Set<String>,
     message: Int
   ) throws(NetlinkBatchError) {
     guard let setAttribute = attributes.first(where: { $0.type == UInt16(NFTA_SET_ELEM_LIST_SET.rawValue) }),
       let set = string(bytes, setAttribute.range)
     else { throw error("message \(message) adds elements without naming their set") }
-    guard interfaceSets.contains(set) else { return }
+    let id = u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ELEM_LIST_SET_ID.rawValue))
+    guard interfaceSets.contains(set) || id.map(interfaceSetIDs.contains) == true else { return }
     for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
       for element in try Self.attributes(bytes, list.range, message: message) {
         for key in try Self.attributes(bytes, element.range, message: message)
@@ -168,6 +178,12 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
       name.allSatisfy({ $0 > 0x20 && $0 < 0x7F || $0 >= 0x80 }), let text = String(validating: name, as: UTF8.self)
     else { throw error("message \(message) has a malformed interface name in a set key") }
     return text
+  }
+
+  /// The big-endian 32-bit value of the attribute of `type`, nil when there is none or it is not 4 bytes.
+  static func u32Attribute(_ bytes: [UInt8], _ attributes: [Attribute], type: UInt16) -> UInt32? {
+    guard let attribute = attributes.first(where: { $0.type == type }), attribute.range.count == 4 else { return nil }
+    return bytes[attribute.range].reduce(0) { $0 << 8 | UInt32($1) }
   }
 
   /// A NUL-terminated string attribute, nil when it is not one.

@@ -71,4 +71,40 @@ import Testing
     #expect(result.standardError.contains("attribute 4"), "\(result.standardError)")
     #expect(survived)
   }
+  /// `batch` with every element message's set name `zones_v…` changed to `zones_x…`, a set that does not exist: the
+  /// kernel then finds the set by the message's set ID.
+  static func renamingInterfaceSetsOfElementMessages(in batch: inout [UInt8]) -> Int {
+    var renamed = 0
+    var offset = 0
+    let name = Array("zones_v".utf8)
+    while offset < batch.count {
+      let length = Int(batch[offset]) | Int(batch[offset + 1]) << 8 | Int(batch[offset + 2]) << 16
+      if batch[offset + 5] == 10, batch[offset + 4] == 12,
+        let at = (offset..<(offset + length - name.count)).first(where: {
+          batch[$0..<($0 + name.count)].elementsEqual(name)
+        })
+      {
+        batch[at + 6] = UInt8(ascii: "x")
+        renamed += 1
+      }
+      offset += (length + 3) & ~3
+    }
+    return renamed
+  }
+
+  @Test(.kernelTests) func elementsAddedToAnInterfaceSetByItsIDStillFaceTheInterfaceGuard() throws {
+    let testCase = try #require(ArtifactApplyTests.cases.first)
+    let artifact = try ArtifactApplyTests.compiled(testCase).artifact
+    var renamed = 0
+    let forged = ArtifactForgeryKernelTests.forging(artifact.encoded()) {
+      renamed = Self.renamingInterfaceSetsOfElementMessages(in: &$0)
+    }
+    #expect(renamed > 0)
+    let lab = try NetworkLab(interfaces: [LabInterface("other0", hosts: ["192.0.2.1"])])
+    defer { lab.close() }
+    let result = try ArtifactApplyTests.apply(forged, in: lab)
+    #expect(result.status == 2, "\(result.standardError)")
+    #expect(result.standardError.contains("do not exist here"), "\(result.standardError)")
+    #expect(try !lab.nftListRuleset().contains(artifact.header.table))
+  }
 }
