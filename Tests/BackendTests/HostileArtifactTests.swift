@@ -188,3 +188,16 @@ import Testing
     #expect(refusal?.contains("header is malformed") == true, "\(refusal ?? "accepted")")
   }
 }
+
+/// `apply --netns NAME` names a namespace under /run/netns; a path does not lead out of it.
+@Suite struct NetworkNamespaceNameTests {
+  @Test(arguments: ["../../proc/1/ns/net", "a/b", "..", ".", ""])
+  func aNamespaceNameThatIsAPathIsRefusedBeforeAnythingIsOpened(_ name: String) {
+    do {
+      try KernelSession.enterNetworkNamespace(name)
+      Issue.record("'\(name)' is entered")
+    } catch {
+      #expect("\(error)".contains("is not a network namespace name"), "\(error)")
+    }
+  }
+}
