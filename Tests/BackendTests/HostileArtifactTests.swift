@@ -67,6 +67,18 @@ import Testing
     #expect(refusal?.contains(expected) == true, "\(what): \(refusal ?? "accepted")")
   }
 
+  @Test(arguments: [UInt16(0x08), 0x100, 0x200])
+  func aMessageWithFlagsConduitNeverSetsIsRefused(_ flag: UInt16) throws {
+    let encoded = try ArtifactFormatTests.artifact().encoded()
+    let forged = Forgery.editingBatch(encoded) { batch in
+      let first = (Int(batch[0]) | Int(batch[1]) << 8 + 3) & ~3
+      batch[first + 6] |= UInt8(flag & 0xFF)
+      batch[first + 7] |= UInt8(flag >> 8)
+    }
+    let refusal = Self.refusal(of: forged)
+    #expect(refusal?.contains("beyond the request, create and append") == true, "\(refusal ?? "accepted")")
+  }
+
   /// The offset of the name attribute of the first `log` expression in `batch`.
   static func logExpression(in batch: [UInt8]) -> Int? {
     let name: [UInt8] = [8, 0, 1, 0] + Array("log".utf8) + [0]
