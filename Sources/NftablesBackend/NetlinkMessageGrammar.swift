@@ -6,14 +6,15 @@ import CNftnl
 /// message that names conduit's table once may still act on another (a second table name, a table handle). It also
 /// reads attributes conduit never writes: table flags (dormant, owned by the sending socket), chain devices, and
 /// expressions that do more than match (`dup`, `queue`, `nat`, packet and conntrack writes, `log` to a netlink group,
-/// xtables compatibility). Every message is held to the attribute types conduit writes for its kind, each at most
-/// once, and every expression to the kinds and attributes conduit writes, so a forged batch can express no more than
-/// a compiled policy can.
+/// xtables compatibility) and the queue verdict. Every message is held to the attribute types conduit writes for its kind, each at most
+/// once, every expression to the kinds and attributes conduit writes and every verdict to the ones conduit writes,
+/// so a forged batch can do no more than filter packets in conduit's table.
 enum NetlinkMessageGrammar {
-  /// Allowed attribute types, nested grammars by attribute type (`nil`: the attribute is a leaf).
+  /// Allowed attribute types: leaves, the grammar of each nested one, and for some 32-bit leaves the values allowed.
   struct Grammar: Sendable {
     var leaves: Set<UInt16>
     var nested: [UInt16: Nested] = [:]
+    var values: [UInt16: Set<UInt32>] = [:]
 
     func allows(_ type: UInt16) -> Bool { leaves.contains(type) || nested[type] != nil }
   }
@@ -66,11 +67,18 @@ enum NetlinkMessageGrammar {
     "bitwise": [attr(NFTA_BITWISE_MASK), attr(NFTA_BITWISE_XOR), attr(NFTA_BITWISE_DATA)],
   ]
 
+  /// The verdicts conduit writes: accept, drop, continue, break, jump, goto and return; not queue (packets to
+  /// userspace) nor a code with parameters in its upper bits.
+  static let verdictCodes = Set([0, 1] + (1...5).map { UInt32(bitPattern: Int32(-$0)) })
+
   /// Data: a value, or a verdict (a code and, for a jump, a chain of the same table).
   static let data = Grammar(
     leaves: [attr(NFTA_DATA_VALUE)],
     nested: [
-      attr(NFTA_DATA_VERDICT): .attributes(Grammar(leaves: [attr(NFTA_VERDICT_CODE), attr(NFTA_VERDICT_CHAIN)]))
+      attr(NFTA_DATA_VERDICT): .attributes(
+        Grammar(
+          leaves: [attr(NFTA_VERDICT_CODE), attr(NFTA_VERDICT_CHAIN)],
+          values: [attr(NFTA_VERDICT_CODE): verdictCodes]))
     ])
 
   /// Top-level attributes by nf_tables message type.
@@ -143,6 +151,13 @@ enum NetlinkMessageGrammar {
       }
       if let nested = grammar.nested[attribute.type] {
         try check(bytes, attribute.range, nested, message: message)
+      }
+      if let values = grammar.values[attribute.type] {
+        let value = attribute.range.count == 4 ? bytes[attribute.range].reduce(0) { $0 << 8 | UInt32($1) } : nil
+        guard let value, values.contains(value) else {
+          throw NetlinkBatchError(
+            description: "message \(message) has attribute \(attribute.type) with a value conduit never sends")
+        }
       }
     }
   }

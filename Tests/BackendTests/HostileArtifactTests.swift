@@ -79,6 +79,24 @@ import Testing
     #expect(refusal?.contains("beyond the request, create and append") == true, "\(refusal ?? "accepted")")
   }
 
+  @Test func aVerdictThatQueuesPacketsToUserspaceIsRefused() throws {
+    let encoded = try ArtifactFormatTests.artifact().encoded()
+    let accept: [UInt8] = [12, 0, 2, 128, 8, 0, 1, 0, 0, 0, 0, 1]
+    var found = false
+    let forged = Forgery.editingBatch(encoded) { batch in
+      guard
+        let position = (0..<(batch.count - accept.count)).first(where: {
+          batch[$0..<($0 + accept.count)].elementsEqual(accept)
+        })
+      else { return }
+      found = true
+      batch[position + accept.count - 1] = 3
+    }
+    #expect(found, "the batch holds an accept verdict")
+    let refusal = Self.refusal(of: forged)
+    #expect(refusal?.contains("with a value conduit never sends") == true, "\(refusal ?? "accepted")")
+  }
+
   /// The offset of the name attribute of the first `log` expression in `batch`.
   static func logExpression(in batch: [UInt8]) -> Int? {
     let name: [UInt8] = [8, 0, 1, 0] + Array("log".utf8) + [0]
