@@ -32,12 +32,14 @@ enum IptablesArgument {
     return "\"" + lead + " " + GeneratedName.shortened(sanitized(name), toBytes: room, separator: "-") + " \""
   }
 
-  /// One word (an interface name): as it is when it holds nothing the tokenizer would read, quoted and sanitized
-  /// otherwise. The checker allows only interface names that are written as they are.
+  /// One word (an interface name): as it is when it holds nothing the tokenizer would read (`$` is nothing to it),
+  /// quoted and sanitized otherwise. The checker allows only interface names that are written as they are.
   static func word(_ text: String) -> String {
     let isPlain =
       !text.isEmpty
-      && text.unicodeScalars.allSatisfy { $0.value > 32 && $0 != "\"" && $0 != "'" && !isUnwritable($0) }
+      && text.unicodeScalars.allSatisfy {
+        $0.value > 32 && $0 != "\"" && $0 != "'" && $0 != "\\" && !TerminalText.isUnsafe($0)
+      }
     return isPlain ? text : "\"" + sanitized(text) + "\""
   }
 

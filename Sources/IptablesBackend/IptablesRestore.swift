@@ -6,7 +6,7 @@ import PolicyModel
 /// The chain names of the iptables backend, within iptables' 28 characters.
 public struct IptablesNames: Sendable {
   /// The longest chain name iptables accepts.
-  public static let maximumLength = 28
+  public static let maximumLength = GeneratedName.iptablesMaximumLength
 
   /// Anti-spoofing: traffic entering an interface must come from its zones.
   public var ingress = "conduit-ingress"
@@ -68,8 +68,7 @@ public struct IptablesNames: Sendable {
 
   /// `name` in iptables' characters within 28 characters, `suffix` included.
   static func shortened(_ name: String, suffix: String = "") -> String {
-    GeneratedName.shortened(
-      GeneratedName.iptablesWord(name), toBytes: maximumLength - suffix.utf8.count, separator: "-") + suffix
+    GeneratedName.iptablesChain(name, suffix: suffix)
   }
 }
 

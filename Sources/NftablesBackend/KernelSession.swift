@@ -54,8 +54,12 @@ public final class KernelSession {
 
   deinit { mnl_socket_close(socket) }
 
-  /// Enters the network namespace `/run/netns/NAME` for the calling thread.
+  /// Enters the network namespace `/run/netns/NAME` for the calling thread. NAME is a name `ip netns` gives, not a
+  /// path: one with `/`, or `.` or `..`, is refused rather than followed out of `/run/netns`.
   public static func enterNetworkNamespace(_ name: String) throws(KernelSessionError) {
+    guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
+      throw .system("'\(name)' is not a network namespace name (/run/netns/NAME)", errno: EINVAL)
+    }
     let path = "/run/netns/\(name)"
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw .system("no network namespace '\(name)' (\(path))", errno: errno) }

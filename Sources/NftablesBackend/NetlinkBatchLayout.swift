@@ -8,7 +8,8 @@ public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equat
 /// What a netlink batch holds, read from its bytes alone: the messages the kernel will acknowledge, the table they
 /// touch and the interface names the ruleset matches. Reading it validates the batch's framing: one batch begin,
 /// then nf_tables messages of the `inet` family that each ask for an acknowledgement and name one and the same
-/// table, then one batch end, with nothing between or after them.
+/// table, then one batch end, with nothing between or after them; every message carries only the attributes conduit
+/// writes for its kind, each once (`NetlinkMessageGrammar`).
 ///
 /// Whatever a header says about a batch is derived from or checked against this, so a damaged or forged header
 /// cannot make `apply` wait for fewer answers than the kernel sends, touch another table, or skip the check that the
@@ -21,12 +22,6 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   /// The interface names in the elements of sets keyed by interface name, sorted.
   public private(set) var interfaces: [String] = []
 
-  /// The nf_tables message types a batch may carry.
-  static let allowedMessages: Set<UInt16> = [
-    NetlinkConstant.messageNewTable, NetlinkConstant.messageDeleteTable, NetlinkConstant.messageNewChain,
-    NetlinkConstant.messageNewSet, NetlinkConstant.messageNewSetElement, NetlinkConstant.messageNewRule,
-  ]
-
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
     var offset = 0
@@ -35,6 +30,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     var ended = false
     var tables: Set<String> = []
     var interfaceSets: Set<String> = []
+    var interfaceSetIDs: Set<UInt32> = []
     var interfaceNames: Set<String> = []
     while offset < bytes.count {
       guard !ended else { throw Self.error("bytes follow the batch end at offset \(offset)") }
@@ -60,7 +56,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         guard subsystem == UInt16(NFNL_SUBSYS_NFTABLES) else { throw Self.error("the batch end is not nf_tables'") }
         ended = true
       } else {
-        guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES), Self.allowedMessages.contains(type & 0xFF) else {
+        guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES), NetlinkMessageGrammar.messages[type & 0xFF] != nil else {
           throw Self.error("message \(index) has type \(type), which conduit never sends")
         }
         guard family == UInt8(NFPROTO_INET) else {
@@ -69,7 +65,13 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         guard flags & UInt16(NLM_F_REQUEST) != 0, flags & NetlinkConstant.flagAck != 0 else {
           throw Self.error("message \(index) does not ask for an acknowledgement")
         }
+        let written = UInt16(NLM_F_REQUEST) | NetlinkConstant.flagAck | NetlinkConstant.flagCreate
+          | NetlinkConstant.flagAppend
+        guard flags & ~written == 0 else {
+          throw Self.error("message \(index) has flags \(flags), beyond the request, create and append conduit sends")
+        }
         let attributes = try Self.attributes(bytes, (offset + 20)..<(offset + length), message: index)
+        try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
         guard let tableAttribute = attributes.first(where: { $0.type == 1 }),
           let tableName = Self.string(bytes, tableAttribute.range)
         else { throw Self.error("message \(index) names no table") }
@@ -77,10 +79,16 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         acknowledgedSequences.append(sequence)
         switch type & 0xFF {
         case NetlinkConstant.messageNewSet:
-          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) { interfaceSets.insert(set) }
+          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) {
+            interfaceSets.insert(set)
+            if let id = Self.u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ID.rawValue)) {
+              interfaceSetIDs.insert(id)
+            }
+          }
         case NetlinkConstant.messageNewSetElement:
           try Self.collectInterfaces(
-            bytes, attributes, interfaceSets: interfaceSets, into: &interfaceNames, message: index)
+            bytes, attributes, interfaceSets: interfaceSets, interfaceSetIDs: interfaceSetIDs, into: &interfaceNames,
+            message: index)
         default: break
         }
       }
@@ -138,15 +146,18 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     return text
   }
 
-  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name.
+  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name,
+  /// named or identified by its set ID (the kernel falls back to the ID when no set has the name).
   private static func collectInterfaces(
-    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, into names: inout Set<String>,
+    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, interfaceSetIDs: Set<UInt32>,
+    into names: inout Set<String>,
     message: Int
   ) throws(NetlinkBatchError) {
     guard let setAttribute = attributes.first(where: { $0.type == UInt16(NFTA_SET_ELEM_LIST_SET.rawValue) }),
       let set = string(bytes, setAttribute.range)
     else { throw error("message \(message) adds elements without naming their set") }
-    guard interfaceSets.contains(set) else { return }
+    let id = u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ELEM_LIST_SET_ID.rawValue))
+    guard interfaceSets.contains(set) || id.map(interfaceSetIDs.contains) == true else { return }
     for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
       for element in try Self.attributes(bytes, list.range, message: message) {
         for key in try Self.attributes(bytes, element.range, message: message)
@@ -172,6 +183,12 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
       name.allSatisfy({ $0 > 0x20 && $0 < 0x7F || $0 >= 0x80 }), let text = String(validating: name, as: UTF8.self)
     else { throw error("message \(message) has a malformed interface name in a set key") }
     return text
+  }
+
+  /// The big-endian 32-bit value of the attribute of `type`, nil when there is none or it is not 4 bytes.
+  static func u32Attribute(_ bytes: [UInt8], _ attributes: [Attribute], type: UInt16) -> UInt32? {
+    guard let attribute = attributes.first(where: { $0.type == type }), attribute.range.count == 4 else { return nil }
+    return bytes[attribute.range].reduce(0) { $0 << 8 | UInt32($1) }
   }
 
   /// A NUL-terminated string attribute, nil when it is not one.

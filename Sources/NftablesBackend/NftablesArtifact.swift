@@ -25,6 +25,9 @@ public struct NftablesArtifact: Sendable {
   public static let magic: [UInt8] = Array("CDTNFT\r\n".utf8)
   /// The format this build writes and reads.
   public static let formatVersion: UInt16 = 2
+  /// The largest artifact read: far above what a policy compiles to (a million rules: 16 MB), and at most what one
+  /// netlink message can carry, so a huge or sparse file is refused before anything is allocated for it.
+  public static let maximumBytes = 1 << 30
 
   /// Section type numbers. Bit 15 (`requiredBit`) is set on the ones a reader must understand.
   public enum SectionType {
@@ -242,6 +245,10 @@ public struct NftablesArtifact: Sendable {
   private init<Source: ArtifactSource>(reading source: inout Source) throws(ReadError) {
     var reader = DigestingReader(source: source)
     defer { source = reader.source }
+    guard reader.remaining <= Self.maximumBytes else {
+      throw ReadError(
+        "it has \(reader.remaining) bytes, more than an artifact can hold (\(Self.maximumBytes >> 20) MiB)")
+    }
     guard reader.remaining >= Self.magic.count, try reader.read(Self.magic.count) == Self.magic else {
       throw ReadError("not a conduit nft artifact (wrong magic)", isNotAnArtifact: true)
     }

@@ -115,8 +115,8 @@ struct NftablesProgram {
   private mutating func addZonesSet(_ ruleset: Ruleset, _ family: AddressFamily) {
     let elements = ruleset.interfaceZones.filter { $0.addresses.family == family }.map { member in
       ProgramElement(
-        low: [.interface(NftablesString.sanitized(member.interface)), .address(member.addresses.first)],
-        high: [.interface(NftablesString.sanitized(member.interface)), .address(member.addresses.last)], jump: nil)
+        low: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.first)],
+        high: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.last)], jump: nil)
     }
     sets.append(
       ProgramSet(

@@ -18,6 +18,18 @@ enum NftablesString {
   /// `"TEXT"`, sanitized.
   static func quoted(_ text: String) -> String { "\"" + sanitized(text) + "\"" }
 
+  /// An interface name as nft strings in sets and `iifname` carry it: literally, `$` included (nft expands
+  /// variables in log prefixes, not there), with only what the checker refuses in interface names (`"`, `\`,
+  /// control characters) replaced by `_`.
+  static func interfaceName(_ name: String) -> String {
+    guard name.unicodeScalars.contains(where: isUnwritableInInterfaceName) else { return name }
+    return String(String.UnicodeScalarView(name.unicodeScalars.map { isUnwritableInInterfaceName($0) ? "_" : $0 }))
+  }
+
+  private static func isUnwritableInInterfaceName(_ scalar: Unicode.Scalar) -> Bool {
+    scalar == "\"" || scalar == "\\" || TerminalText.isUnsafe(scalar)
+  }
+
   /// `LEAD NAME ` within the kernel's limit: the name sanitized, and shortened with a hash suffix when too long,
   /// so the prefixes of two long names stay apart.
   static func logPrefix(_ lead: String, naming name: String) -> String {

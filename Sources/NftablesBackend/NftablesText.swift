@@ -13,7 +13,7 @@ public struct NftablesNames: Sendable {
   public var logChains: [String]
 
   /// The longest table, chain or set name the kernel accepts (NFT_NAME_MAXLEN, 256 with its NUL).
-  public static let maximumNameBytes = 255
+  public static let maximumNameBytes = GeneratedName.nftablesMaximumBytes
 
   /// Names for a ruleset: policy names with the characters nft cannot write replaced by `_` and, when longer than
   /// the kernel's limit, shortened with a hash suffix. Two conduits whose names become the same chain name are a
@@ -22,9 +22,7 @@ public struct NftablesNames: Sendable {
     table = GeneratedName.shortened(
       "conduit" + (ruleset.site.map { "_" + GeneratedName.nftablesIdentifier($0) } ?? ""),
       toBytes: Self.maximumNameBytes)
-    conduitChains = ruleset.chains.map {
-      GeneratedName.shortened("c_" + GeneratedName.nftablesIdentifier($0.conduit), toBytes: Self.maximumNameBytes - 4)
-    }
+    conduitChains = ruleset.chains.map { GeneratedName.nftablesConduitChain($0.conduit) }
     logChains = conduitChains.map { $0 + "_log" }
     var owners: [String: ConduitChain] = [:]
     for (index, chain) in ruleset.chains.enumerated() {
@@ -87,7 +85,7 @@ public struct NftablesTextRenderer: Sendable {
   private func fields(_ element: ProgramElement) -> String {
     zip(element.low, element.high).map { low, high in
       switch (low, high) {
-      case (.interface(let name), _): return NftablesString.quoted(name)
+      case (.interface(let name), _): return "\"" + NftablesString.interfaceName(name) + "\""
       case (.address(let first), .address(let last)): return AddressRange(first: first, last: last).description
       case (.protocolNumber(let first), .protocolNumber(let last)):
         if first == last, let name = Self.protocolNames[first] { return name }

@@ -2,8 +2,9 @@ import PolicyLanguage
 import PolicyModel
 
 /// Names that reach the backends: interface names every backend writes literally (bad-value), and conduit and
-/// zone names that become the same generated chain name after the characters a backend cannot write are replaced
-/// (name-collision). Length limits are not checked here: long names are shortened with a hash suffix.
+/// zone names that become the same generated chain name, as the backends generate it (`GeneratedName`: the
+/// characters a backend cannot write replaced, long names shortened with a hash suffix), are a name-collision.
+/// Length limits are not errors: long names are shortened.
 enum NameChecks {
   static func run(_ policy: Policy, _ options: CheckOptions, _ diagnostics: inout DiagnosticEngine) {
     for gateway in policy.gateways {
@@ -15,7 +16,7 @@ enum NameChecks {
       }
     }
     conduitChainCollisions(policy, &diagnostics)
-    zonePairChainCollisions(policy, &diagnostics)
+    iptablesChainCollisions(policy, &diagnostics)
   }
 
   /// Why `name` is not a Linux interface name that nft strings and iptables arguments carry as it is; nil when it
@@ -36,12 +37,11 @@ enum NameChecks {
     return nil
   }
 
-  /// Two conduits whose nftables chains (`c_NAME`, `c_NAME_log`) coincide. iptables replaces fewer characters
-  /// than nftables, so names apart in nftables are apart in iptables too.
+  /// Two conduits whose nftables chains (`c_NAME`, `c_NAME_log`) coincide.
   private static func conduitChainCollisions(_ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
     var owners: [String: Conduit] = [:]
     for conduit in policy.conduits {
-      let chain = "c_" + GeneratedName.nftablesIdentifier(conduit.name)
+      let chain = GeneratedName.nftablesConduitChain(conduit.name)
       for name in [chain, chain + "_log"] {
         if let first = owners[name], first.name != conduit.name {
           diagnostics.error(
@@ -56,24 +56,34 @@ enum NameChecks {
     }
   }
 
-  /// Two ordered zone pairs of conduits whose iptables chains (`z-SOURCE-DESTINATION`) coincide.
-  private static func zonePairChainCollisions(_ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
-    var owners: [String: (pair: String, conduit: Conduit)] = [:]
+  /// Two conduits, logging chains or ordered zone pairs of conduits whose iptables chains (`c-NAME`, `c-NAME-log`,
+  /// `z-SOURCE-DESTINATION`) coincide.
+  private static func iptablesChainCollisions(_ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
+    var owners: [String: (what: String, conduit: Conduit)] = [:]
+    func claim(_ chain: String, _ what: String, _ conduit: Conduit) {
+      if let owner = owners[chain], owner.what != what {
+        diagnostics.error(
+          .nameCollision, "\(what) and \(owner.what) both become the iptables chain '\(chain)'",
+          at: conduit.nameRange,
+          notes: [DiagnosticNote("conduit '\(owner.conduit.name)' is declared here", at: owner.conduit.nameRange)])
+      } else if owners[chain] == nil {
+        owners[chain] = (what, conduit)
+      }
+    }
+    for conduit in policy.conduits {
+      claim(GeneratedName.iptablesChain("c-" + conduit.name), "conduit '\(conduit.name)'", conduit)
+      claim(
+        GeneratedName.iptablesChain("c-" + conduit.name, suffix: "-log"),
+        "the logging chain of conduit '\(conduit.name)'", conduit)
+    }
     for conduit in policy.conduits {
       guard let zones = conduit.zones else { continue }
       let first = policy.zones[zones.first].name
       let second = policy.zones[zones.second].name
       for (source, destination) in [(first, second), (second, first)] {
-        let pair = "zone pair '\(source)' -> '\(destination)'"
-        let chain = GeneratedName.iptablesWord("z-\(source)-\(destination)")
-        if let owner = owners[chain], owner.pair != pair {
-          diagnostics.error(
-            .nameCollision, "\(pair) and \(owner.pair) both become the iptables chain '\(chain)'",
-            at: conduit.nameRange,
-            notes: [DiagnosticNote("conduit '\(owner.conduit.name)' is declared here", at: owner.conduit.nameRange)])
-        } else if owners[chain] == nil {
-          owners[chain] = (pair, conduit)
-        }
+        claim(
+          GeneratedName.iptablesChain("z-\(source)-\(destination)"),
+          "zone pair '\(source)' -> '\(destination)'", conduit)
       }
     }
   }

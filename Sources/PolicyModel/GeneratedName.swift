@@ -29,6 +29,22 @@ public enum GeneratedName {
         }))
   }
 
+  /// The longest table, chain or set name nftables accepts (NFT_NAME_MAXLEN, 256 with its NUL).
+  public static let nftablesMaximumBytes = 255
+  /// The longest chain name iptables accepts.
+  public static let iptablesMaximumLength = 28
+
+  /// The nftables chain of conduit `conduit`: `c_NAME`, shortened to leave room for the `_log` of its logging chain.
+  public static func nftablesConduitChain(_ conduit: String) -> String {
+    shortened("c_" + nftablesIdentifier(conduit), toBytes: nftablesMaximumBytes - 4)
+  }
+
+  /// An iptables chain: `name` in iptables' characters, shortened so that it fits iptables' limit with `suffix`,
+  /// then `suffix`.
+  public static func iptablesChain(_ name: String, suffix: String = "") -> String {
+    shortened(iptablesWord(name), toBytes: iptablesMaximumLength - suffix.utf8.count, separator: "-") + suffix
+  }
+
   /// The number of hexadecimal digits of the hash that ends a shortened name.
   public static let hashDigits = 8
 

@@ -4,6 +4,7 @@ import FirewallIR
 import FlowSpace
 import Foundation
 import NftablesBackend
+import PolicyLanguage
 import PolicyModel
 
 /// `conduit apply FILE|POLICY`: load an nft artifact (or compile a policy) into the kernel as one transaction that
@@ -88,7 +89,9 @@ struct ApplyCommand: ParsableCommand {
       guard unreported == nil else { return }
       do { try StandardStreams.write([Array((line + "\n").utf8)]) } catch { unreported = error }
     }
-    report("applied table inet \(artifact.header.table)" + (netns.map { " in network namespace \($0)" } ?? ""))
+    report(
+      "applied table inet \(artifact.header.table)"
+        + (netns.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""))
     do {
       let cut = try cutConnections(noLongerAllowedBy: artifact.flowTable)
       report("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")

@@ -3,8 +3,8 @@ import Foundation
 
 /// One interface of a lab's gateway: its name there, the hosts behind it, and the prefixes routed through it.
 struct LabInterface: Sendable, Hashable {
-  /// The interface name inside the gateway namespace, as a ruleset names it (`eth1`, `ens2f0.40`, `br-ctl`): 1 to 15
-  /// bytes of letters, digits, `.`, `_` and `-`.
+  /// The interface name inside the gateway namespace, as a ruleset names it (`eth1`, `ens2f0.40`, `br-ctl`, `a$b`):
+  /// 1 to 15 bytes without whitespace, control characters or what `ip -batch` reads (`"`, `'`, `\`, `#`), `/` or `:`.
   var name: String
   /// The addresses of the hosts behind the interface, IPv4 or IPv6; each gets its own address in the side namespace.
   var hosts: [String]
@@ -214,17 +214,18 @@ final class NetworkLab {
 
   private static func validate(_ interfaces: [LabInterface]) throws -> [IPAddress: Int] {
     guard !interfaces.isEmpty else { throw NetworkLabError.invalidDescription("a gateway needs an interface") }
-    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    let refused = Set("\"'\\#/:".unicodeScalars)
     let transit = [IPPrefix("100.64.0.0/10")!, IPPrefix("fd00:cd7::/32")!]
     var names: Set<String> = []
     var hostSides: [IPAddress: Int] = [:]
     for (index, interface) in interfaces.enumerated() {
       let name = interface.name
-      guard (1...15).contains(name.utf8.count), name.allSatisfy(allowed.contains), name != ".", name != "..",
-        name != "lo"
-      else {
+      let isPlain = name.unicodeScalars.allSatisfy {
+        $0.value > 0x20 && $0.value != 0x7F && !$0.properties.isWhitespace && !refused.contains($0)
+      }
+      guard (1...15).contains(name.utf8.count), isPlain, name != ".", name != "..", name != "lo" else {
         throw NetworkLabError.invalidDescription(
-          "interface name \"\(name)\" must be 1 to 15 bytes of letters, digits, '.', '_' and '-'")
+          "interface name \"\(name)\" must be 1 to 15 bytes without whitespace, control characters or \"'\\#/:")
       }
       guard names.insert(name).inserted else { throw NetworkLabError.invalidDescription("two interfaces \(name)") }
       for text in interface.hosts {
