@@ -37,6 +37,10 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public let bytes: [UInt8]
   /// The offset at which each line starts; `lineStarts[0] == 0`.
   public let lineStarts: [Int]
+  /// For a file with non-ASCII text, the number of Unicode scalars before every `scalarStride`-th byte (empty for
+  /// an ASCII file, whose columns are byte distances), so that a column costs the same on a line of any length.
+  private let scalarCheckpoints: [Int]
+  private static let scalarStride = 128
 
   /// Creates a source file from its path and text.
   public init(path: String, text: String) {
@@ -46,10 +50,23 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     let bytes = Array(text.utf8)
     self.bytes = bytes
     var starts = [0]
-    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-      starts.append(offset + 1)
+    var isASCII = true
+    for (offset, byte) in bytes.enumerated() {
+      if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
+      if byte >= 0x80 { isASCII = false }
     }
     self.lineStarts = starts
+    var checkpoints: [Int] = []
+    if !isASCII {
+      checkpoints.reserveCapacity(bytes.count / Self.scalarStride + 1)
+      var scalars = 0
+      for (offset, byte) in bytes.enumerated() {
+        if offset % Self.scalarStride == 0 { checkpoints.append(scalars) }
+        if byte & 0xC0 != 0x80 { scalars += 1 }
+      }
+      if bytes.count % Self.scalarStride == 0 { checkpoints.append(scalars) }
+    }
+    self.scalarCheckpoints = checkpoints
     Self.registry.store(self, at: id)
   }
 
@@ -74,13 +91,17 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     let clamped = max(0, min(offset, bytes.count))
     let line = line(of: clamped)
     let start = lineStarts[line - 1]
-    var column = 1
-    var index = start
-    while index < clamped {
-      index += Self.scalarLength(leadByte: bytes[index])
-      column += 1
-    }
-    return SourceLocation(line: line, column: column)
+    return SourceLocation(line: line, column: scalarCount(before: clamped) - scalarCount(before: start) + 1)
+  }
+
+  /// The number of Unicode scalars in the bytes before `offset` (a continuation byte counts with its lead byte).
+  /// At most `scalarStride` bytes are read.
+  private func scalarCount(before offset: Int) -> Int {
+    guard !scalarCheckpoints.isEmpty else { return offset }
+    let checkpoint = offset / Self.scalarStride
+    var count = scalarCheckpoints[checkpoint]
+    for index in checkpoint * Self.scalarStride..<offset where bytes[index] & 0xC0 != 0x80 { count += 1 }
+    return count
   }
 
   /// The text of a 1-based line, without its line break.
@@ -106,15 +127,6 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return start..<max(start, end)
-  }
-
-  private static func scalarLength(leadByte: UInt8) -> Int {
-    switch leadByte {
-    case 0xF0...: return 4
-    case 0xE0...: return 3
-    case 0xC0...: return 2
-    default: return 1
-    }
   }
 
   public var description: String { path }
