@@ -146,6 +146,18 @@ public struct IntervalSet<Bound: FixedWidthInteger & UnsignedInteger & Sendable>
     return IntervalSet(canonicalRanges: builder.ranges)
   }
 
+  /// The values in any of `sets`. O(N log N) for N ranges in all, where folding `union(_:)` over many disjoint sets
+  /// costs O(N²).
+  public static func union(of sets: some Sequence<IntervalSet>) -> IntervalSet {
+    var ranges: [ClosedRange<Bound>] = []
+    var count = 0
+    for set in sets {
+      if count == 0 { ranges = set.ranges } else { ranges += set.ranges }
+      count += 1
+    }
+    return count <= 1 ? IntervalSet(canonicalRanges: ranges) : IntervalSet(ranges)
+  }
+
   /// The values in both sets. O(n + m).
   public func intersection(_ other: IntervalSet) -> IntervalSet {
     var result: [ClosedRange<Bound>] = []
