@@ -214,7 +214,7 @@ struct BaselineRows: Sendable {
   init() {}
 
   /// Keeps the rows in place (no second copy of a large inventory) unless some names repeat.
-  init(_ rows: consuming [AssetDraft], _ diagnostics: inout DiagnosticEngine) {
+  init(_ rows: [AssetDraft], _ diagnostics: inout DiagnosticEngine) {
     indexByName.reserveCapacity(rows.count)
     var repeated: [Int] = []
     for (index, draft) in rows.enumerated() {
