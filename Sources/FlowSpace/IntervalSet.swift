@@ -243,6 +243,7 @@ public struct IntervalSet<Bound: FixedWidthInteger & UnsignedInteger & Sendable>
       merged =
         Swift.min(range.lowerBound, ranges[start].lowerBound)...Swift.max(range.upperBound, ranges[end - 1].upperBound)
     }
+    WorkCounter.add(1 + ranges.count - end)
     ranges.replaceSubrange(start..<end, with: CollectionOfOne(merged))
   }
 
@@ -301,6 +302,7 @@ struct RangeListBuilder<Bound: FixedWidthInteger & UnsignedInteger> {
   var ranges: [ClosedRange<Bound>] = []
 
   mutating func append(_ range: ClosedRange<Bound>) {
+    WorkCounter.add(1)
     guard let last = ranges.last, range.lowerBound <= last.upperBound || range.lowerBound - 1 == last.upperBound else {
       ranges.append(range)
       return
