@@ -15,22 +15,22 @@ import Testing
     let addresses = (0..<count).map { "10.30.\($0 * 2 / 250).\($0 * 2 % 250 + 1)" }.shuffled(using: &generator)
     return [
       "site.conduit": """
-        site scale
-        zone operations {
-          level 3; security-level 2
-          network 10.30.0.0/16
-        }
-        zone control {
-          level 1; security-level 3
-          network 10.40.0.0/16
-        }
-        conduit operations-control {
-          between operations and control
-          security-level 3
-          allow \(addresses.joined(separator: ", ")) -> 10.40.0.1 service tcp/502
-        }
+      site scale
+      zone operations {
+        level 3; security-level 2
+        network 10.30.0.0/16
+      }
+      zone control {
+        level 1; security-level 3
+        network 10.40.0.0/16
+      }
+      conduit operations-control {
+        between operations and control
+        security-level 3
+        allow \(addresses.joined(separator: ", ")) -> 10.40.0.1 service tcp/502
+      }
 
-        """
+      """
     ]
   }
 
@@ -104,6 +104,36 @@ import Testing
       #expect(small.policy.zones.count == 100 && large.policy.zones.count == 1000)
       #expect(large.steps < 15 * small.steps, "\(small.steps) steps for 100 zones, \(large.steps) for 1000")
     #endif
+  }
+}
+
+/// A baseline longer than one chunk of the reader (65,536 records) gives every row once, in order, and a name
+/// repeated across a chunk boundary is still reported against its first row.
+@Suite struct ChunkedBaselineTests {
+  @Test func rowsAcrossChunksAreInterpretedOnceInOrder() throws {
+    let rows = 70_000
+    func address(_ index: Int) -> String { "10.\(40 + index / 62_500).\(index / 250 % 250).\(index % 250 + 1)" }
+    var csv = "name,ip\n"
+    for index in 0..<rows { csv += "plc-\(index),\(address(index))\n" }
+    csv += "plc-1,10.42.0.1\n"
+    let site = """
+      site big
+      baseline "assets.csv"
+      zone control {
+        level 1; security-level 3
+        network 10.40.0.0/15, 10.42.0.0/16
+      }
+
+      """
+    let directory = try PolicyDirectory(["site.conduit": site, "assets.csv": csv])
+    let (policy, diagnostics) = try directory.resolve()
+    #expect(policy.assets.count == rows)
+    #expect(policy.assets.map(\.name) == (0..<rows).map { "plc-\($0)" })
+    #expect(policy.assets.last?.addresses.map(\.description) == [address(rows - 1)])
+    let duplicates = diagnostics.filter { $0.id == .duplicateDefinition }
+    #expect(duplicates.count == 1)
+    #expect(duplicates.first?.range?.startLocation.line == rows + 2)
+    #expect(duplicates.first?.notes.first?.range?.startLocation.line == 3)
   }
 }
 
