@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes a synthetic site with many assets and rules, for measuring how the checker scales.
 
-usage: generate-large-site.py DIRECTORY RULES [ASSETS] [--cells N] [--distinct-pairs]
+usage: generate-large-site.py DIRECTORY RULES [ASSETS] [--cells N] [--distinct-pairs] [--literal]
 
   --cells N          N pairs of zones (ops-I and cell-I) joined by one conduit each, 2N zones (default 40)
   --distinct-pairs   every rule of a conduit joins a different (source, destination) pair of hosts, as long as there
                      are enough assets (rules per conduit <= (assets per cell)^2); by default pairs repeat
+  --literal          rules name the hosts by address instead of by asset name
 """
 import ipaddress
 import os
@@ -14,6 +15,7 @@ import sys
 arguments = sys.argv[1:]
 cells = 40
 distinct_pairs = False
+literal = False
 positional = []
 while arguments:
     argument = arguments.pop(0)
@@ -21,6 +23,8 @@ while arguments:
         cells = int(arguments.pop(0))
     elif argument == "--distinct-pairs":
         distinct_pairs = True
+    elif argument == "--literal":
+        literal = True
     else:
         positional.append(argument)
 if len(positional) not in (2, 3) or cells < 1:
@@ -84,5 +88,7 @@ with open(os.path.join(directory, "site.conduit"), "w") as policy:
                 target -= target % cells
                 source += cell
                 target += cell
-            policy.write(f"  allow hmi-{source} -> plc-{target} service tcp/{1024 + rule % 5000}\n")
+            source_name = address("ops", source) if literal else f"hmi-{source}"
+            target_name = address("cell", target) if literal else f"plc-{target}"
+            policy.write(f"  allow {source_name} -> {target_name} service tcp/{1024 + rule % 5000}\n")
         policy.write("}\n")
