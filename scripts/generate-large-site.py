@@ -9,6 +9,7 @@ usage: generate-large-site.py DIRECTORY RULES [ASSETS] [--cells N] [--distinct-p
   --literal          rules name the hosts by address instead of by asset name
 """
 import ipaddress
+import math
 import os
 import sys
 
@@ -31,10 +32,10 @@ if len(positional) not in (2, 3) or cells < 1:
     sys.exit(__doc__.strip())
 directory, rules = positional[0], int(positional[1])
 assets = int(positional[2]) if len(positional) > 2 else max(200, rules // 10)
-# Up to 50 cells and 125,000 assets: a /16 per zone (10.50+I.0.0/16, 10.100+I.0.0/16). Beyond, where those
-# addresses would repeat: ops zones in 10.0.0.0/9 and cell zones in 10.128.0.0/9, each the smallest block that
-# holds its assets.
-wide = cells > 50 or assets > 125000
+# Up to 50 cells, while the addresses do not repeat (up to 125,000 assets in 40 cells, 62,500 in 2): a /16 per
+# zone (10.50+I.0.0/16, 10.100+I.0.0/16). Beyond: ops zones in 10.0.0.0/9 and cell zones in 10.128.0.0/9, each the
+# smallest block that holds its assets.
+wide = cells > 50 or assets > 62500 * cells // math.gcd(62500, cells)
 block = 4
 while block - 2 < (assets + cells - 1) // cells:
     block *= 2
