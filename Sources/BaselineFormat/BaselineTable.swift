@@ -138,6 +138,22 @@ public struct BaselineTable: Sendable {
     }
   }
 
+  /// Reads a baseline as `read(_:pathExtension:)` does, but hands the records to `body` in file order, at most
+  /// `chunkSize` at a time, as they are read, with the format they are read as. The table returned has no records,
+  /// so that a large inventory is never held twice (as records and as what the caller makes of them).
+  public static func read(
+    _ bytes: [UInt8], pathExtension: String, recordsInChunksOf chunkSize: Int,
+    _ body: (BaselineFileFormat, [BaselineRecord]) -> Void
+  ) -> BaselineTable {
+    withoutActuallyEscaping(body) { body in
+      let chunks = RecordChunks(size: max(1, chunkSize), sink: body)
+      var fileExtension = pathExtension.lowercased()
+      if fileExtension.hasPrefix(".") { fileExtension.removeFirst() }
+      let isJSON = fileExtension == "json" || (fileExtension != "csv" && startsWithOpeningBracket(bytes))
+      return isJSON ? JSONReader.read(bytes, chunks: chunks) : CSVReader.read(bytes, delimiter: nil, chunks: chunks)
+    }
+  }
+
   /// Reads a baseline from its bytes in the given format; for CSV, `delimiter` is used as given, not detected.
   public static func read(_ bytes: [UInt8], format: BaselineFileFormat) -> BaselineTable {
     switch format {
@@ -156,5 +172,18 @@ public struct BaselineTable: Sendable {
     var position = ByteValue.byteOrderMarkLength(bytes)
     while position < bytes.count, ByteValue.isJSONWhitespace(bytes[position]) { position += 1 }
     return position < bytes.count && bytes[position] == ByteValue.openingBracket
+  }
+}
+
+/// Where a reader hands its records when they are read in chunks.
+struct RecordChunks {
+  var size: Int
+  var sink: (BaselineFileFormat, [BaselineRecord]) -> Void
+
+  /// Hands the records read so far to the sink (when full: only once there are `size` of them) and forgets them.
+  func flush(_ records: inout [BaselineRecord], _ format: BaselineFileFormat, whenFull: Bool) {
+    guard !records.isEmpty, !whenFull || records.count >= size else { return }
+    sink(format, records)
+    records.removeAll(keepingCapacity: true)
   }
 }

@@ -29,12 +29,16 @@ struct CSVReader {
   }
 
   /// Reads a CSV table; `delimiter` nil means: `;` if the header line has more `;` than `,` outside quotes, else `,`.
-  static func read(_ bytes: [UInt8], delimiter: UInt8?) -> BaselineTable {
+  /// With `chunks`, the records go to its sink, at most `size` at a time, and the table keeps none.
+  static func read(_ bytes: [UInt8], delimiter: UInt8?, chunks: RecordChunks? = nil) -> BaselineTable {
     var reader = CSVReader(bytes: bytes, delimiter: delimiter ?? ByteValue.comma)
+    reader.chunks = chunks
     let (header, records) = reader.readTable(detectingDelimiter: delimiter == nil)
     return BaselineTable(
       format: .csv(delimiter: reader.delimiter), header: header, records: records, errors: reader.errors)
   }
+
+  private var chunks: RecordChunks?
 
   private mutating func readTable(detectingDelimiter: Bool) -> (header: [BaselineCell], records: [BaselineRecord]) {
     guard skipBlankLines() else {
@@ -46,7 +50,9 @@ struct CSVReader {
     var records: [BaselineRecord] = []
     while skipBlankLines() {
       records.append(record(from: readRow(expectedFields: header.count), header: header))
+      chunks?.flush(&records, .csv(delimiter: delimiter), whenFull: true)
     }
+    chunks?.flush(&records, .csv(delimiter: delimiter), whenFull: false)
     return (header, records)
   }
 

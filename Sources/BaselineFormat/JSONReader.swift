@@ -20,6 +20,7 @@ struct JSONReader {
   private var errors: [BaselineReadError] = []
   private var duplicateKeys: [BaselineDuplicateKey] = []
   private var decoder = UTF8TextDecoder()
+  private var chunks: RecordChunks?
 
   private init(bytes: [UInt8]) {
     self.bytes = bytes
@@ -27,13 +28,16 @@ struct JSONReader {
   }
 
   /// Reads a JSON baseline; a syntax error ends reading, keeping the records completed before it.
-  static func read(_ bytes: [UInt8]) -> BaselineTable {
+  /// With `chunks`, the records go to its sink, at most `size` at a time, and the table keeps none.
+  static func read(_ bytes: [UInt8], chunks: RecordChunks? = nil) -> BaselineTable {
     var reader = JSONReader(bytes: bytes)
+    reader.chunks = chunks
     do {
       try reader.readDocument()
     } catch {
       reader.errors.append(BaselineReadError(message: error.message, range: error.range, line: error.line))
     }
+    reader.chunks?.flush(&reader.records, .json, whenFull: false)
     return BaselineTable(
       format: .json, header: [], records: reader.records, errors: reader.errors, duplicateKeys: reader.duplicateKeys)
   }
@@ -51,6 +55,7 @@ struct JSONReader {
         skipWhitespace()
         if position < bytes.count, bytes[position] == ByteValue.openingBrace {
           records.append(try readRecord())
+          chunks?.flush(&records, .json, whenFull: true)
         } else {
           let elementStart = position
           let elementLine = line

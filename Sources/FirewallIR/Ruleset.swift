@@ -166,10 +166,10 @@ extension Ruleset {
   public func regions<Address: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ family: AddressFamily, _ kind: MatchKind, ruleOffset offset: Int = 0, as _: Address.Type
   ) -> [FlowRegion<Address>] {
-    let selected = elements.filter { $0.family == family && $0.kind == kind }
-    return Set(selected.map(\.chain)).sorted().map { chain in
+    let selectedByChain = Dictionary(grouping: elements.filter { $0.family == family && $0.kind == kind }, by: \.chain)
+    return selectedByChain.keys.sorted().map { chain in
       FlowRegion(
-        boxesOfARegion: selected.filter { $0.chain == chain }.map { element in
+        boxesOfARegion: selectedByChain[chain]!.map { element in
           FlowBox(
             sources: element.sources.bounds(as: Address.self),
             destinations: element.destinations.bounds(as: Address.self),

@@ -15,8 +15,16 @@ public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Re
   return withoutActuallyEscaping(transform) { transform in
     [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
       let work = SharedWork(count: count, slots: buffer.baseAddress!, transform: transform)
+      #if DEBUG
+        let counter = WorkCounter.current
+        let takeParts: @Sendable () -> Void = {
+          if let counter { counter.installed(work.takeParts) } else { work.takeParts() }
+        }
+      #else
+        let takeParts: @Sendable () -> Void = { work.takeParts() }
+      #endif
       for _ in 1..<min(count, ProcessInfo.processInfo.activeProcessorCount) {
-        DispatchQueue.global().async { work.takeParts() }
+        DispatchQueue.global().async { takeParts() }
       }
       work.takeParts()
       work.waitUntilDone()

@@ -55,8 +55,12 @@ public struct IptablesNames: Sendable {
       claim(conduitChains[index], "conduit '\(chain.conduit)'", chain.range)
       claim(logChains[index], "the logging chain of conduit '\(chain.conduit)'", chain.range)
     }
+    var chainsByZones: [Set<String>: Int] = [:]
+    for (index, chain) in ruleset.chains.enumerated() where chainsByZones[Set(chain.zones)] == nil {
+      chainsByZones[Set(chain.zones)] = index
+    }
     for key in zonePairs.keys.sorted() {
-      let conduit = ruleset.chains.first { Set($0.zones) == [key.source, key.destination] }
+      let conduit = chainsByZones[[key.source, key.destination]].map { ruleset.chains[$0] }
       claim(zonePairs[key]!, "zone pair '\(key.source)' -> '\(key.destination)'", conduit?.range)
     }
   }
@@ -84,6 +88,7 @@ public struct IptablesRestoreRenderer: Sendable {
     let elements = ruleset.elements.filter { $0.family == family }
     let elementsByPair = Dictionary(grouping: elements) { IptablesNames.key($0, ruleset) }
     let interfaceZones = ruleset.interfaceZones.filter { $0.addresses.family == family }
+    let interfaceZonesByZone = Dictionary(grouping: interfaceZones, by: \.zone)
     let management = ruleset.management?.filter { $0.family == family }
     var lines: [String] = []
     let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
@@ -134,8 +139,8 @@ public struct IptablesRestoreRenderer: Sendable {
       let chain = names.zonePairs[pair]!
       let comment = "-m comment --comment \(IptablesArgument.comment("\(pair.source) -> \(pair.destination)"))"
       if usesInterfaces {
-        let sources = interfaceZones.filter { $0.zone == pair.source }
-        let destinations = interfaceZones.filter { $0.zone == pair.destination }
+        let sources = interfaceZonesByZone[pair.source] ?? []
+        let destinations = interfaceZonesByZone[pair.destination] ?? []
         for source in sources {
           for destination in destinations where destination.interface != source.interface {
             for sourcePrefix in prefixes(source.addresses) {

@@ -48,25 +48,35 @@ public struct TextDiagnosticRenderer: Sendable {
     return "\(place): \(severity): \(TerminalText.escaped(message))\n"
   }
 
+  /// The widest source excerpt shown, in Unicode scalars: a longer line is cut to a window around the caret marked
+  /// with `...`, so that a diagnostic's text is bounded whatever the length of its line.
+  public static let excerptWidth = 120
+  /// How many scalars of a cut line are shown before the caret.
+  static let excerptLead = 40
+
   private func snippet(_ range: SourceRange, highlights: [SourceRange]) -> String {
     let start = range.startLocation
-    let lineText = range.file.lineText(start.line)
-    let lineRange = range.file.rangeOfLine(start.line)
-    var marks = Array(repeating: Character(" "), count: lineText.unicodeScalars.count + 1)
+    let file = range.file
+    let line = file.rangeOfLine(start.line)
+    let window = excerpt(of: line, around: min(max(range.start, line.lowerBound), line.upperBound), in: file)
+    let cutBefore = window.lowerBound > line.lowerBound ? "..." : ""
+    let lineText = cutBefore + file.text(in: window) + (window.upperBound < line.upperBound ? "..." : "")
+    let windowColumn = file.location(of: window.lowerBound).column - cutBefore.count
+    let scalars = Array(lineText.unicodeScalars)
+    var marks = Array(repeating: Character(" "), count: scalars.count + 1)
     func mark(_ r: SourceRange, caret: Bool) {
-      guard r.file === range.file else { return }
-      let clampedStart = max(r.start, lineRange.lowerBound)
-      let clampedEnd = min(max(r.end, r.start + 1), lineRange.upperBound)
-      guard clampedStart <= lineRange.upperBound else { return }
-      let from = r.file.location(of: clampedStart).column - 1
-      let to = max(from + 1, r.file.location(of: clampedEnd).column - 1)
+      guard r.file === file else { return }
+      let clampedStart = max(r.start, window.lowerBound)
+      let clampedEnd = min(max(r.end, r.start + 1), window.upperBound)
+      guard clampedStart <= window.upperBound, max(r.end, r.start + 1) > window.lowerBound else { return }
+      let from = file.location(of: clampedStart).column - windowColumn
+      let to = max(from + 1, file.location(of: clampedEnd).column - windowColumn)
       for column in from..<min(to, marks.count) {
         marks[column] = (caret && column == from) ? "^" : (marks[column] == "^" ? "^" : "~")
       }
     }
     for highlight in highlights where highlight.startLocation.line == start.line { mark(highlight, caret: false) }
     mark(range, caret: true)
-    let scalars = Array(lineText.unicodeScalars)
     var shown = ""
     var underline = ""
     for (column, markChar) in marks.enumerated() {
@@ -87,6 +97,33 @@ public struct TextDiagnosticRenderer: Sendable {
     let gutter = String(repeating: " ", count: max(0, 5 - number.count)) + number
     let blank = String(repeating: " ", count: gutter.count)
     return "\(gutter) | \(shown)\n\(blank) | \(underline)\n"
+  }
+
+  /// The bytes of `line` shown for a caret at `anchor`: the whole line when it fits in `excerptWidth` scalars,
+  /// otherwise that many scalars starting up to `excerptLead` before the anchor.
+  private func excerpt(of line: Range<Int>, around anchor: Int, in file: SourceFile) -> Range<Int> {
+    let bytes = file.bytes
+    func isContinuation(_ offset: Int) -> Bool { bytes[offset] & 0xC0 == 0x80 }
+    func back(from offset: Int, scalars: Int) -> Int {
+      var offset = offset
+      for _ in 0..<scalars where offset > line.lowerBound {
+        offset -= 1
+        while offset > line.lowerBound, isContinuation(offset) { offset -= 1 }
+      }
+      return offset
+    }
+    guard file.location(of: line.upperBound).column - file.location(of: line.lowerBound).column > Self.excerptWidth
+    else { return line }
+    var lower = back(from: anchor, scalars: Self.excerptLead)
+    var upper = lower
+    var shown = 0
+    while shown < Self.excerptWidth, upper < line.upperBound {
+      upper += 1
+      while upper < line.upperBound, isContinuation(upper) { upper += 1 }
+      shown += 1
+    }
+    lower = back(from: lower, scalars: Self.excerptWidth - shown)
+    return lower..<upper
   }
 }
 

@@ -37,6 +37,11 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public let bytes: [UInt8]
   /// The offset at which each line starts; `lineStarts[0] == 0`.
   public let lineStarts: [Int]
+  /// For a file with non-ASCII bytes, for every `scalarStride`-th byte the first column start at or after it and the
+  /// columns before that (empty for an ASCII file, whose columns are byte distances), so that a column costs the
+  /// same on a line of any length. A well-formed scalar is one column, and so is each byte of a malformed sequence.
+  private let scalarCheckpoints: [(offset: Int, columns: Int)]
+  private static let scalarStride = 128
 
   /// Creates a source file from its path and text.
   public convenience init(path: String, text: String) {
@@ -49,10 +54,25 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     self.path = path
     self.bytes = bytes
     var starts = [0]
-    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-      starts.append(offset + 1)
+    var isASCII = true
+    for (offset, byte) in bytes.enumerated() {
+      if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
+      if byte >= 0x80 { isASCII = false }
     }
     self.lineStarts = starts
+    var checkpoints: [(offset: Int, columns: Int)] = []
+    if !isASCII {
+      checkpoints.reserveCapacity(bytes.count / Self.scalarStride + 2)
+      var offset = 0
+      var columns = 0
+      while offset < bytes.count {
+        while checkpoints.count * Self.scalarStride <= offset { checkpoints.append((offset, columns)) }
+        offset += Self.scalarLength(at: offset, in: bytes)
+        columns += 1
+      }
+      while checkpoints.count * Self.scalarStride <= bytes.count { checkpoints.append((bytes.count, columns)) }
+    }
+    self.scalarCheckpoints = checkpoints
     Self.registry.store(self, at: id)
   }
 
@@ -76,14 +96,20 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   public func location(of offset: Int) -> SourceLocation {
     let clamped = max(0, min(offset, bytes.count))
     let line = line(of: clamped)
-    let start = lineStart(line)
-    var column = 1
-    var index = start
-    while index < clamped {
+    let start = min(lineStart(line), clamped)
+    return SourceLocation(line: line, column: columns(before: clamped) - columns(before: start) + 1)
+  }
+
+  /// The number of columns in the bytes before `offset` (a column boundary). At most `scalarStride` bytes and a
+  /// sequence are read.
+  private func columns(before offset: Int) -> Int {
+    guard !scalarCheckpoints.isEmpty else { return offset }
+    var (index, count) = scalarCheckpoints[offset / Self.scalarStride]
+    while index < offset {
       index += Self.scalarLength(at: index, in: bytes)
-      column += 1
+      count += 1
     }
-    return SourceLocation(line: line, column: column)
+    return count
   }
 
   /// The text of a 1-based line, without its line break.

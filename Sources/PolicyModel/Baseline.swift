@@ -57,10 +57,35 @@ struct BaselineInterpreter {
 
   let file: SourceFile
 
-  /// Reads every row into a draft; rows that cannot be used are reported and skipped. Rows are interpreted in
-  /// chunks on all cores, joined in order.
+  /// Reads every row into a draft; rows that cannot be used are reported and skipped. The file is read in chunks of
+  /// 65,536 records, each interpreted in parts on all cores and joined in order, so that the records of a large
+  /// inventory never all exist at once beside their drafts.
   func interpret(diagnostics: inout DiagnosticEngine) -> [AssetDraft] {
-    let table = BaselineTable.read(file.bytes, pathExtension: pathExtension)
+    var drafts: [AssetDraft] = []
+    var found = DiagnosticEngine()
+    let chunkSize = 4096
+    let table = BaselineTable.read(file.bytes, pathExtension: pathExtension, recordsInChunksOf: 16 * chunkSize) {
+      format, records in
+      let isJSON = format == .json
+      let splitsOnSemicolon = isJSON || format != .csv(delimiter: UInt8(ascii: ";"))
+      let parts = concurrentMap(count: (records.count + chunkSize - 1) / chunkSize) { part in
+        var drafts: [AssetDraft] = []
+        var found = DiagnosticEngine()
+        var columns = ColumnCache()
+        for record in records[(part * chunkSize)..<min(records.count, (part + 1) * chunkSize)] {
+          if let draft = interpret(
+            record, splitsOnSemicolon: splitsOnSemicolon, isJSON: isJSON, columns: &columns, diagnostics: &found)
+          {
+            drafts.append(draft)
+          }
+        }
+        return (drafts, found)
+      }
+      for (partDrafts, partFound) in parts {
+        drafts += partDrafts
+        found.append(contentsOf: partFound)
+      }
+    }
     for error in table.errors {
       diagnostics.error(.baselineRow, error.message, at: SourceRange(file: file, error.range))
     }
@@ -70,33 +95,7 @@ struct BaselineInterpreter {
         at: SourceRange(file: file, duplicate.range),
         notes: [DiagnosticNote("first given here", at: SourceRange(file: file, duplicate.earlierRange))])
     }
-    let splitsOnSemicolon: Bool
-    switch table.format {
-    case .csv(let delimiter): splitsOnSemicolon = delimiter != UInt8(ascii: ";")
-    case .json: splitsOnSemicolon = true
-    }
-    let isJSON = table.format == .json
-    let records = table.records
-    let chunkSize = 4096
-    let chunks = concurrentMap(count: (records.count + chunkSize - 1) / chunkSize) { chunk in
-      var drafts: [AssetDraft] = []
-      var found = DiagnosticEngine()
-      var columns = ColumnCache()
-      for record in records[(chunk * chunkSize)..<min(records.count, (chunk + 1) * chunkSize)] {
-        if let draft = interpret(
-          record, splitsOnSemicolon: splitsOnSemicolon, isJSON: isJSON, columns: &columns, diagnostics: &found)
-        {
-          drafts.append(draft)
-        }
-      }
-      return (drafts, found)
-    }
-    var drafts: [AssetDraft] = []
-    drafts.reserveCapacity(records.count)
-    for (chunkDrafts, found) in chunks {
-      drafts += chunkDrafts
-      diagnostics.append(contentsOf: found)
-    }
+    diagnostics.append(contentsOf: found)
     return drafts
   }
 

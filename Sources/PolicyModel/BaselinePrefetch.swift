@@ -1,3 +1,4 @@
+import Foundation
 import PolicyLanguage
 
 /// A baseline read and interpreted ahead of time, while the policy is still being parsed.
@@ -10,21 +11,41 @@ public struct PrefetchedBaseline: Sendable {
   let path: String
   /// The file, nil when it could not be read (the resolver then reports it as usual).
   let file: SourceFile?
-  let rows: BaselineRows
+  /// The interpreted rows, handed to the first resolver that asks (which then frees them with its drafts: a large
+  /// inventory is not kept for the rest of the run); a later resolver reads the file again.
+  private let rowsOnce: RowsOnce
   let diagnostics: DiagnosticEngine
+
+  private final class RowsOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rows: BaselineRows?
+
+    init(_ rows: BaselineRows) { self.rows = rows }
+
+    func take() -> BaselineRows? {
+      lock.withLock {
+        defer { rows = nil }
+        return rows
+      }
+    }
+  }
+
+  /// The rows, the first time they are asked for; nil afterwards.
+  func takeRows() -> BaselineRows? { rowsOnce.take() }
 
   /// Reads and interprets the baseline at `path`.
   public init(path: String) {
     self.path = path
     guard case .success(let file) = FileReader.readSource(path) else {
       self.file = nil
-      rows = BaselineRows()
+      rowsOnce = RowsOnce(BaselineRows())
       diagnostics = DiagnosticEngine()
       return
     }
     var diagnostics = DiagnosticEngine()
     self.file = file
-    rows = BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics)
+    rowsOnce = RowsOnce(
+      BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics))
     self.diagnostics = diagnostics
   }
 

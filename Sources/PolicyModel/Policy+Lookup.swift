@@ -27,7 +27,7 @@ extension Policy {
     let resolved = endpoints.map { resolver.unrestrictedEndpoint($0) }
     diagnostics.append(contentsOf: resolver.diagnostics)
     guard resolved.allSatisfy({ $0 != nil }) else { return nil }
-    return resolved.reduce(AddressSet()) { $0.union($1!.addresses) }
+    return AddressSet.union(of: resolved.lazy.map { $0!.addresses })
   }
 
   /// The matches of service items (service names and port literals), reporting unknown services and bad literals.

@@ -305,14 +305,42 @@ public struct Gateway: Hashable, Sendable {
   public var nameRange: SourceRange
   public var range: SourceRange
   /// The interfaces and the zones behind each.
-  public var interfaces: [GatewayInterface]
+  public var interfaces: [GatewayInterface] {
+    didSet { interfacesByZone = Self.interfacesByZone(interfaces) }
+  }
+  /// The names of the interfaces behind which each zone lies (derived from `interfaces`), so that every conduit of
+  /// a site with many zones finds its interfaces without reading every interface.
+  public private(set) var interfacesByZone: [Int: Set<String>]
   /// Connections allowed to the gateway itself.
   public var management: [Management]
   public var declaration: GatewayDeclaration
 
+  /// Creates a gateway.
+  public init(
+    id: Int, name: String, nameRange: SourceRange, range: SourceRange, interfaces: [GatewayInterface],
+    management: [Management], declaration: GatewayDeclaration
+  ) {
+    self.id = id
+    self.name = name
+    self.nameRange = nameRange
+    self.range = range
+    self.interfaces = interfaces
+    self.interfacesByZone = Self.interfacesByZone(interfaces)
+    self.management = management
+    self.declaration = declaration
+  }
+
+  private static func interfacesByZone(_ interfaces: [GatewayInterface]) -> [Int: Set<String>] {
+    var result: [Int: Set<String>] = [:]
+    for interface in interfaces {
+      for zone in interface.zones { result[zone, default: []].insert(interface.name) }
+    }
+    return result
+  }
+
   /// The interfaces behind which `zone` lies.
   public func interfaces(reaching zone: Int) -> Set<String> {
-    Set(interfaces.filter { $0.zones.contains(zone) }.map(\.name))
+    interfacesByZone[zone] ?? []
   }
 
   /// Whether traffic between the two zones crosses the gateway: they lie behind two different interfaces.

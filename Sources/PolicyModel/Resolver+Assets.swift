@@ -6,16 +6,19 @@ extension Resolver {
     var rows = BaselineRows()
     if let file = try loadBaselineFile() {
       baselineFile = file
-      if let prefetched = options.prefetchedBaseline, prefetched.file === file {
-        rows = prefetched.rows
+      if let prefetched = options.prefetchedBaseline, prefetched.file === file,
+        let prefetchedRows = prefetched.takeRows()
+      {
+        rows = prefetchedRows
         diagnostics.append(contentsOf: prefetched.diagnostics)
       } else {
         rows = BaselineRows(BaselineInterpreter(file: file).interpret(diagnostics: &diagnostics), &diagnostics)
       }
     }
     var drafts = rows.drafts
-    var origins = drafts.map { AssetOrigin.baseline($0.range) }
     var draftsByName = rows.indexByName
+    rows = BaselineRows()
+    var origins = drafts.map { AssetOrigin.baseline($0.range) }
     var declaredInPolicy: [String: SourceRange] = [:]
     for case .asset(let declaration) in declarations {
       let draft = draft(from: declaration)
@@ -207,18 +210,33 @@ struct BaselineRows: Sendable {
 
   init() {}
 
+  /// Keeps the rows in place (no second copy of a large inventory) unless some names repeat.
   init(_ rows: [AssetDraft], _ diagnostics: inout DiagnosticEngine) {
-    drafts.reserveCapacity(rows.count)
     indexByName.reserveCapacity(rows.count)
-    for draft in rows {
+    var repeated: [Int] = []
+    for (index, draft) in rows.enumerated() {
       if let first = indexByName[draft.name.text] {
         diagnostics.error(
           .duplicateDefinition, "asset '\(draft.name.text)' appears twice in the baseline", at: draft.name.range,
-          notes: [DiagnosticNote("first defined here", at: drafts[first].name.range)])
+          notes: [DiagnosticNote("first defined here", at: rows[first].name.range)])
+        repeated.append(index)
         continue
       }
-      indexByName[draft.name.text] = drafts.count
-      drafts.append(draft)
+      indexByName[draft.name.text] = index
+    }
+    if repeated.isEmpty {
+      drafts = rows
+    } else {
+      var next = 0
+      drafts.reserveCapacity(rows.count - repeated.count)
+      for (index, draft) in rows.enumerated() {
+        if next < repeated.count, repeated[next] == index {
+          next += 1
+        } else {
+          indexByName[draft.name.text] = drafts.count
+          drafts.append(draft)
+        }
+      }
     }
   }
 }

@@ -256,20 +256,19 @@ extension Resolver {
         diagnostics.error(
           .missingStatement, "mitigation '\(declaration.name.text)' has no 'reason'", at: declaration.name.range)
       }
-      var isolated = AddressSet()
+      var isolatedParts: [AddressSet] = []
       for statement in declaration.isolates {
         for endpoint in statement.endpoints {
-          if let resolved = unrestrictedEndpoint(endpoint) { isolated.formUnion(resolved.addresses) }
+          if let resolved = unrestrictedEndpoint(endpoint) { isolatedParts.append(resolved.addresses) }
         }
       }
+      let isolated = AddressSet.union(of: isolatedParts)
       var revocations: [Revocation] = []
       for statement in declaration.revokes {
         let items = expand(statement.items)
         var destinations: AddressSet?
         if !statement.destinations.isEmpty {
-          destinations = statement.destinations.compactMap { unrestrictedEndpoint($0) }.reduce(AddressSet()) {
-            $0.union($1.addresses)
-          }
+          destinations = AddressSet.union(of: statement.destinations.compactMap { unrestrictedEndpoint($0)?.addresses })
         }
         revocations.append(Revocation(items: items, destinations: destinations, range: statement.range))
       }
@@ -416,7 +415,7 @@ extension Resolver {
 
   /// Every address of some endpoints (no copy for one endpoint).
   private static func union(of endpoints: [ResolvedEndpoint]) -> AddressSet {
-    endpoints.count == 1 ? endpoints[0].addresses : endpoints.reduce(AddressSet()) { $0.union($1.addresses) }
+    endpoints.count == 1 ? endpoints[0].addresses : AddressSet.union(of: endpoints.lazy.map(\.addresses))
   }
 
   /// Reports why a rule fits its conduit in no direction, or in both (`ambiguous`).
@@ -432,14 +431,14 @@ extension Resolver {
         at: rule.keywordRange)
       return
     }
-    func failures(_ orientation: (Int, Int)) -> [(EndpointCandidates, Int)] {
-      sources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0) }
-        + destinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1) }
+    func failures(_ orientation: (Int, Int)) -> [(EndpointCandidates, Int, String)] {
+      sources.filter { !$0.fits(orientation.0) }.map { ($0, orientation.0, "sources") }
+        + destinations.filter { !$0.fits(orientation.1) }.map { ($0, orientation.1, "destinations") }
     }
-    let orientations = [(pair.first, pair.second), (pair.second, pair.first)]
-    let best = orientations.min { failures($0).count < failures($1).count }!
-    for (candidate, expectedZone) in failures(best) {
-      let side = sources.contains { $0.endpoint == candidate.endpoint } ? "sources" : "destinations"
+    let forward = failures((pair.first, pair.second))
+    let backward = failures((pair.second, pair.first))
+    let best = backward.count < forward.count ? backward : forward
+    for (candidate, expectedZone, side) in best {
       diagnostics.error(
         .endpointOutsideConduit,
         "'\(candidate.endpoint.range.text)' lies in \(placement(of: candidate)), but the \(side) of this rule must lie in zone '\(zones[expectedZone].name)' of conduit '\(conduitName)'",

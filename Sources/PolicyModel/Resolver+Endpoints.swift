@@ -26,6 +26,16 @@ struct ZoneMap<Value: Sendable>: Sendable {
     set { self[zone] = newValue }
   }
 
+  /// Appends `element` to the list of `zone` in place (through the `default:` subscript the list would be copied at
+  /// every append).
+  mutating func append<Element>(_ element: Element, to zone: Int) where Value == [Element] {
+    if let index = entries.firstIndex(where: { $0.zone == zone }) {
+      entries[index].value.append(element)
+    } else {
+      entries.append((zone, [element]))
+    }
+  }
+
   /// Whether every zone with a value is `zone`.
   func onlyHas(_ zone: Int) -> Bool { entries.allSatisfy { $0.zone == zone } }
 }
@@ -206,16 +216,20 @@ extension Resolver {
   /// The addresses of assets by zone within `limit` (nil: every zone), and those outside it or in no zone.
   private func placement(of ids: [Int], within limit: ZonePair?) -> AssetPlacement {
     var result = AssetPlacement()
+    var hostsByZone = ZoneMap<[IPPrefix]>()
+    var strayHosts: [IPPrefix] = []
     for id in ids {
       for (address, zone) in zip(assets[id].addresses, assets[id].addressZones) {
         guard let zone, limit?.contains(zone) ?? true else {
-          result.stray.insert(IPPrefix(host: address))
+          strayHosts.append(IPPrefix(host: address))
           continue
         }
-        result.byZone[zone, default: AddressSet()].insert(IPPrefix(host: address))
-        if result.assetsByZone[zone]?.last != id { result.assetsByZone[zone, default: []].append(id) }
+        hostsByZone.append(IPPrefix(host: address), to: zone)
+        if result.assetsByZone[zone]?.last != id { result.assetsByZone.append(id, to: zone) }
       }
     }
+    for (zone, hosts) in hostsByZone.entries { result.byZone[zone] = AddressSet(hosts) }
+    if !strayHosts.isEmpty { result.stray = AddressSet(strayHosts) }
     return result
   }
 
@@ -245,10 +259,8 @@ extension Resolver {
       return ResolvedEndpoint(endpoint: endpoint, addresses: AddressSet(prefix), assets: [])
     case .asset, .glob, .role:
       guard let ids = namedAssets(endpoint) else { return nil }
-      var addresses = AddressSet()
-      for id in ids {
-        for address in assets[id].addresses { addresses.insert(IPPrefix(host: address)) }
-      }
+      let assets = self.assets
+      let addresses = AddressSet(ids.lazy.flatMap { assets[$0].addresses.lazy.map { IPPrefix(host: $0) } })
       return ResolvedEndpoint(endpoint: endpoint, addresses: addresses, assets: ids)
     }
   }
