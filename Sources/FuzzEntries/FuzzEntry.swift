@@ -60,19 +60,22 @@ public struct FuzzOutcome: Sendable {
 
 /// The policy entry's input format and pipeline.
 enum PolicyInput {
-  static let separators: [(marker: [UInt8], pathExtension: String)] = [
-    (Array("\n--- baseline.csv\n".utf8), "csv"), (Array("\n--- baseline.json\n".utf8), "json"),
-  ]
+  /// The start of the line that separates the policy from its baseline; the line ends in `csv` or `json`.
+  static let separatorStart = Array("\n--- baseline.".utf8)
 
   /// The policy and, after the first separator line, the baseline with its path extension.
   static func split(_ bytes: [UInt8]) -> (policy: [UInt8], baseline: (bytes: [UInt8], pathExtension: String)?) {
-    var first: (range: Range<Int>, pathExtension: String)?
-    for separator in separators {
-      guard let range = bytes.firstRange(of: separator.marker) else { continue }
-      if first == nil || range.lowerBound < first!.range.lowerBound { first = (range, separator.pathExtension) }
+    var lineEnd = bytes.startIndex
+    while let start = bytes[lineEnd...].firstIndex(of: UInt8(ascii: "\n")) {
+      lineEnd = start + 1
+      guard bytes[start...].starts(with: separatorStart) else { continue }
+      let rest = bytes[(start + separatorStart.count)...]
+      for pathExtension in ["csv", "json"] where rest.starts(with: (pathExtension + "\n").utf8) {
+        let baselineStart = start + separatorStart.count + pathExtension.utf8.count + 1
+        return (Array(bytes[..<start]), (Array(bytes[baselineStart...]), pathExtension))
+      }
     }
-    guard let (range, pathExtension) = first else { return (bytes, nil) }
-    return (Array(bytes[..<range.lowerBound]), (Array(bytes[range.upperBound...]), pathExtension))
+    return (bytes, nil)
   }
 
   /// Parses, resolves and checks `policy` against `baseline`. Both are written to a directory of their own and read
