@@ -15,9 +15,11 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   /// optionally followed by a line `--- baseline.csv` or `--- baseline.json` and the baseline; without one, the
   /// policy is checked against `FixedInputs.baselineCSV`.
   case policy
-  /// A CSV baseline read as a table, then interpreted and checked with `FixedInputs.policy`.
+  /// A CSV baseline read as a table from its raw bytes, then, as the command line reads it, interpreted and checked
+  /// with `FixedInputs.policy`.
   case csvBaseline = "csv-baseline"
-  /// A JSON baseline read as a table, then interpreted and checked with `FixedInputs.policy`.
+  /// A JSON baseline read as a table from its raw bytes, then, as the command line reads it, interpreted and checked
+  /// with `FixedInputs.policy`.
   case jsonBaseline = "json-baseline"
   /// An nft artifact decoded and verified, as `conduit apply` reads it.
   case nftArtifact = "nft-artifact"
@@ -29,13 +31,12 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
       let (policy, baseline) = PolicyInput.split(bytes)
       return PolicyInput.check(policy: policy, baseline: baseline ?? (FixedInputs.baselineCSV, "csv"))
     case .csvBaseline:
-      let table = BaselineTable.read(bytes, format: .csv(delimiter: UInt8(ascii: ",")))
-      let detected = BaselineTable.read(bytes, pathExtension: "csv")
+      let table = BaselineTable.read(bytes, pathExtension: "csv")
       var outcome = PolicyInput.check(policy: FixedInputs.policy, baseline: (bytes, "csv"))
-      outcome.findings += (table.errors + detected.errors).map(\.description)
+      outcome.findings += table.errors.map(\.description)
       return outcome
     case .jsonBaseline:
-      let table = BaselineTable.read(bytes, format: .json)
+      let table = BaselineTable.read(bytes, pathExtension: "json")
       var outcome = PolicyInput.check(policy: FixedInputs.policy, baseline: (bytes, "json"))
       outcome.findings += table.errors.map(\.description)
       return outcome
