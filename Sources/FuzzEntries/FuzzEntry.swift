@@ -97,10 +97,13 @@ enum PolicyInput {
     }
   }
 
-  /// The directory inputs are written to: one per process, in memory (/dev/shm) where there is one, since the
-  /// fuzzers write two files per input; removed when the process exits.
+  /// The directory inputs are written to: one per process, removed when the process exits normally. It is made in
+  /// CONDUIT_FUZZ_INPUT_DIRECTORY (scripts/fuzz gives one it removes, since libFuzzer's exits skip `atexit`), else in
+  /// memory (/dev/shm) where there is one, since the fuzzers write two files per input.
   static let inputDirectory: (path: String, lock: NSLock) = {
-    let parent = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let parent =
+      ProcessInfo.processInfo.environment["CONDUIT_FUZZ_INPUT_DIRECTORY"]
+      ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
     var template = Array((parent + "/conduit-fuzz-XXXXXX").utf8CString)
     guard let created = mkdtemp(&template) else { fatalError("cannot create a directory in '\(parent)'") }
     atexit { rmdir(PolicyInput.inputDirectory.path) }
