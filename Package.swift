@@ -29,6 +29,9 @@ let package = Package(
         "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
+    .target(
+      name: "FuzzEntries",
+      dependencies: ["PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend"]),
     .executableTarget(
       name: "conduit",
       dependencies: [
@@ -55,6 +58,7 @@ let package = Package(
       ]),
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport"]),
     .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
+    .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "BackendTests",
       dependencies: [
@@ -64,3 +68,15 @@ let package = Package(
       exclude: ["Golden"]),
   ]
 )
+
+/// The libFuzzer executables (scripts/fuzz), one per input reader, each calling its `FuzzEntries` entry. They exist
+/// only when CONDUIT_FUZZ=1, so the normal build and tests never need the sanitizers; scripts/fuzz builds them with
+/// `-sanitize=fuzzer,address` in their own scratch path.
+let fuzzTargets = ["PolicyFuzzer", "CSVBaselineFuzzer", "JSONBaselineFuzzer", "NftArtifactFuzzer"]
+if Context.environment["CONDUIT_FUZZ"] == "1" {
+  package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
+  package.targets += fuzzTargets.map {
+    .executableTarget(name: $0, dependencies: ["FuzzDriver", "FuzzEntries"], path: "Fuzz/\($0)")
+  }
+  package.products += fuzzTargets.map { .executable(name: $0, targets: [$0]) }
+}

@@ -295,7 +295,9 @@ public struct Resolver: Sendable {
       zone.securityLevel = checkSecurityLevel(declaration.securityLevel, range: 1...4, what: "a zone's security level (SL-T)")
       for network in declaration.networks {
         if let outside = network.outside {
-          if let other = outsideZone {
+          if outsideZone == id {
+            diagnostics.error(.badValue, "'network outside' given twice in zone '\(zone.name)'", at: outside)
+          } else if let other = outsideZone {
             diagnostics.error(
               .badValue, "only one zone may be 'network outside'", at: outside,
               notes: [DiagnosticNote("zone '\(zones[other].name)' is already the outside zone", at: zones[other].nameRange)])
