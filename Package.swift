@@ -31,7 +31,10 @@ let package = Package(
     .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
     .target(
       name: "FuzzEntries",
-      dependencies: ["PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend"]),
+      dependencies: [
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .executableTarget(
       name: "conduit",
       dependencies: [

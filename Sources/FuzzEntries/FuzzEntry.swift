@@ -1,4 +1,5 @@
 import BaselineFormat
+import Crypto
 import Foundation
 import NftablesBackend
 import PolicyChecker
@@ -21,7 +22,9 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   /// A JSON baseline read as a table from its raw bytes, then, as the command line reads it, interpreted and checked
   /// with `FixedInputs.policy`.
   case jsonBaseline = "json-baseline"
-  /// An nft artifact decoded and verified, as `conduit apply` reads it.
+  /// An nft artifact decoded and verified, as `conduit apply` reads it: once as given, and once with the SHA-256 at
+  /// its end recomputed, so that mutations reach the header, the batch validation and the flow table behind the
+  /// digest (what a forger who knows the format writes).
   case nftArtifact = "nft-artifact"
 
   /// Runs the input through the readers; every problem is a finding, and nothing the input holds may crash it.
@@ -41,13 +44,27 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
       outcome.findings += table.errors.map(\.description)
       return outcome
     case .nftArtifact:
-      do {
-        _ = try NftablesArtifact(decoding: bytes)
-        return FuzzOutcome(findings: [], rendered: "a valid artifact")
-      } catch {
-        return FuzzOutcome(findings: ["\(error)"], rendered: "\(error)")
+      var outcome = FuzzOutcome(findings: [], rendered: "")
+      for input in [bytes, Self.resealed(bytes)] {
+        do {
+          let artifact = try NftablesArtifact(decoding: input)
+          outcome.rendered += "a valid artifact for table \(artifact.header.table)\n"
+        } catch {
+          outcome.findings.append("\(error)")
+          outcome.rendered += "\(error)\n"
+        }
       }
+      return outcome
     }
+  }
+}
+
+extension FuzzEntry {
+  /// `bytes` with their last 32 bytes replaced by the SHA-256 of the bytes before them.
+  static func resealed(_ bytes: [UInt8]) -> [UInt8] {
+    guard bytes.count >= 32 else { return bytes }
+    let sealed = bytes.dropLast(32)
+    return Array(sealed) + SHA256.hash(data: sealed)
   }
 }
 
@@ -124,12 +141,12 @@ enum PolicyInput {
 
   private static func check(policyPath: String, baselinePath: String) -> FuzzOutcome {
     var diagnostics = DiagnosticEngine()
-    let text: String
-    switch FileReader.readText(policyPath) {
-    case .success(let read): text = read
+    let source: SourceFile
+    switch FileReader.readSource(policyPath) {
+    case .success(let read): source = read
     case .failure(let error): return FuzzOutcome(findings: [error.description], rendered: error.description)
     }
-    let parsed = Parser.parse(SourceFile(path: policyPath, text: text), diagnostics: &diagnostics)
+    let parsed = Parser.parse(source, diagnostics: &diagnostics)
     let resolved: Policy
     do throws(InputFileError) {
       resolved = try Resolver.resolve(

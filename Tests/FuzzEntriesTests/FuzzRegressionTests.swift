@@ -90,9 +90,20 @@ import Testing
     #expect(damaged.findings.contains { $0.hasPrefix("baseline-row:") })
   }
 
-  @Test("damaged artifacts are reported")
+  @Test("damaged artifacts are reported, as given and resealed")
   func damagedArtifact() {
-    #expect(FuzzEntry.nftArtifact.run([]).findings.count == 1)
-    #expect(FuzzEntry.nftArtifact.run(Array("CDTNFT\r\n\u{0}\u{1}\u{0}\u{0}\u{0}\u{2}{}".utf8)).findings.count == 1)
+    #expect(FuzzEntry.nftArtifact.run([]).findings.count == 2)
+    #expect(FuzzEntry.nftArtifact.run(Array("CDTNFT\r\n\u{0}\u{1}\u{0}\u{0}\u{0}\u{2}{}".utf8)).findings.count == 2)
+  }
+
+  @Test("a resealed artifact reaches what lies behind the digest")
+  func resealedArtifact() {
+    var sections = Array("CDTNFT\r\n".utf8) + [0, 2]
+    sections += [0x80, 1] + [0, 0, 0, 0, 0, 0, 0, 2] + Array("{}".utf8)
+    sections += [0, 0] + [0, 0, 0, 0, 0, 0, 0, 32] + Array(repeating: 0, count: 32)
+    let outcome = FuzzEntry.nftArtifact.run(sections)
+    #expect(outcome.findings.count == 2)
+    #expect(outcome.findings.first?.contains("do not match the SHA-256") == true)
+    #expect(outcome.findings.last?.contains("lacks a required section") == true)
   }
 }
