@@ -162,7 +162,7 @@ public struct NftablesArtifact: Sendable {
       date.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (0x30...0x39).contains($0.element) })
     else { throw ReadError("its header holds a malformed effective date '\(Self.visible(header.effectiveDate))'") }
     for digest in [header.policyDigest, header.compileDigest] where !Self.isHexDigest(digest) {
-      throw ReadError("its header holds a malformed digest '\(digest)'")
+      throw ReadError("its header holds a malformed digest '\(Self.visible(digest))'")
     }
     guard
       header.compileDigest
@@ -175,8 +175,9 @@ public struct NftablesArtifact: Sendable {
     case .success(let table): flowTable = table
     case .failure(let problem): throw ReadError("its flow table is malformed: \(problem)")
     }
-    for (previous, section) in zip(otherSections, otherSections.dropFirst())
-    where previous.type & ~SectionType.requiredBit >= section.type & ~SectionType.requiredBit {
+    let numbers = [SectionType.flowTable] + otherSections.map(\.type)
+    for (previous, section) in zip(numbers, numbers.dropFirst())
+    where previous & ~SectionType.requiredBit >= section & ~SectionType.requiredBit {
       throw ReadError("its sections are out of order")
     }
     self.header = header

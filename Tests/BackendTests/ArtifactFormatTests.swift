@@ -225,6 +225,13 @@ import Testing
     let twice = Forgery.encode(sections + [sections[2]])
     #expect(Self.refusal(twice)?.contains("out of order") == true)
     #expect(Self.refusal(Forgery.encode(Array(sections.prefix(2))))?.contains("lacks a required section") == true)
+    let artifact = try Self.artifact()
+    #expect(throws: NftablesArtifact.ReadError.self) {
+      try NftablesArtifact(
+        batch: artifact.batch, flowTable: artifact.flowTable, compiler: "conduit tests", site: nil, gateway: nil,
+        mitigations: [], effectiveDate: "2026-12-01", policyDigest: artifact.header.policyDigest, sources: [],
+        otherSections: [NftablesArtifact.Section(type: 2, body: [])])
+    }
   }
 
   @Test func theFlowTableIsCheckedRecordByRecord() throws {
