@@ -13,10 +13,7 @@ enum IptablesArgument {
   static let maximumLogPrefixBytes = 29
 
   /// `text` with every character a quoted argument cannot carry replaced by `_`.
-  static func sanitized(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isUnwritable) else { return text }
-    return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnwritable($0) ? "_" : $0 }))
-  }
+  static func sanitized(_ text: String) -> String { GeneratedName.stringText(text) }
 
   /// `"TEXT"`: sanitized, and cut (between characters, marked `...`) to the comment match's limit.
   static func comment(_ text: String) -> String {
@@ -41,9 +38,5 @@ enum IptablesArgument {
         $0.value > 32 && $0 != "\"" && $0 != "'" && $0 != "\\" && !TerminalText.isUnsafe($0)
       }
     return isPlain ? text : "\"" + sanitized(text) + "\""
-  }
-
-  private static func isUnwritable(_ scalar: Unicode.Scalar) -> Bool {
-    scalar == "\"" || scalar == "$" || scalar == "\\" || TerminalText.isUnsafe(scalar)
   }
 }

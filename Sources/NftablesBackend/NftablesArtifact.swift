@@ -117,14 +117,14 @@ public struct NftablesArtifact: Sendable {
     let layout: NetlinkBatchLayout
     do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw ReadError(error.description) }
     let header = Header(
-      compiler: Self.visible(compiler), table: layout.table, site: site.map(Self.visible),
-      gateway: gateway.map(Self.visible), mitigations: mitigations.map(Self.visible),
+      compiler: TerminalText.escaped(compiler), table: layout.table, site: site.map(TerminalText.escaped),
+      gateway: gateway.map(TerminalText.escaped), mitigations: mitigations.map(TerminalText.escaped),
       effectiveDate: effectiveDate, policyDigest: policyDigest,
       compileDigest: Self.compileDigest(
-        policyDigest: policyDigest, gateway: gateway.map(Self.visible), mitigations: mitigations.map(Self.visible),
+        policyDigest: policyDigest, gateway: gateway.map(TerminalText.escaped), mitigations: mitigations.map(TerminalText.escaped),
         effectiveDate: effectiveDate),
-      sources: sources.map(Self.visible),
-      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), Self.visible($0.value)) }))
+      sources: sources.map(TerminalText.escaped),
+      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), TerminalText.escaped($0.value)) }))
     try self.init(
       header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout, otherSections: otherSections)
   }
@@ -140,29 +140,29 @@ public struct NftablesArtifact: Sendable {
     guard layout.table == "conduit" || layout.table.hasPrefix("conduit_"),
       layout.table.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0.isASCIILetterOrDigit })
     else {
-      throw ReadError("its batch changes table '\(Self.visible(layout.table))', which is not one of conduit's")
+      throw ReadError("its batch changes table '\(TerminalText.escaped(layout.table))', which is not one of conduit's")
     }
     let texts = [header.compiler, header.site ?? "", header.gateway ?? ""] + header.mitigations + header.sources
     if let text = (texts + Array(header.origins.values)).first(where: { !Self.isPrintable($0) }) {
-      throw ReadError("its header holds text with control characters ('\(Self.visible(text))')")
+      throw ReadError("its header holds text with control characters ('\(TerminalText.escaped(text))')")
     }
     let acknowledged = Set(layout.acknowledgedSequences)
     var origins: [UInt32: String] = [:]
     for (key, origin) in header.origins {
       guard let sequence = UInt32(key), String(sequence) == key, acknowledged.contains(sequence) else {
-        throw ReadError("its header names the origin of message '\(Self.visible(key))', which the batch does not hold")
+        throw ReadError("its header names the origin of message '\(TerminalText.escaped(key))', which the batch does not hold")
       }
       guard Self.isSourcePlace(origin) else {
-        throw ReadError("its header gives message \(key) the origin '\(Self.visible(origin))', which is no file:line:col")
+        throw ReadError("its header gives message \(key) the origin '\(TerminalText.escaped(origin))', which is no file:line:col")
       }
       origins[sequence] = origin
     }
     let date = Array(header.effectiveDate.utf8)
     guard date.count == 10, date[4] == UInt8(ascii: "-"), date[7] == UInt8(ascii: "-"),
       date.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (0x30...0x39).contains($0.element) })
-    else { throw ReadError("its header holds a malformed effective date '\(Self.visible(header.effectiveDate))'") }
+    else { throw ReadError("its header holds a malformed effective date '\(TerminalText.escaped(header.effectiveDate))'") }
     for digest in [header.policyDigest, header.compileDigest] where !Self.isHexDigest(digest) {
-      throw ReadError("its header holds a malformed digest '\(Self.visible(digest))'")
+      throw ReadError("its header holds a malformed digest '\(TerminalText.escaped(digest))'")
     }
     guard
       header.compileDigest
@@ -357,9 +357,6 @@ public struct NftablesArtifact: Sendable {
   static func isPrintable(_ text: String) -> Bool {
     !text.unicodeScalars.contains(where: TerminalText.isUnsafe)
   }
-
-  /// `text` with control characters shown as `\u{…}` escapes.
-  static func visible(_ text: String) -> String { TerminalText.escaped(text) }
 
   /// `path:line:column` with a non-empty path and positive numbers.
   private static func isSourcePlace(_ text: String) -> Bool {

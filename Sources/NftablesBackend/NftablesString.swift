@@ -10,10 +10,7 @@ enum NftablesString {
   static let maximumLogPrefixBytes = 127
 
   /// `text` with every character an nft string cannot carry replaced by `_`.
-  static func sanitized(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isUnwritable) else { return text }
-    return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnwritable($0) ? "_" : $0 }))
-  }
+  static func sanitized(_ text: String) -> String { GeneratedName.stringText(text) }
 
   /// `"TEXT"`, sanitized.
   static func quoted(_ text: String) -> String { "\"" + sanitized(text) + "\"" }
@@ -22,12 +19,7 @@ enum NftablesString {
   /// variables in log prefixes, not there), with only what the checker refuses in interface names (`"`, `\`,
   /// control characters) replaced by `_`.
   static func interfaceName(_ name: String) -> String {
-    guard name.unicodeScalars.contains(where: isUnwritableInInterfaceName) else { return name }
-    return String(String.UnicodeScalarView(name.unicodeScalars.map { isUnwritableInInterfaceName($0) ? "_" : $0 }))
-  }
-
-  private static func isUnwritableInInterfaceName(_ scalar: Unicode.Scalar) -> Bool {
-    scalar == "\"" || scalar == "\\" || TerminalText.isUnsafe(scalar)
+    GeneratedName.replacing(name) { $0 != "\"" && $0 != "\\" && !TerminalText.isUnsafe($0) }
   }
 
   /// `LEAD NAME ` within the kernel's limit: the name sanitized, and shortened with a hash suffix when too long,
@@ -35,9 +27,5 @@ enum NftablesString {
   static func logPrefix(_ lead: String, naming name: String) -> String {
     let room = maximumLogPrefixBytes - lead.utf8.count - 2
     return lead + " " + GeneratedName.shortened(sanitized(name), toBytes: room) + " "
-  }
-
-  private static func isUnwritable(_ scalar: Unicode.Scalar) -> Bool {
-    scalar == "\"" || scalar == "$" || scalar == "\\" || TerminalText.isUnsafe(scalar)
   }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import PolicyLanguage
 
 /// How the backends turn policy names into the names of the objects they generate (tables, chains), so that the
 /// checker and every backend agree on which names become one.
@@ -9,24 +10,28 @@ import Crypto
 public enum GeneratedName {
   /// The nftables form: ASCII letters, digits and `_`; every other character becomes `_`.
   public static func nftablesIdentifier(_ name: String) -> String {
-    String(
-      String.UnicodeScalarView(
-        name.unicodeScalars.map { scalar in
-          scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_")
-            ? scalar : "_"
-        }))
+    replacing(name) { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
   }
 
   /// The iptables form: ASCII letters, digits, `_`, `-` and `.`; every other character becomes `_`. (iptables
   /// would take more, but none of the rest reads the same in every tool that prints or parses a chain name.)
   public static func iptablesWord(_ name: String) -> String {
-    String(
-      String.UnicodeScalarView(
-        name.unicodeScalars.map { scalar in
-          scalar.isASCII
-            && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
-            ? scalar : "_"
-        }))
+    replacing(name) {
+      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0))
+    }
+  }
+
+  /// Text written into the strings of a backend's language (nft strings and comments, iptables comments and log
+  /// prefixes), none of which has escapes: `"`, `$`, `\` and every character `TerminalText` escapes become `_`,
+  /// the same for every backend.
+  public static func stringText(_ text: String) -> String {
+    replacing(text) { $0 != "\"" && $0 != "$" && $0 != "\\" && !TerminalText.isUnsafe($0) }
+  }
+
+  /// `text` with every scalar that `keeps` refuses replaced by `_`.
+  public static func replacing(_ text: String, keeping keeps: (Unicode.Scalar) -> Bool) -> String {
+    guard !text.unicodeScalars.allSatisfy(keeps) else { return text }
+    return String(String.UnicodeScalarView(text.unicodeScalars.map { keeps($0) ? $0 : "_" }))
   }
 
   /// The longest table, chain or set name nftables accepts (NFT_NAME_MAXLEN, 256 with its NUL).
