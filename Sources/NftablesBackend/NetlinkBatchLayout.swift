@@ -192,11 +192,11 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   }
 
   /// A NUL-terminated string attribute, nil when it is not one.
+  /// A string attribute as libnftnl writes it: the text and exactly one NUL (the kernel compares names with one
+  /// terminator, so text followed by more NULs would name something else than it shows); nil otherwise.
   static func string(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
-    guard let terminator = bytes[range].firstIndex(of: 0), bytes[terminator...].prefix(range.upperBound - terminator)
-      .allSatisfy({ $0 == 0 })
-    else { return nil }
-    return String(validating: bytes[range.lowerBound..<terminator], as: UTF8.self)
+    guard !range.isEmpty, bytes[range].firstIndex(of: 0) == range.upperBound - 1 else { return nil }
+    return String(validating: bytes[range.lowerBound..<(range.upperBound - 1)], as: UTF8.self)
   }
 
   static func u16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }

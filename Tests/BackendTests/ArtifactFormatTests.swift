@@ -180,9 +180,14 @@ import Testing
     let name = Array("conduit_plant".utf8) + [0]
     let foreign = Forgery.editingBatch(bytes) { batch in
       let range = try! #require(Self.lastRange(of: name, in: batch))
-      batch.replaceSubrange(range, with: Array("filter_plant\0\0".utf8.prefix(name.count)))
+      batch.replaceSubrange(range, with: Array("filter_plants".utf8) + [0])
     }
     #expect(Self.refusal(foreign)?.contains("names 2 tables") == true)
+    let padded = Forgery.editingBatch(bytes) { batch in
+      let range = try! #require(Self.lastRange(of: name, in: batch))
+      batch.replaceSubrange(range, with: Array("conduit_pla".utf8) + [0, 0, 0])
+    }
+    #expect(Self.refusal(padded)?.contains("names no table") == true)
     let renamed = Forgery.editingBatch(bytes) { batch in
       var offset = 0
       while let range = Self.range(of: name, in: batch, from: offset) {
