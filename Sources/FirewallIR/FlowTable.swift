@@ -109,7 +109,8 @@ public struct FlowTable: Sendable, Equatable {
   }
 }
 
-/// Point queries over a `FlowTable`: one region per (family, protocol, conduit), each rebuilt in linear time.
+/// Point queries over a `FlowTable`: one region per (family, protocol, conduit), each rebuilt in linear time. Every
+/// range of a table is in order: a table is built from a ruleset or validated when read back.
 public struct FlowTableIndex: Sendable {
   struct Group: Hashable {
     var family: UInt8
@@ -131,19 +132,16 @@ public struct FlowTableIndex: Sendable {
         chain: UInt16(bytes[start + 2]) << 8 | UInt16(bytes[start + 3]))
       let lowest = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
       let highest = UInt16(bytes[start + 6]) << 8 | UInt16(bytes[start + 7])
-      guard lowest <= highest else { continue }
       let selectors = lowest...highest
       let cover = RuleCover(Int(group.chain))
       if boxes4[group] == nil, boxes6[group] == nil { order.append(group) }
       if group.family == 4 {
         let values = (0..<4).map { Self.u32(bytes, start + 8 + $0 * 16) }
-        guard values[0] <= values[1], values[2] <= values[3] else { continue }
         boxes4[group, default: []].append(
           FlowBox(
             sources: values[0]...values[1], destinations: values[2]...values[3], selectors: selectors, cover: cover))
       } else {
         let values = (0..<4).map { Self.u128(bytes, start + 8 + $0 * 16) }
-        guard values[0] <= values[1], values[2] <= values[3] else { continue }
         boxes6[group, default: []].append(
           FlowBox(
             sources: values[0]...values[1], destinations: values[2]...values[3], selectors: selectors, cover: cover))
