@@ -110,6 +110,12 @@ public struct FlowElement: Hashable, Sendable {
   public var log: Bool
   /// Indices in `Ruleset.rules` of the rules that cover the element.
   public var rules: [Int]
+
+  /// Whether the element is one flow: one source, one destination, one port, ICMP type or protocol.
+  public var isExact: Bool {
+    sources.first == sources.last && destinations.first == destinations.last
+      && selectors.lowerBound == selectors.upperBound
+  }
 }
 
 /// An (interface, addresses) pair: traffic entering the interface must come from, and traffic leaving it must go

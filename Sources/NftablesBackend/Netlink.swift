@@ -242,7 +242,7 @@ struct NetlinkBatchWriter {
     if flags & NetlinkConstant.setAnonymous != 0 {
       nftnl_set_set_u32(object, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(set.elements.count))
     }
-    if set.key.count > 1 {
+    if set.key.count > 1, flags & NetlinkConstant.setInterval != 0 {
       var lengths = set.key.map { UInt8($0.length) }
       _ = lengths.withUnsafeMutableBytes { raw in
         nftnl_set_set_data(object, UInt16(NFTNL_SET_DESC_CONCAT.rawValue), raw.baseAddress, UInt32(raw.count))

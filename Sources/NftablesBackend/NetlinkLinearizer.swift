@@ -76,11 +76,12 @@ public struct NetlinkLinearizer {
   private func nftSet(_ set: ProgramSet, id: UInt32) -> NftSet {
     NftSet(
       name: set.name, id: id, key: set.key,
-      flags: NetlinkConstant.setInterval | NetlinkConstant.setConcat | (set.isVerdictMap ? NetlinkConstant.setMap : 0),
+      flags: (set.isInterval ? NetlinkConstant.setInterval | NetlinkConstant.setConcat : 0)
+        | (set.isVerdictMap ? NetlinkConstant.setMap : 0),
       isVerdictMap: set.isVerdictMap, counter: set.counter,
-      elements: NftSetElements(count: set.elements.count) { [elements = set.elements] index in
+      elements: NftSetElements(count: set.elements.count) { [elements = set.elements, isInterval = set.isInterval] index in
         NftSetElement(
-          key: Key.bytes(elements[index].low), keyEnd: Key.bytes(elements[index].high),
+          key: Key.bytes(elements[index].low), keyEnd: isInterval ? Key.bytes(elements[index].high) : nil,
           verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) })
       }, origin: set.origin)
   }

@@ -25,7 +25,7 @@ struct NftablesProgram {
     }
     for family in AddressFamily.allCases {
       for kind in Self.mapKinds(family) {
-        addFlowMap(ruleset, elementsOfMap[Self.flowMapName(family, kind)] ?? [], family, kind, names)
+        addFlowMaps(ruleset, elementsOfMap[Self.flowMapName(family, kind)] ?? [], family, kind, names)
       }
     }
     if let management = ruleset.management {
@@ -63,6 +63,13 @@ struct NftablesProgram {
     case .icmpv6: return "icmpv6_v6"
     case .proto: return "proto_\(suffix)"
     }
+  }
+
+  /// The hash map beside the interval map `flowMapName(family, kind)`, holding its elements that are one value in
+  /// every field (one source, one destination, one port or type): a hash lookup costs the same whatever the number
+  /// of elements, while the interval map's (the kernel's `pipapo`) grows with it.
+  static func exactFlowMapName(_ family: AddressFamily, _ kind: MatchKind) -> String {
+    "exact_" + flowMapName(family, kind)
   }
 
   static func managementSetName(_ family: AddressFamily, _ kind: MatchKind) -> String {
@@ -121,12 +128,28 @@ struct NftablesProgram {
     sets.append(
       ProgramSet(
         name: Self.zonesSetName(family), key: [.interfaceName, Self.addressType(family)], isVerdictMap: false,
-        counter: false, elements: elements, origin: nil))
+        isInterval: true, counter: false, elements: elements, origin: nil))
   }
 
-  /// The verdict map of one family and kind; `members` are the indices of its elements in `ruleset.elements`.
-  private mutating func addFlowMap(
+  /// The verdict maps of one family and kind: the exact map, then the interval map; `members` are the indices of
+  /// their elements in `ruleset.elements`. The elements are disjoint, so a packet matches at most one of them in
+  /// either map, and which map is looked up first decides nothing.
+  private mutating func addFlowMaps(
     _ ruleset: Ruleset, _ members: [Int], _ family: AddressFamily, _ kind: MatchKind, _ names: NftablesNames
+  ) {
+    let isExact = concurrentMap(count: members.count, chunkSize: 4096) { ruleset.elements[members[$0]].isExact }
+    var exact: [Int] = []
+    var intervals: [Int] = []
+    for (member, isExact) in zip(members, isExact) {
+      if isExact { exact.append(member) } else { intervals.append(member) }
+    }
+    addFlowMap(ruleset, exact, name: Self.exactFlowMapName(family, kind), isInterval: false, family, kind, names)
+    addFlowMap(ruleset, intervals, name: Self.flowMapName(family, kind), isInterval: true, family, kind, names)
+  }
+
+  private mutating func addFlowMap(
+    _ ruleset: Ruleset, _ members: [Int], name: String, isInterval: Bool, _ family: AddressFamily,
+    _ kind: MatchKind, _ names: NftablesNames
   ) {
     let elements = concurrentMap(count: members.count, chunkSize: 4096) { member in
       let element = ruleset.elements[members[member]]
@@ -140,7 +163,7 @@ struct NftablesProgram {
     let address = Self.addressType(family)
     sets.append(
       ProgramSet(
-        name: Self.flowMapName(family, kind), key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true,
+        name: name, key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true, isInterval: isInterval,
         counter: true, elements: elements,
         origin: members.first.map { ruleset.rules[ruleset.elements[$0].rules[0]].preciseLocation(in: ruleset) }))
   }
@@ -156,7 +179,7 @@ struct NftablesProgram {
     sets.append(
       ProgramSet(
         name: Self.managementSetName(family, kind), key: [Self.addressType(family)] + Self.selectorTypes(kind),
-        isVerdictMap: false, counter: false, elements: elements, origin: nil))
+        isVerdictMap: false, isInterval: true, counter: false, elements: elements, origin: nil))
   }
 
   // MARK: Chains
@@ -184,12 +207,12 @@ struct NftablesProgram {
     for family in AddressFamily.allCases {
       let addresses = Self.addressFields(family)
       for kind in Self.mapKinds(family) {
-        rules.append(
-          Self.protocolMatch(family, kind) + [
-            .lookup(
-              addresses + Self.selectorFields(kind), set: Self.flowMapName(family, kind), inverted: false,
-              verdictMap: true)
-          ])
+        for map in [Self.exactFlowMapName(family, kind), Self.flowMapName(family, kind)] {
+          rules.append(
+            Self.protocolMatch(family, kind) + [
+              .lookup(addresses + Self.selectorFields(kind), set: map, inverted: false, verdictMap: true)
+            ])
+        }
       }
     }
     rules.append([.counter, .limitPerSecond(10), .log("conduit drop ")])
@@ -238,13 +261,15 @@ struct ProgramSet {
   var name: String
   var key: [NftDataType]
   var isVerdictMap: Bool
+  /// Whether elements are ranges (`flags interval`); otherwise each element is one value in every field (a hash).
+  var isInterval: Bool
   var counter: Bool
   var elements: [ProgramElement]
   /// The policy place (`file:line:col`) of its first element's rule.
   var origin: String?
 }
 
-/// One interval element: the lowest and highest key (field by field) and, in a verdict map, the chain it jumps to.
+/// One element: the lowest and highest key (field by field, equal in a set that is not an interval set) and, in a verdict map, the chain it jumps to.
 struct ProgramElement {
   var low: [KeyValue]
   var high: [KeyValue]

@@ -70,7 +70,8 @@ public struct NftablesTextRenderer: Sendable {
     out.open("\(set.isVerdictMap ? "map" : "set") \(set.name)")
     let key = set.key.map(\.nftName).joined(separator: " . ")
     out.line(
-      "type \(key)" + (set.isVerdictMap ? " : verdict" : "") + "; flags interval" + (set.counter ? "; counter" : ""))
+      "type \(key)" + (set.isVerdictMap ? " : verdict" : "") + (set.isInterval ? "; flags interval" : "")
+        + (set.counter ? "; counter" : ""))
     if !set.elements.isEmpty {
       out.open("elements =")
       for (index, element) in set.elements.enumerated() {

@@ -53,7 +53,7 @@ import Testing
     defer { byArtifact.close() }
     let result = try Self.apply(artifact.encoded(), in: byArtifact)
     #expect(result.status == 0, "\(result.standardError)")
-    #expect(try byArtifact.nftListRuleset() == byText.nftListRuleset())
+    #expect(try byArtifact.nftListRulesetWithSortedElements() == byText.nftListRulesetWithSortedElements())
   }
 
   /// A conduit of `count` host-to-host rules, each its own element of the flow map.
@@ -94,8 +94,8 @@ import Testing
     defer { byArtifact.close() }
     let result = try Self.apply(artifact.encoded(), in: byArtifact)
     #expect(result.status == 0, "\(result.standardError)")
-    let listed = try byArtifact.nftListRuleset()
-    #expect(listed == (try byText.nftListRuleset()))
+    let listed = try byArtifact.nftListRulesetWithSortedElements()
+    #expect(listed == (try byText.nftListRulesetWithSortedElements()))
     #expect(listed.components(separatedBy: ": jump ").count - 1 == count)
   }
 
@@ -108,9 +108,9 @@ import Testing
     let foreign = try lab.runInGateway("nft", ["list", "table", "ip", "keep_me"]).standardOutput
     #expect(foreign.contains("chain c"))
     #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
-    let once = try lab.nftListRuleset()
+    let once = try lab.nftListRulesetWithSortedElements()
     #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
-    #expect(try lab.nftListRuleset() == once)
+    #expect(try lab.nftListRulesetWithSortedElements() == once)
     #expect(try lab.runInGateway("nft", ["list", "table", "ip", "keep_me"]).standardOutput == foreign)
   }
 
@@ -120,7 +120,7 @@ import Testing
     let lab = try Self.lab(for: testCase)
     defer { lab.close() }
     #expect(try Self.apply(artifact.encoded(), in: lab).status == 0)
-    let before = try lab.nftListRuleset()
+    let before = try lab.nftListRulesetWithSortedElements()
 
     var payload = artifact.batch.bytes
     let chainName = Array("forward".utf8) + [0]
@@ -135,7 +135,7 @@ import Testing
     #expect(result.status == 1)
     #expect(result.standardError.contains("the kernel rejected message"))
     #expect(result.standardError.contains("nothing was changed"))
-    #expect(try lab.nftListRuleset() == before)
+    #expect(try lab.nftListRulesetWithSortedElements() == before)
   }
 
   @Test(.kernelTests) func damagedOrForeignArtifactsAreRefusedBeforeAnythingIsSent() throws {

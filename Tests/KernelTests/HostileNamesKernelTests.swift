@@ -63,7 +63,7 @@ import Testing
     #expect(foreign.contains("chain keep"))
 
     try lab.loadNftables(script: text)
-    let byText = try lab.nftListRuleset()
+    let byText = try lab.nftListRulesetWithSortedElements()
     #expect(byText.contains("table inet \(table) {"))
     #expect(byText.contains("log prefix \"conduit ops_ctl _x _ ; delete table inet foreign \""))
     try Self.expectForeignTableUntouched(lab, foreign, "nft -f")
@@ -72,7 +72,7 @@ import Testing
     try lab.runInGateway("nft", ["delete", "table", "inet", table]).check("nft delete table")
     let applied = try ConduitExecutable.run(["apply", artifact.path, "--netns", lab.gatewayNamespace])
     #expect(applied.status == 0, "\(applied.standardError)")
-    #expect(try lab.nftListRuleset() == byText)
+    #expect(try lab.nftListRulesetWithSortedElements() == byText)
     try Self.expectForeignTableUntouched(lab, foreign, "conduit apply")
     try Self.expectFiltering(lab, "conduit apply")
 

@@ -181,6 +181,40 @@ final class NetworkLab {
     try runInGateway(tools.nft, ["list", "ruleset"]).check("nft list ruleset in \(gatewayNamespace)").standardOutput
   }
 
+  /// The gateway's ruleset as `nft list ruleset` prints it, with the elements of every set one to a line and
+  /// sorted: the kernel lists a hash set's elements in the order of its buckets, which a random seed per set decides,
+  /// so two loads of one table list the same elements in different orders.
+  func nftListRulesetWithSortedElements() throws -> String {
+    Self.sortingElements(try nftListRuleset())
+  }
+
+  /// `listing` with the elements of every `elements = { … }` one to a line and sorted.
+  static func sortingElements(_ listing: String) -> String {
+    var lines: [Substring] = []
+    var elements: [Substring]?
+    for line in listing.split(separator: "\n", omittingEmptySubsequences: false) {
+      let trimmed = line.trimmingCharacters(in: .whitespaces)
+      if elements == nil, let start = line.range(of: "elements = { ") {
+        lines.append(line[..<start.upperBound])
+        elements = [line[start.upperBound...]]
+      } else if elements != nil {
+        elements?.append(Substring(trimmed))
+      } else {
+        lines.append(line)
+      }
+      if let collected = elements, trimmed.hasSuffix("}") {
+        let joined = collected.joined(separator: " ")
+        let items = joined.dropLast(joined.hasSuffix(" }") ? 2 : 1).split(separator: ", ").map {
+          $0.trimmingCharacters(in: .whitespaces)
+        }
+        lines += items.sorted().map { "\t\t\t" + Substring($0) }
+        lines.append("\t\t}")
+        elements = nil
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+
   /// The rules of one nft chain that have a `counter`, in order, with their counts.
   func nftRuleCounters(family: String = "inet", table: String, chain: String) throws -> [RuleCounter] {
     let listing = try runInGateway(tools.nft, ["list", "chain", family, table, chain])

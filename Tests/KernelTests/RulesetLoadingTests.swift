@@ -56,7 +56,7 @@ import Testing
     let fresh = try NetworkLab(interfaces: [LabInterface("eth0", hosts: ["192.0.2.1"])])
     defer { fresh.close() }
     try fresh.loadNftables(script: current)
-    let expected = try fresh.nftListRuleset()
+    let expected = try fresh.nftListRulesetWithSortedElements()
     #expect(expected.contains("table inet conduit_"))
 
     let reloaded = try NetworkLab(interfaces: [LabInterface("eth0", hosts: ["192.0.2.1"])])
@@ -64,6 +64,6 @@ import Testing
     try reloaded.loadNftables(script: other)
     try reloaded.loadNftables(script: current)
     try reloaded.loadNftables(script: current)
-    #expect(try reloaded.nftListRuleset() == expected)
+    #expect(try reloaded.nftListRulesetWithSortedElements() == expected)
   }
 }
