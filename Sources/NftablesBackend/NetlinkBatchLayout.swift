@@ -9,7 +9,8 @@ public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equat
 /// touch and the interface names the ruleset matches. Reading it validates the batch's framing: one batch begin,
 /// then nf_tables messages of the `inet` family that each ask for an acknowledgement and name one and the same
 /// table, then one batch end, with nothing between or after them; every message carries only the attributes conduit
-/// writes for its kind, each once (`NetlinkMessageGrammar`).
+/// writes for its kind, each once (`NetlinkMessageGrammar`); every set is created after the table is deleted, and
+/// every rule reads only registers it wrote and interface names only through set lookups (`NetlinkRegisterFlow`).
 ///
 /// Whatever a header says about a batch is derived from or checked against this, so a damaged or forged header
 /// cannot make `apply` wait for fewer answers than the kernel sends, touch another table, or skip the check that the
@@ -19,7 +20,8 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   public private(set) var acknowledgedSequences: [UInt32] = []
   /// The table every message names.
   public private(set) var table: String = ""
-  /// The interface names in the elements of sets keyed by interface name, sorted.
+  /// The interface names the ruleset matches, sorted: those in the interface fields of the keys of the sets its
+  /// rules look interface names up in (`NetlinkRegisterFlow`), and of the sets declared as keyed by interface.
   public private(set) var interfaces: [String] = []
 
   /// Reads and validates `bytes`.
@@ -29,9 +31,8 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     var previousSequence: UInt32?
     var ended = false
     var tables: Set<String> = []
-    var interfaceSets: Set<String> = []
-    var interfaceSetIDs: Set<UInt32> = []
-    var interfaceNames: Set<String> = []
+    var sets = NetlinkSetDirectory()
+    var elementMessages: [(set: Int, attributes: [Attribute], message: Int)] = []
     while offset < bytes.count {
       guard !ended else { throw Self.error("bytes follow the batch end at offset \(offset)") }
       guard bytes.count - offset >= 20 else { throw Self.error("message \(index) is truncated at offset \(offset)") }
@@ -78,17 +79,21 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         tables.insert(tableName)
         acknowledgedSequences.append(sequence)
         switch type & 0xFF {
+        case NetlinkConstant.messageDeleteTable:
+          sets.deleteTable()
+          elementMessages = []
         case NetlinkConstant.messageNewSet:
-          if let set = try Self.interfaceKeyedSet(bytes, attributes, message: index) {
-            interfaceSets.insert(set)
-            if let id = Self.u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ID.rawValue)) {
-              interfaceSetIDs.insert(id)
-            }
+          try sets.add(bytes, attributes, message: index)
+          if try Self.isKeyedByInterface(bytes, attributes, message: index) {
+            sets.addInterfaceField(sets.entries.count - 1, at: 0)
           }
         case NetlinkConstant.messageNewSetElement:
-          try Self.collectInterfaces(
-            bytes, attributes, interfaceSets: interfaceSets, interfaceSetIDs: interfaceSetIDs, into: &interfaceNames,
-            message: index)
+          elementMessages.append((try Self.elementSet(bytes, attributes, sets, message: index), attributes, index))
+        case NetlinkConstant.messageNewRule:
+          if let list = attributes.first(where: { $0.type == UInt16(NFTA_RULE_EXPRESSIONS.rawValue) }) {
+            try NetlinkRegisterFlow.follow(
+              bytes, expressions: try Self.attributes(bytes, list.range, message: index), sets: &sets, message: index)
+          }
         default: break
         }
       }
@@ -101,6 +106,10 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
       throw Self.error("the batch names \(tables.count) tables (\(tables.sorted().joined(separator: ", ")))")
     }
     self.table = table
+    var interfaceNames: Set<String> = []
+    for (set, attributes, message) in elementMessages where !sets.entries[set].interfaceFields.isEmpty {
+      try Self.collectInterfaces(bytes, attributes, of: sets.entries[set], into: &interfaceNames, message: message)
+    }
     interfaces = interfaceNames.sorted()
   }
 
@@ -129,43 +138,63 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     return result
   }
 
-  /// The name of a set created by a NEWSET message whose key starts with an interface name.
-  private static func interfaceKeyedSet(_ bytes: [UInt8], _ attributes: [Attribute], message: Int)
-    throws(NetlinkBatchError) -> String?
+  /// Whether the set created by a NEWSET message declares a key that starts with an interface name.
+  private static func isKeyedByInterface(_ bytes: [UInt8], _ attributes: [Attribute], message: Int)
+    throws(NetlinkBatchError) -> Bool
   {
-    guard let keyType = attributes.first(where: { $0.type == UInt16(NFTA_SET_KEY_TYPE.rawValue) }) else { return nil }
+    guard let keyType = attributes.first(where: { $0.type == UInt16(NFTA_SET_KEY_TYPE.rawValue) }) else { return false }
     guard keyType.range.count == 4 else { throw error("message \(message) has a malformed set key type") }
     var type = UInt32(bytes[keyType.range.lowerBound]) << 24 | UInt32(bytes[keyType.range.lowerBound + 1]) << 16
     type |= UInt32(bytes[keyType.range.lowerBound + 2]) << 8 | UInt32(bytes[keyType.range.lowerBound + 3])
     var first = type
     while first >= 64 { first >>= 6 }
-    guard first == NftDataType.interfaceName.rawValue else { return nil }
-    guard let name = attributes.first(where: { $0.type == UInt16(NFTA_SET_NAME.rawValue) }),
-      let text = string(bytes, name.range)
-    else { throw error("message \(message) creates a set without a name") }
-    return text
+    return first == NftDataType.interfaceName.rawValue
   }
 
-  /// Adds the interface name at the start of every key of a NEWSETELEM message for a set keyed by interface name,
-  /// named or identified by its set ID (the kernel falls back to the ID when no set has the name).
-  private static func collectInterfaces(
-    _ bytes: [UInt8], _ attributes: [Attribute], interfaceSets: Set<String>, interfaceSetIDs: Set<UInt32>,
-    into names: inout Set<String>,
-    message: Int
-  ) throws(NetlinkBatchError) {
+  /// The set a NEWSETELEM message adds to, named or identified by its set ID as the kernel finds it.
+  private static func elementSet(
+    _ bytes: [UInt8], _ attributes: [Attribute], _ sets: NetlinkSetDirectory, message: Int
+  ) throws(NetlinkBatchError) -> Int {
     guard let setAttribute = attributes.first(where: { $0.type == UInt16(NFTA_SET_ELEM_LIST_SET.rawValue) }),
-      let set = string(bytes, setAttribute.range)
+      let name = string(bytes, setAttribute.range)
     else { throw error("message \(message) adds elements without naming their set") }
     let id = u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_ELEM_LIST_SET_ID.rawValue))
-    guard interfaceSets.contains(set) || id.map(interfaceSetIDs.contains) == true else { return }
+    guard let set = sets.resolve(name: name, id: id) else {
+      throw error("message \(message) adds elements to a set the batch has not created")
+    }
+    return set
+  }
+
+  /// Adds the interface names in the interface fields of every key of a NEWSETELEM message. In an interval set,
+  /// an element's first and last key must hold the same name there: a range of names would match interfaces the
+  /// batch does not name.
+  private static func collectInterfaces(
+    _ bytes: [UInt8], _ attributes: [Attribute], of set: NetlinkSetDirectory.Entry, into names: inout Set<String>,
+    message: Int
+  ) throws(NetlinkBatchError) {
     for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
       for element in try Self.attributes(bytes, list.range, message: message) {
+        var keys: [Range<Int>] = []
         for key in try Self.attributes(bytes, element.range, message: message)
         where key.type == UInt16(NFTA_SET_ELEM_KEY.rawValue) || key.type == UInt16(NFTA_SET_ELEM_KEY_END.rawValue) {
           for value in try Self.attributes(bytes, key.range, message: message)
           where value.type == UInt16(NFTA_DATA_VALUE.rawValue) {
-            names.insert(try interfaceName(bytes, value.range, message: message))
+            guard value.range.count == set.keyLength else {
+              throw error("message \(message) has a key of \(value.range.count) bytes for a key of \(set.keyLength)")
+            }
+            keys.append(value.range)
           }
+        }
+        for offset in set.interfaceFields {
+          guard offset + 16 <= set.keyLength else {
+            throw error("message \(message) adds to a set whose key is too short for an interface name")
+          }
+          let fields = keys.map { ($0.lowerBound + offset)..<($0.lowerBound + offset + 16) }
+          guard let first = fields.first else { throw error("message \(message) has an element without a key") }
+          guard fields.allSatisfy({ bytes[$0] == bytes[first] }) else {
+            throw error("message \(message) has an element that is a range of interface names")
+          }
+          names.insert(try interfaceName(bytes, first, message: message))
         }
       }
     }

@@ -103,7 +103,7 @@ enum NetlinkMessageGrammar {
         attr(NFTA_SET_EXPRESSIONS): .list(counterOnly),
       ])
     let element = Grammar(
-      leaves: [attr(NFTA_SET_ELEM_FLAGS)],
+      leaves: [],
       nested: [
         attr(NFTA_SET_ELEM_KEY): .attributes(data), attr(NFTA_SET_ELEM_KEY_END): .attributes(data),
         attr(NFTA_SET_ELEM_DATA): .attributes(data),
