@@ -77,7 +77,7 @@ let package = Package(
 /// `-sanitize=fuzzer,address` in their own scratch path.
 let fuzzTargets = ["PolicyFuzzer", "CSVBaselineFuzzer", "JSONBaselineFuzzer", "NftArtifactFuzzer"]
 if Context.environment["CONDUIT_FUZZ"] == "1" {
-  package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
+  package.targets.append(.target(name: "FuzzDriver", dependencies: ["FlowSpace"], path: "Fuzz/FuzzDriver"))
   package.targets += fuzzTargets.map {
     .executableTarget(name: $0, dependencies: ["FuzzDriver", "FuzzEntries"], path: "Fuzz/\($0)")
   }

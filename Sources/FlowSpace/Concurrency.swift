@@ -11,7 +11,8 @@ import Synchronization
 /// map started inside another one still spreads over the cores that the outer one leaves idle (a nested
 /// `DispatchQueue.concurrentPerform` runs serially). The caller waits only for parts already started.
 public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
-  guard count > 1 else { return (0..<count).map(transform) }
+  let threads = min(count, ThreadLimit.threads)
+  guard threads > 1 else { return (0..<count).map(transform) }
   return withoutActuallyEscaping(transform) { transform in
     [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
       let work = SharedWork(count: count, slots: buffer.baseAddress!, transform: transform)
@@ -23,13 +24,27 @@ public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Re
       #else
         let takeParts: @Sendable () -> Void = { work.takeParts() }
       #endif
-      for _ in 1..<min(count, ProcessInfo.processInfo.activeProcessorCount) {
+      for _ in 1..<threads {
         DispatchQueue.global().async { takeParts() }
       }
       work.takeParts()
       work.waitUntilDone()
       initializedCount = count
     }
+  }
+}
+
+/// How many threads a `concurrentMap` runs on at most.
+public enum ThreadLimit {
+  private static let limit = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
+
+  /// The limit: the number of active processors when the process started, unless set.
+  public static var threads: Int { limit.load(ordering: .relaxed) }
+
+  /// Sets the limit (at least 1). With 1, every map runs on its calling thread: a fuzzer sets it, so that the
+  /// coverage of an input comes from that input alone and no helper still holds its memory when it returns.
+  public static func set(_ threads: Int) {
+    limit.store(max(1, threads), ordering: .relaxed)
   }
 }
 

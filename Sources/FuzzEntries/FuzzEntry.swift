@@ -100,6 +100,8 @@ enum PolicyInput {
   /// back the way the command line reads them; the policy's `include` and `baseline` statements name no file that
   /// is read (the baseline is given as `--baseline` is), so an input never reaches outside that directory. Inputs
   /// are checked one at a time, always at the same paths, so that the same input gives the same diagnostics.
+  /// The source files an input creates are forgotten after it: kept, they would grow the heap input by input, and
+  /// libFuzzer runs a leak check (a scan of the whole heap) after every input that allocates more than it frees.
   static func check(policy: [UInt8], baseline: (bytes: [UInt8], pathExtension: String)) -> FuzzOutcome {
     inputDirectory.lock.withLock {
       let policyPath = inputDirectory.path + "/policy.conduit"
@@ -110,7 +112,7 @@ enum PolicyInput {
         unlink(policyPath)
         unlink(baselinePath)
       }
-      return check(policyPath: policyPath, baselinePath: baselinePath)
+      return SourceFile.forgettingFilesCreated { check(policyPath: policyPath, baselinePath: baselinePath) }
     }
   }
 

@@ -25,6 +25,12 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     func file(_ id: Int) -> SourceFile {
       lock.withLock { files[id]! }
     }
+
+    var count: Int { lock.withLock { files.count } }
+
+    func forget(from first: Int) {
+      lock.withLock { files.removeSubrange(first...) }
+    }
   }
 
   /// The file's number in the registry.
@@ -79,6 +85,15 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   /// The registered file with number `id`.
   static func registered(_ id: Int) -> SourceFile {
     registry.file(id)
+  }
+
+  /// Runs `body`, then forgets every source file it created, so that a process that reads one input after another
+  /// (a fuzzer) does not keep them all. Nothing `body` returns may hold a `SourceRange` or a `SourceFile`, and no
+  /// other thread may create source files meanwhile: their numbers would be reused.
+  public static func forgettingFilesCreated<Result>(in body: () throws -> Result) rethrows -> Result {
+    let first = registry.count
+    defer { registry.forget(from: first) }
+    return try body()
   }
 
   /// The 1-based line holding `offset`.
