@@ -35,37 +35,41 @@ let package = Package(
         "PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
+    .target(
+      name: "ConduitKit",
+      dependencies: [
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "Conntrack",
+        "PolicyAnalysis", "FlowSpace",
+      ], swiftSettings: optimized),
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "Conntrack",
-        "PolicyAnalysis",
-        "FlowSpace",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "ConduitKit", "PolicyLanguage", "PolicyModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .target(name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker"], path: "Tests/PolicyTestSupport"),
+    .target(name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker", "ConduitKit"], path: "Tests/PolicyTestSupport"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker", "ConduitKit"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ConduitCLITests", dependencies: ["conduit"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "KernelTests",
       dependencies: [
         "FlowSpace", "PolicyModel", "PolicyLanguage", "PolicyChecker", "FirewallIR", "NftablesBackend",
-        "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "conduit",
+        "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "ConduitKit", "conduit",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
-    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport"]),
-    .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport"]),
+    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
+    .testTarget(
+      name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
     .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "BackendTests",
       dependencies: [
-        "NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker", "PolicyTestSupport",
+        "NftablesBackend", "IptablesBackend", "FirewallIR", "PolicyChecker", "PolicyTestSupport", "ConduitKit",
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       exclude: ["Golden"]),

@@ -100,8 +100,9 @@ enum PolicyInput {
   /// back the way the command line reads them; the policy's `include` and `baseline` statements name no file that
   /// is read (the baseline is given as `--baseline` is), so an input never reaches outside that directory. Inputs
   /// are checked one at a time, always at the same paths, so that the same input gives the same diagnostics.
-  /// The source files an input creates are forgotten after it: kept, they would grow the heap input by input, and
-  /// libFuzzer runs a leak check (a scan of the whole heap) after every input that allocates more than it frees.
+  /// The source files read from that directory are forgotten after each input: kept, they would grow the heap input
+  /// by input, and libFuzzer runs a leak check (a scan of the whole heap) after every input that allocates more than
+  /// it frees.
   static func check(policy: [UInt8], baseline: (bytes: [UInt8], pathExtension: String)) -> FuzzOutcome {
     inputDirectory.lock.withLock {
       let policyPath = inputDirectory.path + "/policy.conduit"
@@ -112,7 +113,9 @@ enum PolicyInput {
         unlink(policyPath)
         unlink(baselinePath)
       }
-      return SourceFile.forgettingFilesCreated { check(policyPath: policyPath, baselinePath: baselinePath) }
+      return SourceFile.forgettingFiles(under: inputDirectory.path + "/") {
+        check(policyPath: policyPath, baselinePath: baselinePath)
+      }
     }
   }
 

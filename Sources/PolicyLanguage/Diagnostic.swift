@@ -112,6 +112,13 @@ public struct DiagnosticEngine: Sendable {
     self.diagnostics = diagnostics
   }
 
-  /// Whether an error has been reported.
-  public var hasErrors: Bool { diagnostics.contains { $0.severity == .error && $0.acceptedRisk == nil } }
+  /// Whether an error has been reported (`Sequence.hasErrors`).
+  public var hasErrors: Bool { diagnostics.hasErrors }
+}
+
+extension Sequence<Diagnostic> {
+  /// Whether an error is among them. Only warnings can be acknowledged by `accept-risk`, so every error counts.
+  public var hasErrors: Bool { contains { $0.severity == .error } }
+  /// Whether a warning that no `accept-risk` acknowledges is among them.
+  public var hasWarnings: Bool { contains { $0.severity == .warning && $0.acceptedRisk == nil } }
 }

@@ -6,30 +6,60 @@ import Foundation
 public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
   private static let registry = Registry()
 
-  /// Every source file of the process, by number.
+  /// Every source file of the process, by number. Numbers are handed out under a lock; a file is read without one:
+  /// its slot is written once, before the file's initializer returns, so whoever holds its number (in a
+  /// `SourceRange`) got it after that write. Slots sit in chunks that never move, found through a directory made
+  /// once, so no read races with the growth of the registry.
   private final class Registry: @unchecked Sendable {
+    typealias Slot = Unmanaged<SourceFile>?
+    static let chunkBits = 14
+    static let chunkCapacity = 1 << chunkBits
+    static let chunkCount = 1 << 16
+
     private let lock = NSLock()
-    private var files: [SourceFile?] = []
+    private var next = 0
+    private let directory: UnsafeMutablePointer<UnsafeMutablePointer<Slot>?>
+
+    init() {
+      directory = calloc(Self.chunkCount, MemoryLayout<UnsafeMutablePointer<Slot>?>.stride)!
+        .bindMemory(to: UnsafeMutablePointer<Slot>?.self, capacity: Self.chunkCount)
+    }
 
     func reserve() -> Int {
       lock.withLock {
-        files.append(nil)
-        return files.count - 1
+        let id = next
+        precondition(id >> Self.chunkBits < Self.chunkCount, "more than \(Self.chunkCount << Self.chunkBits) source files")
+        if directory[id >> Self.chunkBits] == nil {
+          directory[id >> Self.chunkBits] = calloc(Self.chunkCapacity, MemoryLayout<Slot>.stride)!
+            .bindMemory(to: Slot.self, capacity: Self.chunkCapacity)
+        }
+        next += 1
+        return id
       }
     }
 
+    private func slot(_ id: Int) -> UnsafeMutablePointer<Slot> {
+      directory[id >> Self.chunkBits]! + (id & (Self.chunkCapacity - 1))
+    }
+
     func store(_ file: SourceFile, at id: Int) {
-      lock.withLock { files[id] = file }
+      slot(id).pointee = .passRetained(file)
     }
 
     func file(_ id: Int) -> SourceFile {
-      lock.withLock { files[id]! }
+      slot(id).pointee!.takeUnretainedValue()
     }
 
-    var count: Int { lock.withLock { files.count } }
+    var count: Int { lock.withLock { next } }
 
-    func forget(from first: Int) {
-      lock.withLock { files.removeSubrange(first...) }
+    func forget(from first: Int, where isForgotten: (SourceFile) -> Bool) {
+      lock.withLock {
+        for id in first..<next {
+          guard let file = slot(id).pointee, isForgotten(file.takeUnretainedValue()) else { continue }
+          slot(id).pointee = nil
+          file.release()
+        }
+      }
     }
   }
 
@@ -87,12 +117,15 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     registry.file(id)
   }
 
-  /// Runs `body`, then forgets every source file it created, so that a process that reads one input after another
-  /// (a fuzzer) does not keep them all. Nothing `body` returns may hold a `SourceRange` or a `SourceFile`, and no
-  /// other thread may create source files meanwhile: their numbers would be reused.
-  public static func forgettingFilesCreated<Result>(in body: () throws -> Result) rethrows -> Result {
+  /// Runs `body`, then forgets the source files created meanwhile whose path starts with `pathPrefix`, so that a
+  /// process that reads one input after another (a fuzzer) does not keep them all. Nothing may hold a `SourceRange`
+  /// or a `SourceFile` of a forgotten file afterwards; files of other paths, made by other threads meanwhile, are
+  /// kept. Numbers are never reused.
+  public static func forgettingFiles<Result>(under pathPrefix: String, createdIn body: () throws -> Result) rethrows
+    -> Result
+  {
     let first = registry.count
-    defer { registry.forget(from: first) }
+    defer { registry.forget(from: first) { $0.path.hasPrefix(pathPrefix) } }
     return try body()
   }
 

@@ -100,10 +100,7 @@ public enum FileReader {
 }
 
 /// The load and parse stages: the main policy file and every file it includes, each read once.
-public struct PolicyLoader {
-  /// Creates a loader.
-  public init() {}
-
+public enum PolicyLoader {
   /// A file being read: its includes are followed in order, depth first, each before the next statement's.
   private struct OpenFile {
     var parsed: PolicyFile
@@ -114,7 +111,7 @@ public struct PolicyLoader {
   /// Reads and parses `path` and its includes, in the order of a depth-first walk, on an explicit stack (an include
   /// chain is as deep as the files make it, the thread's stack is not). Throws only when the main file itself
   /// cannot be read.
-  public func load(_ path: String, diagnostics: inout DiagnosticEngine) throws(InputFileError) -> [PolicyFile] {
+  public static func load(_ path: String, diagnostics: inout DiagnosticEngine) throws(InputFileError) -> [PolicyFile] {
     let main = try FileReader.readSource(path).get()
     var files: [PolicyFile] = []
     var seen: Set<String> = []

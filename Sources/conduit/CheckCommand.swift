@@ -1,8 +1,6 @@
 import ArgumentParser
-import Foundation
-import PolicyChecker
+import ConduitKit
 import PolicyLanguage
-import PolicyModel
 
 /// `conduit check POLICY`: parse, resolve against the baseline, run every check, print the findings.
 struct CheckCommand: ParsableCommand {
@@ -24,26 +22,14 @@ struct CheckCommand: ParsableCommand {
   var strict = false
 
   func run() throws {
-    let checked: CheckedPolicy
-    do {
-      checked = try checkPolicy(
-        at: options.policy, resolveOptions: options.resolveOptions,
-        checkOptions: CheckOptions(today: options.day))
-    } catch {
-      reportError("\(error)")
-      throw ExitCode(2)
-    }
+    let checked = try stage { () throws(PipelineStop) in try Pipeline.check(options.request) }
     HeldUntilExit.hold(checked)
-    let output: String
     switch format {
-    case .text: output = TextDiagnosticRenderer().render(checked.diagnostics)
-    case .json: output = JSONDiagnosticRenderer().render(checked.diagnostics)
-    case .sarif: output = SARIFRenderer(toolVersion: Conduit.version).render(checked.diagnostics)
+    case .text: try printOutput(TextDiagnosticRenderer().render(checked.diagnostics))
+    case .json: try printOutput(JSONDiagnosticRenderer().render(checked.diagnostics))
+    case .sarif: try printOutput(SARIFRenderer(toolVersion: ConduitVersion.current).render(checked.diagnostics))
     }
-    try printOutput(output)
     if checked.diagnostics.hasUnreadableFile { throw ExitCode(2) }
-    if checked.hasErrors || (strict && checked.hasWarnings) {
-      throw ExitCode(1)
-    }
+    if checked.hasErrors || (strict && checked.hasWarnings) { throw ExitCode(1) }
   }
 }

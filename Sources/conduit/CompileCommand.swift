@@ -1,9 +1,6 @@
 import ArgumentParser
-import FirewallIR
-import FlowSpace
+import ConduitKit
 import Foundation
-import IptablesBackend
-import NftablesBackend
 import PolicyLanguage
 
 /// `conduit compile POLICY`: check, lower for one gateway, and emit the artifact.
@@ -17,6 +14,7 @@ struct CompileCommand: ParsableCommand {
       and ip6tables (iptables-restore input for a dedicated gateway), flows (the allowed flows as JSON).
       """)
 
+  /// The names of `Backends.all`.
   enum Target: String, ExpressibleByArgument, CaseIterable {
     case nft
     case nftText = "nft-text"
@@ -41,41 +39,22 @@ struct CompileCommand: ParsableCommand {
   var output: String?
 
   func run() throws {
-    let pipeline = CompilePipeline(
-      policyPath: options.policy, resolveOptions: options.resolveOptions, today: options.day,
-      gateway: gateway, mitigations: mitigations, strict: strict)
-    let target = target
-    let today = options.day
-    let (compiled, diagnostics) = try pipeline.compile {
-      ruleset, policy, diagnostics -> (Result<[[UInt8]], NftablesArtifact.ReadError>, [OutputFile.Input]) in
-      let parts: Result<[[UInt8]], NftablesArtifact.ReadError>
-      switch target {
-      case .nft:
-        parts = CompilePipeline.artifact(ruleset, policy, today: today, diagnostics: &diagnostics).map {
-          $0.encodedParts()
-        }
-      case .nftText:
-        let names = NftablesNames(ruleset, diagnostics: &diagnostics)
-        parts = .success([Array(NftablesTextRenderer().render(ruleset, names: names).utf8)])
-      case .iptables, .ip6tables:
-        let family: AddressFamily = target == .iptables ? .ipv4 : .ipv6
-        let names = IptablesNames(ruleset, family: family, diagnostics: &diagnostics)
-        parts = .success([Array(IptablesRestoreRenderer().render(ruleset, family: family, names: names).utf8)])
-      case .flows:
-        parts = .success([Array(FlowsJSONRenderer().render(ruleset).utf8)])
-      }
-      return (parts, policy.inputFiles)
-    }
-    let parts = try CompilePipeline.unwrap(compiled.0)
-    let inputs = compiled.1
-    if !diagnostics.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(diagnostics.diagnostics)) }
-    if target == .nft, output == nil, isatty(STDOUT_FILENO) != 0 {
-      reportError("the nft artifact is binary; write it with -o FILE")
+    guard let backend = Backends.named(target.rawValue) else {
+      reportError("no backend for target '\(target.rawValue)'")
       throw ExitCode(64)
     }
-    guard let output else { return try printOutput(parts) }
+    let request = CompileRequest(
+      policy: options.request, gateway: gateway, mitigations: mitigations, strict: strict)
+    let compiled = try stage { () throws(PipelineStop) in try Pipeline.compile(request, backend: backend) }
+    HeldUntilExit.hold(compiled)
+    if !compiled.diagnostics.isEmpty { printError(TextDiagnosticRenderer().render(compiled.diagnostics)) }
+    if backend.capabilities.isBinary, output == nil, isatty(STDOUT_FILENO) != 0 {
+      reportError("the \(backend.target) artifact is binary; write it with -o FILE")
+      throw ExitCode(64)
+    }
+    guard let output else { return try printOutput(compiled.output) }
     do {
-      try OutputFile.write(parts, to: output, inputs: inputs)
+      try OutputFile.write(compiled.output, to: output, inputs: compiled.inputFiles)
     } catch {
       reportError("\(error)")
       throw ExitCode(2)

@@ -1,10 +1,5 @@
 import ArgumentParser
-import FirewallIR
-import Foundation
-import PolicyAnalysis
-import PolicyChecker
-import PolicyLanguage
-import PolicyModel
+import ConduitKit
 
 /// `conduit diff OLD NEW`: the flows a change adds and removes, for the change-window review.
 struct DiffCommand: ParsableCommand {
@@ -33,52 +28,14 @@ struct DiffCommand: ParsableCommand {
   @OptionGroup var date: DayOption
 
   func run() throws {
-    let day = date.day
-    let before = try checked(old, day)
-    let after = try checked(new, day)
-    var diagnostics = DiagnosticEngine()
-    let difference: PolicyDifference
-    do {
-      difference = try Diff.between(before, after, diagnostics: &diagnostics)
-    } catch {
-      reportError("\(error)")
-      throw ExitCode(64)
+    let result = try stage { () throws(PipelineStop) in
+      try Pipeline.diff(
+        old: PolicyRequest(policyPath: old, today: date.day), new: PolicyRequest(policyPath: new, today: date.day))
     }
-    let names = FlowDescription([after, before])
     switch format {
-    case .text: if !difference.isEmpty { try printOutput(text(difference, names)) }
-    case .json: try printOutput(DiffJSON.render(difference, assets: names.assetNames))
+    case .text: if !result.difference.isEmpty { try printOutput(result.text) }
+    case .json: try printOutput(result.json)
     }
-    if !difference.isEmpty { throw ExitCode(1) }
-  }
-
-  private func checked(_ path: String, _ day: CalendarDay) throws -> Policy {
-    do {
-      let result = try checkPolicy(at: path, checkOptions: CheckOptions(today: day))
-      if result.hasErrors {
-        printError(
-          TextDiagnosticRenderer().render(result.diagnostics)
-            + "conduit: '\(TerminalText.escaped(path))' has errors; no diff\n")
-        throw ExitCode(2)
-      }
-      return result.policy
-    } catch let error as InputFileError {
-      reportError("\(error)")
-      throw ExitCode(2)
-    }
-  }
-
-  private func text(_ difference: PolicyDifference, _ names: FlowDescription) -> String {
-    let parts = difference.added.map { ("+", $0) } + difference.removed.map { ("-", $0) }
-    var out = ""
-    for conduit in Set(parts.map(\.1.conduit)).sorted() {
-      out += "conduit '\(TerminalText.escaped(conduit))':\n"
-      for (sign, part) in parts where part.conduit == conduit {
-        let origins = TerminalText.escaped(part.rules.map(\.location).joined(separator: ", "))
-        out += "  \(sign) \(names.flow(part.sources, part.destinations, part.kind, part.selectors))  (\(origins))\n"
-      }
-    }
-    out += "\(difference.added.count) added, \(difference.removed.count) removed\n"
-    return out
+    if !result.difference.isEmpty { throw ExitCode(1) }
   }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import PolicyModel
+import ConduitKit
 
 /// `-o FILE`: writes command output to a regular file atomically, never through a name someone else could have
 /// prepared.
@@ -14,16 +14,8 @@ enum OutputFile {
   /// How many unpredictable names are tried before giving up (each clash means the name already existed).
   static let attempts = 64
 
-  /// A file the command read, which the output must not replace.
-  struct Input {
-    /// The path it was read from.
-    var path: String
-    /// What it is, e.g. "the policy".
-    var role: String
-  }
-
   /// Writes `parts`, one after the other, to the regular file at `path`, unless it is one of `inputs`.
-  static func write(_ parts: [[UInt8]], to path: String, inputs: [Input]) throws(OutputFileError) {
+  static func write(_ parts: [[UInt8]], to path: String, inputs: [InputFile]) throws(OutputFileError) {
     guard !path.isEmpty else { throw OutputFileError(path: path, reason: "the path is empty") }
     let (directoryPath, name) = split(path)
     guard !name.isEmpty else {
@@ -61,7 +53,7 @@ enum OutputFile {
   }
 
   /// The status of the existing target (nil when there is none yet), or why it may not be written.
-  private static func target(_ name: String, in directory: Int32, path: String, inputs: [Input]) throws(OutputFileError)
+  private static func target(_ name: String, in directory: Int32, path: String, inputs: [InputFile]) throws(OutputFileError)
     -> stat?
   {
     var status = stat()
@@ -127,12 +119,4 @@ struct OutputFileError: Error, CustomStringConvertible {
 
   /// The one-line message conduit prints.
   var description: String { "cannot write '\(path)': \(reason)" }
-}
-
-extension Policy {
-  /// The files the policy was read from (the main file, its includes, the baseline), which `-o` never replaces.
-  var inputFiles: [OutputFile.Input] {
-    files.enumerated().map { OutputFile.Input(path: $1.file.path, role: $0 == 0 ? "the policy" : "the included file") }
-      + (baselineFile.map { [OutputFile.Input(path: $0.path, role: "the baseline")] } ?? [])
-  }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitKit
 import PolicyModel
 
 /// `--today`: the day date-dependent checks (conduit expiry) use, for reproducible runs.
@@ -26,7 +27,6 @@ struct PolicyOptions: ParsableArguments {
 
   @OptionGroup var date: DayOption
 
-  var resolveOptions: ResolveOptions { ResolveOptions(baselinePath: baseline) }
-
-  var day: CalendarDay { date.day }
+  /// The request the pipeline is given.
+  var request: PolicyRequest { PolicyRequest(policyPath: policy, baselinePath: baseline, today: date.day) }
 }

@@ -1,3 +1,4 @@
+import ConduitKit
 import FirewallIR
 import FlowSpace
 import Foundation
@@ -57,27 +58,26 @@ import Testing
   }
 
   static func compileInputs(_ policy: String) throws -> CheckedPolicy {
-    try checkPolicy(at: policy, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    try Pipeline.check(PolicyRequest(policyPath: policy, today: CalendarDay("2026-11-28")!))
   }
 
-  /// Compiles like `conduit compile`, with paths relative to the package root.
-  static func compile(_ testCase: Case) throws -> String {
-    let checked = try compileInputs(testCase.policy)
-    var diagnostics = DiagnosticEngine()
-    let ruleset = try Lowering.lower(
-      checked.policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
-    let text: String
-    switch testCase.target {
-    case "nft":
-      text = NftablesTextRenderer().render(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics))
-    case "iptables", "ip6tables":
-      let family: AddressFamily = testCase.target == "iptables" ? .ipv4 : .ipv6
-      text = IptablesRestoreRenderer().render(
-        ruleset, family: family, names: IptablesNames(ruleset, family: family, diagnostics: &diagnostics))
-    default:
-      text = FlowsJSONRenderer().render(ruleset)
+  /// The backend of a golden target (`nft` is the text the nft artifact's batch is also built from).
+  static func backend(_ target: String) -> any Backend {
+    switch target {
+    case "nft": NftablesTextBackend()
+    case "iptables": IptablesBackend(family: .ipv4)
+    case "ip6tables": IptablesBackend(family: .ipv6)
+    default: FlowsBackend()
     }
-    #expect(checked.diagnostics.isEmpty && diagnostics.diagnostics.isEmpty)
+  }
+
+  /// Compiles through the pipeline `conduit compile` runs, with paths relative to the package root.
+  static func compile(_ testCase: Case) throws -> String {
+    let request = CompileRequest(
+      policy: PolicyRequest(policyPath: testCase.policy, today: CalendarDay("2026-11-28")!), gateway: testCase.gateway)
+    let compiled = try Pipeline.compile(request, backend: backend(testCase.target))
+    #expect(compiled.diagnostics.isEmpty)
+    let text = String(decoding: compiled.output.joined(), as: UTF8.self)
     return text.replacingOccurrences(of: packageRoot.path + "/", with: "")
   }
 

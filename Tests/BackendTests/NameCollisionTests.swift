@@ -1,3 +1,4 @@
+import ConduitKit
 import FirewallIR
 import FlowSpace
 import Foundation
@@ -36,7 +37,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("site.conduit").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try Pipeline.check(PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!))
     #expect(checked.diagnostics.allSatisfy { $0.severity != .error || $0.id == .nameCollision })
     var diagnostics = DiagnosticEngine()
     let ruleset = try Lowering.lower(checked.policy, diagnostics: &diagnostics)

@@ -1,3 +1,4 @@
+import ConduitKit
 import FirewallIR
 import FlowSpace
 import Foundation
@@ -45,7 +46,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("scale.conduit").path
     try policy(rules: rules).write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try Pipeline.check(PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!))
     #expect(!checked.hasErrors)
     var diagnostics = DiagnosticEngine()
     let ruleset = try Lowering.lower(checked.policy, diagnostics: &diagnostics)
@@ -74,7 +75,7 @@ import Testing
     var text = policy(rules: rules)
     text.insert(contentsOf: extra, at: try #require(text.lastIndex(of: "}")))
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try Pipeline.check(PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!))
     #expect(!checked.hasErrors)
     var diagnostics = DiagnosticEngine()
     let ruleset = try Lowering.lower(checked.policy, diagnostics: &diagnostics)

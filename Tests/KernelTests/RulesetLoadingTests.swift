@@ -1,3 +1,4 @@
+import ConduitKit
 import FirewallIR
 import FlowSpace
 import Foundation
@@ -12,9 +13,9 @@ import Testing
 /// it twice, or over another version, leaves exactly what a fresh load leaves.
 @Suite(.serialized) struct RulesetLoadingTests {
   static func compile(_ testCase: SamplePacketTests.Case, mitigations: [String] = []) throws -> Ruleset {
-    let checked = try checkPolicy(
-      at: testCase.policy,
-      checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!, mitigationsActive: !mitigations.isEmpty))
+    let checked = try Pipeline.check(
+      PolicyRequest(policyPath: testCase.policy, today: CalendarDay("2026-11-28")!),
+      mitigationsActive: !mitigations.isEmpty)
     var diagnostics = DiagnosticEngine()
     return try Lowering.lower(
       checked.policy, options: LoweringOptions(gateway: testCase.gateway, mitigations: mitigations),

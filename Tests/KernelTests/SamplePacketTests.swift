@@ -1,3 +1,4 @@
+import ConduitKit
 import FirewallIR
 import FlowSpace
 import Foundation
@@ -29,7 +30,7 @@ import Testing
     .deletingLastPathComponent()
 
   static func checked(_ policy: String) throws -> CheckedPolicy {
-    try checkPolicy(at: policy, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    try Pipeline.check(PolicyRequest(policyPath: policy, today: CalendarDay("2026-11-28")!))
   }
 
   /// Every sample policy with each of its gateways and each backend. A sample that cannot be read or loaded throws,

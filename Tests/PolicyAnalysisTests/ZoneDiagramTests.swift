@@ -1,3 +1,4 @@
+import ConduitKit
 import Foundation
 import PolicyAnalysis
 import PolicyChecker
@@ -64,7 +65,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("plant.conduit").path
     try policy.write(toFile: path, atomically: true, encoding: .utf8)
-    let checked = try checkPolicy(at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!))
+    let checked = try Pipeline.check(PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!))
     #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
     #expect(
       Set(checked.diagnostics.map(\.id)) == [.unenforcedConduit, .slStepUp, .missingOwner],

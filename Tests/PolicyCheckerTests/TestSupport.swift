@@ -1,3 +1,4 @@
+import ConduitKit
 import Foundation
 import PolicyChecker
 import PolicyLanguage
@@ -155,9 +156,9 @@ func checkFiles(_ files: [CaseFile], mitigationsActive: Bool = false) throws -> 
   for file in files {
     try Data(file.text.utf8).write(to: directory.appendingPathComponent(file.name))
   }
-  return try checkPolicy(
-    at: directory.appendingPathComponent(files[0].name).path, resolveOptions: ResolveOptions(),
-    checkOptions: CheckOptions(today: testDay, mitigationsActive: mitigationsActive))
+  return try Pipeline.check(
+    PolicyRequest(policyPath: directory.appendingPathComponent(files[0].name).path, today: testDay),
+    mitigationsActive: mitigationsActive)
 }
 
 /// Runs a case and compares the findings of its check ids exactly: id, severity, file, line, column, acceptance.

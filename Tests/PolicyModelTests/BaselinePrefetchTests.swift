@@ -33,7 +33,7 @@ import Testing
     let prefetched = PrefetchedBaseline(
       path: directory.path(prefetchTheRightFile ? "assets.csv" : "other.csv"))
     var diagnostics = DiagnosticEngine()
-    let files = try PolicyLoader().load(directory.path("site.conduit"), diagnostics: &diagnostics)
+    let files = try PolicyLoader.load(directory.path("site.conduit"), diagnostics: &diagnostics)
     let policy = try Resolver.resolve(
       files, options: ResolveOptions(prefetchedBaseline: prefetched), diagnostics: &diagnostics)
     #expect(diagnostics.diagnostics.isEmpty, "\(diagnostics.diagnostics.map(\.message))")

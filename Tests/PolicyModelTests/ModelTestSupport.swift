@@ -23,7 +23,7 @@ final class PolicyDirectory {
   /// Loads and resolves `main` (optionally with a baseline override).
   func resolve(_ main: String = "site.conduit", baseline: String? = nil) throws -> (Policy, [Diagnostic]) {
     var diagnostics = DiagnosticEngine()
-    let files = try PolicyLoader().load(path(main), diagnostics: &diagnostics)
+    let files = try PolicyLoader.load(path(main), diagnostics: &diagnostics)
     let policy = try Resolver.resolve(files, options: ResolveOptions(baselinePath: baseline), diagnostics: &diagnostics)
     return (policy, diagnostics.diagnostics)
   }

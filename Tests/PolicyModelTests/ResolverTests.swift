@@ -100,7 +100,7 @@ import Testing
   @Test func missingMainFileThrows() throws {
     var diagnostics = DiagnosticEngine()
     #expect(throws: InputFileError.self) {
-      _ = try PolicyLoader().load("/nonexistent/site.conduit", diagnostics: &diagnostics)
+      _ = try PolicyLoader.load("/nonexistent/site.conduit", diagnostics: &diagnostics)
     }
   }
 

@@ -1,3 +1,4 @@
+import ConduitKit
 import Foundation
 import PolicyChecker
 import PolicyModel
@@ -9,6 +10,6 @@ public func checkPolicy(text: String, mitigationsActive: Bool = false) throws ->
   defer { try? FileManager.default.removeItem(at: directory) }
   let path = directory.appendingPathComponent("site.conduit").path
   try text.write(toFile: path, atomically: true, encoding: .utf8)
-  return try checkPolicy(
-    at: path, checkOptions: CheckOptions(today: CalendarDay("2026-11-28")!, mitigationsActive: mitigationsActive))
+  return try Pipeline.check(
+    PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!), mitigationsActive: mitigationsActive)
 }

@@ -1,12 +1,11 @@
 import ArgumentParser
+import ConduitKit
 import Foundation
 
 /// The `conduit` command: IEC 62443 zone/conduit allowlist policies for OT networks, checked and compiled into
 /// default-deny Linux gateway firewalls.
 @main
-struct Conduit: ParsableCommand {
-  static let version = "0.1.0"
-
+struct ConduitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "conduit",
     abstract: "Check IEC 62443 zone/conduit allowlist policies against the asset baseline.",
@@ -18,7 +17,7 @@ struct Conduit: ParsableCommand {
       Exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 a file could not be read,
       64 command-line usage error.
       """,
-    version: version,
+    version: ConduitVersion.current,
     subcommands: [
       CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self, GraphCommand.self,
     ]

@@ -1,17 +1,17 @@
 import FirewallIR
 import FlowSpace
-import PolicyAnalysis
 import PolicyLanguage
 import PolicyModel
 
 /// How the commands print flows: addresses named by their assets where a range holds nothing but known hosts.
-struct FlowDescription {
+public struct FlowDescription: Sendable {
   /// At most this many assets are named for one range; a wider range is printed as written.
-  static let namedAssetLimit = 4
+  public static let namedAssetLimit = 4
 
   private let assets: [(address: UInt128, family: AddressFamily, name: String)]
 
-  init(_ policies: [Policy]) {
+  /// The names of every asset of `policies`; where two name one address, the first policy's name wins.
+  public init(_ policies: [Policy]) {
     var names: [IPAddress: String] = [:]
     for policy in policies {
       for asset in policy.assets {
@@ -26,7 +26,7 @@ struct FlowDescription {
   /// `hmi-1 (10.30.0.31)`; `rtac-a, rtac-b (10.61.20.10-10.61.20.12)` when every address of the range is a
   /// known host; otherwise the range as written. Control characters in asset names are shown escaped
   /// (`TerminalText`), so a name cannot forge a line of output.
-  func name(_ range: AddressRange) -> String {
+  public func name(_ range: AddressRange) -> String {
     let names = assetNames(range)
     guard !names.isEmpty else { return range.description }
     let addresses = range.first == range.last ? range.first.description : range.description
@@ -35,7 +35,7 @@ struct FlowDescription {
 
   /// The assets of a range in address order, when every address of it is a known host and there are at most
   /// `namedAssetLimit` of them; empty otherwise.
-  func assetNames(_ range: AddressRange) -> [String] {
+  public func assetNames(_ range: AddressRange) -> [String] {
     let first = Self.value(range.first)
     let last = Self.value(range.last)
     guard last - first < Self.namedAssetLimit else { return [] }
@@ -56,7 +56,7 @@ struct FlowDescription {
   }
 
   /// `SOURCE -> DESTINATION tcp/502`.
-  func flow(_ sources: AddressRange, _ destinations: AddressRange, _ kind: MatchKind, _ selectors: ClosedRange<UInt16>)
+  public func flow(_ sources: AddressRange, _ destinations: AddressRange, _ kind: MatchKind, _ selectors: ClosedRange<UInt16>)
     -> String
   {
     "\(name(sources)) -> \(name(destinations)) \(Query.describe(kind, selectors))"

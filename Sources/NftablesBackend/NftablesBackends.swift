@@ -1,0 +1,61 @@
+import FirewallIR
+import FlowSpace
+import PolicyLanguage
+
+/// `compile --target nft`: the netlink batch as an artifact for `conduit apply` (`NftablesArtifact`).
+public struct NftablesArtifactBackend: Backend {
+  /// Creates the backend.
+  public init() {}
+
+  public var target: String { "nft" }
+
+  public var capabilities: BackendCapabilities {
+    BackendCapabilities(families: [.ipv4, .ipv6], isBinary: true, isApplicable: true)
+  }
+
+  public func names(for ruleset: Ruleset, diagnostics: inout DiagnosticEngine) -> NftablesNames {
+    NftablesNames(ruleset, diagnostics: &diagnostics)
+  }
+
+  public func render(_ ruleset: Ruleset, names: NftablesNames, context: RenderContext) throws(BackendFailure)
+    -> [[UInt8]]
+  {
+    try artifact(ruleset, names: names, context: context).encodedParts()
+  }
+
+  /// The artifact: the batch, the flow table beside it, and a header that records the policy digest over
+  /// `context.sources`.
+  public func artifact(_ ruleset: Ruleset, names: NftablesNames, context: RenderContext) throws(BackendFailure)
+    -> NftablesArtifact
+  {
+    let (batch, (flowTable, policyDigest)) = inParallel(
+      { NetlinkLinearizer().batch(ruleset, names: names) },
+      { (FlowTable(ruleset), NftablesArtifact.sha256(of: context.sources.map { ($0.path, $0.bytes) })) })
+    do {
+      return try NftablesArtifact(
+        batch: batch, flowTable: flowTable, compiler: context.compiler, site: ruleset.site,
+        gateway: ruleset.gateway, mitigations: ruleset.mitigations, effectiveDate: context.effectiveDate,
+        policyDigest: policyDigest, sources: context.sources.map(\.path))
+    } catch {
+      throw BackendFailure("the batch built is not one conduit would apply: \(error)")
+    }
+  }
+}
+
+/// `compile --target nft-text`: an `nft -f` script of the same ruleset (`NftablesTextRenderer`).
+public struct NftablesTextBackend: Backend {
+  /// Creates the backend.
+  public init() {}
+
+  public var target: String { "nft-text" }
+
+  public var capabilities: BackendCapabilities { BackendCapabilities(families: [.ipv4, .ipv6]) }
+
+  public func names(for ruleset: Ruleset, diagnostics: inout DiagnosticEngine) -> NftablesNames {
+    NftablesNames(ruleset, diagnostics: &diagnostics)
+  }
+
+  public func render(_ ruleset: Ruleset, names: NftablesNames, context: RenderContext) -> [[UInt8]] {
+    [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
+  }
+}
