@@ -65,6 +65,8 @@ let package = Package(
     .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
     .testTarget(
       name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
+    .testTarget(
+      name: "ConduitKitTests", dependencies: ["ConduitKit", "FirewallIR", "NftablesBackend", "PolicyLanguage", "PolicyModel"]),
     .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "BackendTests",
