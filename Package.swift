@@ -19,13 +19,21 @@ let package = Package(
     .target(name: "FlowSpace", swiftSettings: optimized),
     .target(name: "BaselineFormat", swiftSettings: optimized),
     .target(name: "PolicyLanguage", swiftSettings: optimized),
-    .target(name: "PolicyModel", dependencies: ["PolicyLanguage", "FlowSpace", "BaselineFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: optimized),
-    .target(name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
-    .target(name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
+    .target(
+      name: "PolicyModel",
+      dependencies: [
+        "PolicyLanguage", "FlowSpace", "BaselineFormat", .product(name: "Crypto", package: "swift-crypto"),
+      ], swiftSettings: optimized),
+    .target(
+      name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
+    .target(
+      name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace"]),
     .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "Conntrack", dependencies: ["CNftnl", "FlowSpace"]),
-    .target(name: "NftablesBackend", dependencies: [
+    .target(
+      name: "NftablesBackend",
+      dependencies: [
         "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
@@ -38,21 +46,26 @@ let package = Package(
     .target(
       name: "ConduitKit",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend", "Conntrack",
+        "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend",
+        "Conntrack",
         "PolicyAnalysis", "FlowSpace",
       ], swiftSettings: optimized),
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "ConduitKit", "PolicyLanguage", "PolicyModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "ConduitKit", "PolicyLanguage", "PolicyModel",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .target(name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker", "ConduitKit"], path: "Tests/PolicyTestSupport"),
+    .target(
+      name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker", "ConduitKit"],
+      path: "Tests/PolicyTestSupport"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "PolicyCheckerTests", dependencies: ["PolicyChecker", "ConduitKit"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "PolicyCheckerTests", dependencies: ["PolicyChecker", "ConduitKit"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ConduitCLITests", dependencies: ["conduit"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
     .testTarget(
@@ -62,11 +75,13 @@ let package = Package(
         "IptablesBackend", "Conntrack", "PolicyAnalysis", "PolicyTestSupport", "ConduitKit", "conduit",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
-    .testTarget(name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
+    .testTarget(
+      name: "FirewallIRTests", dependencies: ["FirewallIR", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
     .testTarget(
       name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "PolicyChecker", "PolicyTestSupport", "ConduitKit"]),
     .testTarget(
-      name: "ConduitKitTests", dependencies: ["ConduitKit", "FirewallIR", "NftablesBackend", "PolicyLanguage", "PolicyModel"]),
+      name: "ConduitKitTests",
+      dependencies: ["ConduitKit", "FirewallIR", "NftablesBackend", "PolicyLanguage", "PolicyModel"]),
     .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "BackendTests",

@@ -2,7 +2,7 @@ import FlowSpace
 import Foundation
 
 @_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
+private func runFuzzerDriver(
   _ argc: UnsafeMutablePointer<CInt>,
   _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
   _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
@@ -19,7 +19,7 @@ public func runLibFuzzer(_ testOneInput: @convention(c) (UnsafePointer<UInt8>?, 
   ThreadLimit.set(1)
   var argc = CommandLine.argc
   var argv = CommandLine.unsafeArgv
-  exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+  exit(runFuzzerDriver(&argc, &argv, testOneInput))
 }
 
 /// The bytes libFuzzer passes to `LLVMFuzzerTestOneInput`.

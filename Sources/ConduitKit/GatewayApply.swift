@@ -26,9 +26,9 @@ public enum GatewayApply {
   {
     do {
       return try NftablesArtifact.read(contentsOf: input)
-    } catch where error.isUnreadable {
+    } catch  where error.isUnreadable {
       throw PipelineStop(.unusableInput, error.description)
-    } catch where !error.isNotAnArtifact {
+    } catch  where !error.isNotAnArtifact {
       throw PipelineStop(.unusableInput, "'\(input)' is refused: \(error)")
     } catch {}
     guard input.hasSuffix(".conduit") else {

@@ -91,22 +91,22 @@ public struct SegmentMap<Bound: FixedWidthInteger & UnsignedInteger & Sendable, 
       var leftValue: Value?
       var rightValue: Other?
       switch (leftStart, rightStart) {
-      case let (l?, r?) where l == r:
+      case (let l?, let r?) where l == r:
         from = l
         through = Swift.min(segments[left].range.upperBound, other.segments[right].range.upperBound)
         leftValue = segments[left].value
         rightValue = other.segments[right].value
-      case let (l?, r?) where l < r:
+      case (let l?, let r?) where l < r:
         from = l
         through = Swift.min(segments[left].range.upperBound, r - 1)
         leftValue = segments[left].value
-      case let (_, r?):
+      case (_, let r?):
         from = r
         through =
           leftStart.map { Swift.min(other.segments[right].range.upperBound, $0 - 1) }
           ?? other.segments[right].range.upperBound
         rightValue = other.segments[right].value
-      case let (l?, nil):
+      case (let l?, nil):
         from = l
         through = segments[left].range.upperBound
         leftValue = segments[left].value
@@ -124,7 +124,8 @@ public struct SegmentMap<Bound: FixedWidthInteger & UnsignedInteger & Sendable, 
 
   /// The map with `transform` applied to every value (nil removes the segment); equal neighbours merge.
   public func compactMapValues(_ transform: (Value) -> Value?) -> SegmentMap {
-    SegmentMap(sortedDisjoint: segments.compactMap { segment in transform(segment.value).map { Segment(segment.range, $0) } })
+    SegmentMap(
+      sortedDisjoint: segments.compactMap { segment in transform(segment.value).map { Segment(segment.range, $0) } })
   }
 
   /// The map limited to the points of `set`.
@@ -154,9 +155,9 @@ public struct SegmentMap<Bound: FixedWidthInteger & UnsignedInteger & Sendable, 
           next.append(
             level[index].merging(level[index + 1]) { left, right in
               switch (left, right) {
-              case let (l?, r?): combine(l, r)
-              case let (l?, nil): l
-              case let (nil, r?): r
+              case (let l?, let r?): combine(l, r)
+              case (let l?, nil): l
+              case (nil, let r?): r
               case (nil, nil): nil
               }
             })

@@ -66,7 +66,8 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         guard flags & UInt16(NLM_F_REQUEST) != 0, flags & NetlinkConstant.flagAck != 0 else {
           throw Self.error("message \(index) does not ask for an acknowledgement")
         }
-        let written = UInt16(NLM_F_REQUEST) | NetlinkConstant.flagAck | NetlinkConstant.flagCreate
+        let written =
+          UInt16(NLM_F_REQUEST) | NetlinkConstant.flagAck | NetlinkConstant.flagCreate
           | NetlinkConstant.flagAppend
         guard flags & ~written == 0 else {
           throw Self.error("message \(index) has flags \(flags), beyond the request, create and append conduit sends")

@@ -79,9 +79,11 @@ public struct NetlinkLinearizer {
       flags: (set.isInterval ? NetlinkConstant.setInterval | NetlinkConstant.setConcat : 0)
         | (set.isVerdictMap ? NetlinkConstant.setMap : 0),
       isVerdictMap: set.isVerdictMap, counter: set.counter,
-      elements: NftSetElements(count: set.elements.count) { [elements = set.elements, isInterval = set.isInterval] index in
+      elements: NftSetElements(count: set.elements.count) {
+        [elements = set.elements, isInterval = set.isInterval] index in
         NftSetElement(
-          key: Key.bytes(elements[index].low), keyEnd: isInterval ? Key.bytes(elements[index].high) : nil,
+          key: RegisterBytes.bytes(elements[index].low),
+          keyEnd: isInterval ? RegisterBytes.bytes(elements[index].high) : nil,
           verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) })
       }, origin: set.origin)
   }
@@ -133,7 +135,7 @@ public struct NetlinkLinearizer {
     case .loopbackInput:
       return [
         .meta(key: UInt32(NFT_META_IIF.rawValue), register: first),
-        .compare(operation: UInt32(NFT_CMP_EQ.rawValue), register: first, data: Key.u32Host(1)),
+        .compare(operation: UInt32(NFT_CMP_EQ.rawValue), register: first, data: RegisterBytes.littleEndianWord(1)),
       ]
     case .lookup(let fields, let set, let inverted, let verdictMap):
       return concatenation(fields) + [
@@ -162,8 +164,10 @@ public struct NetlinkLinearizer {
     let register = NetlinkConstant.register(wordOffset: 0)
     return [
       .conntrack(key: UInt32(NFT_CT_STATE.rawValue), register: register),
-      .bitwise(register: register, length: 4, mask: Key.u32Host(mask), xor: Key.u32Host(0)),
-      .compare(operation: UInt32(NFT_CMP_NEQ.rawValue), register: register, data: Key.u32Host(0)),
+      .bitwise(
+        register: register, length: 4, mask: RegisterBytes.littleEndianWord(mask),
+        xor: RegisterBytes.littleEndianWord(0)),
+      .compare(operation: UInt32(NFT_CMP_NEQ.rawValue), register: register, data: RegisterBytes.littleEndianWord(0)),
     ]
   }
 
@@ -210,8 +214,9 @@ extension ProgramField {
   }
 }
 
-/// Set key bytes: each field of a concatenation padded to whole 32-bit words, values in network byte order.
-enum Key {
+/// The bytes of register data (set keys and compared values): each field of a concatenation padded to whole
+/// 32-bit words, packet fields in network byte order.
+enum RegisterBytes {
   /// The bytes of a concatenated key: every field in its register's width (interfaces 16 bytes, addresses 4 or 16,
   /// protocol, port and ICMP type 4), written straight into one array.
   static func bytes(_ values: [KeyValue]) -> [UInt8] {
@@ -238,7 +243,9 @@ enum Key {
     }
   }
 
-  static func u32Host(_ value: UInt32) -> [UInt8] {
+  /// A 32-bit value the kernel keeps in host byte order (an interface index, conntrack state bits), written
+  /// little-endian: an artifact is for a little-endian gateway (x86-64, arm64), whatever machine compiled it.
+  static func littleEndianWord(_ value: UInt32) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
   }
 }

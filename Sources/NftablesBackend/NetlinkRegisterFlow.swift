@@ -137,9 +137,11 @@ enum NetlinkRegisterFlow {
       guard let nameAttribute = expression.first(where: { $0.type == UInt16(NFTA_EXPR_NAME.rawValue) }),
         let name = NetlinkBatchLayout.string(bytes, nameAttribute.range)
       else { throw error(message, "holds an expression without a name") }
-      let data = try expression.first(where: { $0.type == UInt16(NFTA_EXPR_DATA.rawValue) }).map {
-        attribute throws(NetlinkBatchError) in try NetlinkBatchLayout.attributes(bytes, attribute.range, message: message)
-      } ?? []
+      let data =
+        try expression.first(where: { $0.type == UInt16(NFTA_EXPR_DATA.rawValue) }).map {
+          attribute throws(NetlinkBatchError) in
+          try NetlinkBatchLayout.attributes(bytes, attribute.range, message: message)
+        } ?? []
       var flow = ExpressionData(bytes: bytes, attributes: data, message: message)
       switch name {
       case "meta":
@@ -172,7 +174,8 @@ enum NetlinkRegisterFlow {
         try write(&registers, destination, bytes: length, message: message)
       case "cmp":
         let length = try flow.dataLength(UInt16(NFTA_CMP_DATA.rawValue))
-        try readValue(registers, try flow.register(UInt16(NFTA_CMP_SREG.rawValue)), bytes: length, by: name,
+        try readValue(
+          registers, try flow.register(UInt16(NFTA_CMP_SREG.rawValue)), bytes: length, by: name,
           message: message)
       case "lookup":
         guard let setName = flow.string(UInt16(NFTA_LOOKUP_SET.rawValue)),
@@ -224,7 +227,8 @@ enum NetlinkRegisterFlow {
       switch value {
       case 0: return 0
       case 1...4: return Int(value) * 4
-      case UInt32(NFT_REG32_00.rawValue)...UInt32(NFT_REG32_15.rawValue): return Int(value) - Int(NFT_REG32_00.rawValue) + 4
+      case UInt32(NFT_REG32_00.rawValue)...UInt32(NFT_REG32_15.rawValue):
+        return Int(value) - Int(NFT_REG32_00.rawValue) + 4
       default: throw error(message, "names register \(value), which does not exist")
       }
     }
@@ -292,7 +296,8 @@ enum NetlinkRegisterFlow {
       case .unwritten: throw error(message, "reads register \(index), which the rule has not written")
       case .partOfInterface: throw error(message, "looks up part of an interface name")
       case .interface(let load, let part):
-        let whole = part == 0 && index + 4 <= read.upperBound
+        let whole =
+          part == 0 && index + 4 <= read.upperBound
           && (1..<4).allSatisfy { registers[index + $0] == .interface(load: load, part: $0) }
         guard whole else { throw error(message, "looks up part of an interface name") }
         offsets.append((index - read.lowerBound) * 4)

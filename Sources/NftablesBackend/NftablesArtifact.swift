@@ -121,7 +121,8 @@ public struct NftablesArtifact: Sendable {
       gateway: gateway.map(TerminalText.escaped), mitigations: mitigations.map(TerminalText.escaped),
       effectiveDate: effectiveDate, policyDigest: policyDigest,
       compileDigest: Self.compileDigest(
-        policyDigest: policyDigest, gateway: gateway.map(TerminalText.escaped), mitigations: mitigations.map(TerminalText.escaped),
+        policyDigest: policyDigest, gateway: gateway.map(TerminalText.escaped),
+        mitigations: mitigations.map(TerminalText.escaped),
         effectiveDate: effectiveDate),
       sources: sources.map(TerminalText.escaped),
       origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), TerminalText.escaped($0.value)) }))
@@ -150,17 +151,21 @@ public struct NftablesArtifact: Sendable {
     var origins: [UInt32: String] = [:]
     for (key, origin) in header.origins {
       guard let sequence = UInt32(key), String(sequence) == key, acknowledged.contains(sequence) else {
-        throw ReadError("its header names the origin of message '\(TerminalText.escaped(key))', which the batch does not hold")
+        throw ReadError(
+          "its header names the origin of message '\(TerminalText.escaped(key))', which the batch does not hold")
       }
       guard Self.isSourcePlace(origin) else {
-        throw ReadError("its header gives message \(key) the origin '\(TerminalText.escaped(origin))', which is no file:line:col")
+        throw ReadError(
+          "its header gives message \(key) the origin '\(TerminalText.escaped(origin))', which is no file:line:col")
       }
       origins[sequence] = origin
     }
     let date = Array(header.effectiveDate.utf8)
     guard date.count == 10, date[4] == UInt8(ascii: "-"), date[7] == UInt8(ascii: "-"),
       date.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (0x30...0x39).contains($0.element) })
-    else { throw ReadError("its header holds a malformed effective date '\(TerminalText.escaped(header.effectiveDate))'") }
+    else {
+      throw ReadError("its header holds a malformed effective date '\(TerminalText.escaped(header.effectiveDate))'")
+    }
     for digest in [header.policyDigest, header.compileDigest] where !Self.isHexDigest(digest) {
       throw ReadError("its header holds a malformed digest '\(TerminalText.escaped(digest))'")
     }
@@ -312,7 +317,9 @@ public struct NftablesArtifact: Sendable {
       throw ReadError("its header is malformed")
     }
     let layout: NetlinkBatchLayout
-    do { layout = try NetlinkBatchLayout(validating: batch) } catch { throw ReadError("its batch is malformed: \(error)") }
+    do { layout = try NetlinkBatchLayout(validating: batch) } catch {
+      throw ReadError("its batch is malformed: \(error)")
+    }
     try self.init(header: decoded, batch: batch, flowTable: flowTable, layout: layout, otherSections: others)
   }
 
@@ -383,7 +390,8 @@ protocol ArtifactSource {
   /// Bytes left to read.
   var remaining: Int { get }
   /// Reads exactly `count` bytes (at most `remaining`), handing them to `consume` in pieces as they arrive.
-  mutating func read(_ count: Int, into buffer: UnsafeMutableRawBufferPointer, consume: (UnsafeRawBufferPointer) -> Void)
+  mutating func read(
+    _ count: Int, into buffer: UnsafeMutableRawBufferPointer, consume: (UnsafeRawBufferPointer) -> Void)
     throws(NftablesArtifact.ReadError)
 }
 

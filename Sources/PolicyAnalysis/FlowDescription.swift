@@ -56,7 +56,9 @@ public struct FlowDescription: Sendable {
   }
 
   /// `SOURCE -> DESTINATION tcp/502`.
-  public func flow(_ sources: AddressRange, _ destinations: AddressRange, _ kind: MatchKind, _ selectors: ClosedRange<UInt16>)
+  public func flow(
+    _ sources: AddressRange, _ destinations: AddressRange, _ kind: MatchKind, _ selectors: ClosedRange<UInt16>
+  )
     -> String
   {
     "\(name(sources)) -> \(name(destinations)) \(Query.describe(kind, selectors))"

@@ -17,7 +17,8 @@ enum AcceptedRisks {
         case .asset(let asset): scopes.append(Scope(range: asset.range, statements: asset.acceptRisks))
         case .gateway(let gateway): scopes.append(Scope(range: gateway.range, statements: gateway.acceptRisks))
         case .conduit(let conduit): scopes.append(Scope(range: conduit.range, statements: conduit.acceptRisks))
-        case .mitigation(let mitigation): scopes.append(Scope(range: mitigation.range, statements: mitigation.acceptRisks))
+        case .mitigation(let mitigation):
+          scopes.append(Scope(range: mitigation.range, statements: mitigation.acceptRisks))
         default: break
         }
       }

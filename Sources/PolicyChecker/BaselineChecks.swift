@@ -36,7 +36,8 @@ enum BaselineChecks {
         let lies = actual.isEmpty ? "in no zone" : "in zone '\(actual.joined(separator: "', '"))'"
         diagnostics.error(
           .baselineZoneMismatch,
-          "the baseline puts '\(asset.name)' in zone '\(literal.text)', but its address lies \(lies)", at: literal.range)
+          "the baseline puts '\(asset.name)' in zone '\(literal.text)', but its address lies \(lies)", at: literal.range
+        )
       }
     }
     if let capability = asset.securityLevel {
@@ -102,7 +103,8 @@ enum BaselineChecks {
             diagnostics.error(
               .duplicateAddress,
               "asset '\(later.name)' has address \(owners[start].address), which asset '\(first.name)' already has (mark both 'shared' if that is intended)",
-              at: later.origin.range, notes: [DiagnosticNote("asset '\(first.name)' is defined here", at: first.origin.range)])
+              at: later.origin.range,
+              notes: [DiagnosticNote("asset '\(first.name)' is defined here", at: first.origin.range)])
           }
         }
       }

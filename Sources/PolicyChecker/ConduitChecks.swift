@@ -27,7 +27,9 @@ enum ConduitChecks {
             .conduitSLBelowZone,
             "conduit '\(conduit.name)' has SL-T \(level), below the SL-T \(highest) of zone '\(policy.zones[zone].name)'",
             at: declaration.securityLevel?.range ?? conduit.nameRange,
-            notes: [DiagnosticNote("zone '\(policy.zones[zone].name)' is declared here", at: policy.zones[zone].nameRange)])
+            notes: [
+              DiagnosticNote("zone '\(policy.zones[zone].name)' is declared here", at: policy.zones[zone].nameRange)
+            ])
         }
       }
       if let expires = conduit.expires, let range = declaration.expires?.range {
@@ -59,7 +61,9 @@ enum ConduitChecks {
     }
   }
 
-  private static func purdueSkip(_ conduit: Conduit, _ pair: ZonePair, _ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
+  private static func purdueSkip(
+    _ conduit: Conduit, _ pair: ZonePair, _ policy: Policy, _ diagnostics: inout DiagnosticEngine
+  ) {
     let first = policy.zones[pair.first]
     let second = policy.zones[pair.second]
     guard let a = first.level, let b = second.level else { return }

@@ -122,7 +122,8 @@ enum RuleChecks {
     let destination = destination.zone
     if strict {
       diagnostics.error(
-        .broadSource, message + " into zone '\(destination.name)' of SL-T \(destination.securityLevel!): name the assets",
+        .broadSource,
+        message + " into zone '\(destination.name)' of SL-T \(destination.securityLevel!): name the assets",
         at: endpoint.endpoint.range)
     } else {
       diagnostics.warning(.broadSource, message + ": name the assets", at: endpoint.endpoint.range)
@@ -135,7 +136,9 @@ enum RuleChecks {
     guard case .ports(let transport, let ports) = item.match else { return }
     let count = ports.ranges.reduce(0) { $0 + Int($1.upperBound) - Int($1.lowerBound) + 1 }
     guard count > 1024 else { return }
-    let what = ports.isFull ? "'\(transport.rawValue)' without a port allows every port" : "'\(item.match)' allows \(count) ports"
+    let what =
+      ports.isFull
+      ? "'\(transport.rawValue)' without a port allows every port" : "'\(item.match)' allows \(count) ports"
     let destination = destination.zone
     var notes: [DiagnosticNote] = []
     if item.literalRange != item.range {

@@ -17,7 +17,8 @@ public struct Parser {
   private static let declarationWords = Keyword.allCases.filter(\.startsDeclaration).map(\.rawValue)
   private static let zoneStatements = ["level", "security-level", "network", "assets", "tags", "description"]
   private static let assetStatements = [
-    "address", "role", "vendor", "product", "model", "version", "criticality", "security-level", "mac", "tags", "shared",
+    "address", "role", "vendor", "product", "model", "version", "criticality", "security-level", "mac", "tags",
+    "shared",
   ]
   private static let gatewayStatements = ["interface", "management"]
   private static let conduitStatements = [
@@ -144,7 +145,8 @@ public struct Parser {
       return .mitigation(
         try parseBlockDeclaration(
           "mitigation_decl", kind: "mitigation", statements: Self.mitigationStatements,
-          make: { MitigationDeclaration(name: $0, range: $1) }, statement: { try $0.parseMitigationStatement(&$1, $2) }))
+          make: { MitigationDeclaration(name: $0, range: $1) }, statement: { try $0.parseMitigationStatement(&$1, $2) })
+      )
     case .keyword(.acceptRisk):
       return .acceptRisk(try parseAcceptRisk())
     default:
@@ -153,7 +155,9 @@ public struct Parser {
       if token.kind == .name, let guess = Spelling.closest(to: token.value, in: Self.declarationWords) {
         notes.append(DiagnosticNote("did you mean '\(guess)'?", at: range(of: token)))
       }
-      throw fail("expected a declaration (site, baseline, include, service, zone, asset, gateway, conduit, mitigation or accept-risk), found \(describe(token))", at: token, notes: notes)
+      throw fail(
+        "expected a declaration (site, baseline, include, service, zone, asset, gateway, conduit, mitigation or accept-risk), found \(describe(token))",
+        at: token, notes: notes)
     }
   }
 
@@ -476,7 +480,8 @@ public struct Parser {
           "invalid Modbus function \(describe(token)): expected read, write, diagnostics or a code 0-255 (N or N-M)",
           at: token, id: .badValue)
       default:
-        throw fail("expected a Modbus function (read, write, diagnostics or a code), found \(describe(token))", at: token)
+        throw fail(
+          "expected a Modbus function (read, write, diagnostics or a code), found \(describe(token))", at: token)
       }
       items.append(Literal(text: token.value, range: range(of: token)))
     } while consumeComma()
@@ -564,7 +569,8 @@ public struct Parser {
         }
         throw fail("expected a service name or a port literal such as 'tcp/\(token.value)'", at: token, id: .badPort)
       default:
-        throw operandFailure({ "expected a service name or a port literal (tcp/502, udp/2222), found \($0)" }, mark: mark)
+        throw operandFailure(
+          { "expected a service name or a port literal (tcp/502, udp/2222), found \($0)" }, mark: mark)
       }
     } while consumeComma()
     return items
@@ -750,11 +756,7 @@ public struct Parser {
   private mutating func fail(
     _ message: String, at token: Token, id: CheckID = .syntax, notes: [DiagnosticNote] = []
   ) -> Recovery {
-    if token.kind == .invalid {
-      diagnostics.error(id == .syntax ? .syntax : id, token.value, at: range(of: token), notes: notes)
-    } else {
-      diagnostics.error(id, message, at: range(of: token), notes: notes)
-    }
+    diagnostics.error(id, token.kind == .invalid ? token.value : message, at: range(of: token), notes: notes)
     return Recovery()
   }
 }

@@ -28,7 +28,8 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     func reserve() -> Int {
       lock.withLock {
         let id = next
-        precondition(id >> Self.chunkBits < Self.chunkCount, "more than \(Self.chunkCount << Self.chunkBits) source files")
+        precondition(
+          id >> Self.chunkBits < Self.chunkCount, "more than \(Self.chunkCount << Self.chunkBits) source files")
         if directory[id >> Self.chunkBits] == nil {
           directory[id >> Self.chunkBits] = calloc(Self.chunkCapacity, MemoryLayout<Slot>.stride)!
             .bindMemory(to: Slot.self, capacity: Self.chunkCapacity)

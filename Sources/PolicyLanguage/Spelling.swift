@@ -14,8 +14,9 @@ public enum Spelling {
       buffer.removeAll(keepingCapacity: true)
       for byte in candidate.utf8 { buffer.append(lowercase(byte)) }
       let distance = editDistance(target, buffer, limit: limit, rows: &rows)
-      if distance <= limit, best == nil || distance < best!.distance
-        || (distance == best!.distance && candidate < best!.name)
+      if distance <= limit,
+        best == nil || distance < best!.distance
+          || (distance == best!.distance && candidate < best!.name)
       {
         best = (candidate, distance)
       }

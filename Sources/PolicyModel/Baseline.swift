@@ -224,13 +224,16 @@ struct BaselineInterpreter {
       }
     }
     if !hasName {
-      diagnostics.error(.baselineRow, "baseline row has no name (columns: name, device_name, hostname, asset, asset_name)", at: rowRange)
+      diagnostics.error(
+        .baselineRow, "baseline row has no name (columns: name, device_name, hostname, asset, asset_name)", at: rowRange
+      )
       return nil
     }
     if draft.addresses.isEmpty {
       if problems == 0 {
         diagnostics.error(
-          .baselineRow, "baseline row '\(draft.name.text)' has no address (columns: address, ip, ip_address, ipv4, ipv6, addresses)",
+          .baselineRow,
+          "baseline row '\(draft.name.text)' has no address (columns: address, ip, ip_address, ipv4, ipv6, addresses)",
           at: rowRange)
       }
       return nil

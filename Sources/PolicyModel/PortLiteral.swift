@@ -42,13 +42,16 @@ public enum PortLiteral {
       let errors = protocolName == "icmp" ? icmpErrorTypes : icmpv6ErrorTypes
       guard let argument else {
         return .failure(
-          Problem(message: "a bare '\(protocolName)' is not allowed: name the query type, e.g. '\(protocolName)/echo-request'"))
+          Problem(
+            message: "a bare '\(protocolName)' is not allowed: name the query type, e.g. '\(protocolName)/echo-request'"
+          ))
       }
       if errors.contains(argument) {
         return .failure(
           Problem(
             message:
-              "'\(text)' is an ICMP error type: errors are never listed, they pass as related to an allowed connection"))
+              "'\(text)' is an ICMP error type: errors are never listed, they pass as related to an allowed connection")
+        )
       }
       guard let type = queries[argument] else {
         let guess = Spelling.closest(to: argument, in: queries.keys).map { "; did you mean '\(protocolName)/\($0)'?" }
@@ -63,19 +66,22 @@ public enum PortLiteral {
       case 1: return .failure(Problem(message: "write ICMP as 'icmp/TYPE' (e.g. icmp/echo-request), not proto/1"))
       case 6: return .failure(Problem(message: "write TCP as 'tcp/PORT', not proto/6"))
       case 17: return .failure(Problem(message: "write UDP as 'udp/PORT', not proto/17"))
-      case 58: return .failure(Problem(message: "write ICMPv6 as 'icmpv6/TYPE' (e.g. icmpv6/echo-request), not proto/58"))
+      case 58:
+        return .failure(Problem(message: "write ICMPv6 as 'icmpv6/TYPE' (e.g. icmpv6/echo-request), not proto/58"))
       default: return .success(.proto(UInt8(number)))
       }
     default:
       return .failure(
-        Problem(message: "unknown protocol '\(protocolName)': use tcp/PORT, udp/PORT, icmp/TYPE, icmpv6/TYPE or proto/N"))
+        Problem(
+          message: "unknown protocol '\(protocolName)': use tcp/PORT, udp/PORT, icmp/TYPE, icmpv6/TYPE or proto/N"))
     }
   }
 
   private static func parsePorts(_ text: String, literal: String) -> Result<PortSet, Problem> {
     let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
     guard (1...2).contains(bounds.count), let low = decimal(bounds[0]), let high = decimal(bounds.last!) else {
-      return .failure(Problem(message: "'\(literal)' is not a port or port range (write e.g. tcp/502 or tcp/5000-5010)"))
+      return .failure(
+        Problem(message: "'\(literal)' is not a port or port range (write e.g. tcp/502 or tcp/5000-5010)"))
     }
     guard low <= 65535, high <= 65535 else {
       return .failure(Problem(message: "port \(max(low, high)) in '\(literal)' is outside 0-65535"))

@@ -122,7 +122,8 @@ public struct Resolver: Sendable {
     for name in BuiltinServices.definitions.keys where serviceDeclarations[name] == nil {
       serviceDepths[name] = 1
       services[name] = ServiceDefinition(
-        name: name, declaration: nil, items: BuiltinServices.matches(of: name)!.map { match in
+        name: name, declaration: nil,
+        items: BuiltinServices.matches(of: name)!.map { match in
           ResolvedItem(match: match, range: placeholderRange, literalRange: placeholderRange, viaServices: [name])
         })
     }
@@ -292,7 +293,8 @@ public struct Resolver: Sendable {
             at: level.range)
         }
       }
-      zone.securityLevel = checkSecurityLevel(declaration.securityLevel, range: 1...4, what: "a zone's security level (SL-T)")
+      zone.securityLevel = checkSecurityLevel(
+        declaration.securityLevel, range: 1...4, what: "a zone's security level (SL-T)")
       for network in declaration.networks {
         if let outside = network.outside {
           if outsideZone == id {
@@ -300,7 +302,9 @@ public struct Resolver: Sendable {
           } else if let other = outsideZone {
             diagnostics.error(
               .badValue, "only one zone may be 'network outside'", at: outside,
-              notes: [DiagnosticNote("zone '\(zones[other].name)' is already the outside zone", at: zones[other].nameRange)])
+              notes: [
+                DiagnosticNote("zone '\(zones[other].name)' is already the outside zone", at: zones[other].nameRange)
+              ])
           } else {
             zone.isOutside = true
             outsideZone = id
@@ -336,7 +340,8 @@ public struct Resolver: Sendable {
     guard let literal else { return nil }
     guard let value = Int(literal.text), range.contains(value) else {
       diagnostics.error(
-        .badValue, "'\(literal.text)' is not \(what): use \(range.lowerBound) to \(range.upperBound)", at: literal.range)
+        .badValue, "'\(literal.text)' is not \(what): use \(range.lowerBound) to \(range.upperBound)", at: literal.range
+      )
       return nil
     }
     return value
@@ -366,7 +371,9 @@ public struct Resolver: Sendable {
       notes: [DiagnosticNote("first defined here", at: first)])
   }
 
-  mutating func unknown(_ kind: String, _ name: Identifier, candidates: some Sequence<String>, at range: SourceRange? = nil) {
+  mutating func unknown(
+    _ kind: String, _ name: Identifier, candidates: some Sequence<String>, at range: SourceRange? = nil
+  ) {
     var notes: [DiagnosticNote] = []
     suggestionsLeft -= 1
     if suggestionsLeft >= 0, let guess = Spelling.closest(to: name.text, in: candidates) {

@@ -1,5 +1,5 @@
-import Foundation
 import ConduitKit
+import Foundation
 
 /// `-o FILE`: writes command output to a regular file atomically, never through a name someone else could have
 /// prepared.
@@ -53,7 +53,8 @@ enum OutputFile {
   }
 
   /// The status of the existing target (nil when there is none yet), or why it may not be written.
-  private static func target(_ name: String, in directory: Int32, path: String, inputs: [InputFile]) throws(OutputFileError)
+  private static func target(_ name: String, in directory: Int32, path: String, inputs: [InputFile])
+    throws(OutputFileError)
     -> stat?
   {
     var status = stat()

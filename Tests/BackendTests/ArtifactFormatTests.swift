@@ -10,19 +10,20 @@ import Testing
 /// The nft artifact, format 2: every byte under the digest; what the header says about the batch derived from the
 /// batch or checked against it; sections a later conduit adds kept or refused as their writer asks.
 @Suite struct ArtifactFormatTests {
-  static let site = "site plant\n" + TestSites.operationsAndControl + """
-    gateway gw {
-      interface eth1 ops
-      interface eth2 ctl
-    }
-    conduit ops-ctl {
-      between ops and ctl
-      security-level 3; owner "ot"; justification "polling"
-      allow role hmi -> plc-1 service modbus
-      allow eng-1 -> plc-2 service ssh log
-    }
+  static let site =
+    "site plant\n" + TestSites.operationsAndControl + """
+      gateway gw {
+        interface eth1 ops
+        interface eth2 ctl
+      }
+      conduit ops-ctl {
+        between ops and ctl
+        security-level 3; owner "ot"; justification "polling"
+        allow role hmi -> plc-1 service modbus
+        allow eng-1 -> plc-2 service ssh log
+      }
 
-    """
+      """
 
   static func artifact() throws -> NftablesArtifact {
     let checked = try checkPolicy(text: site)
@@ -101,7 +102,8 @@ import Testing
     #expect(
       read.header.compileDigest
         == NftablesArtifact.compileDigest(
-          policyDigest: String(repeating: "ab", count: 32), gateway: "gw", mitigations: [], effectiveDate: "2026-12-01"))
+          policyDigest: String(repeating: "ab", count: 32), gateway: "gw", mitigations: [], effectiveDate: "2026-12-01")
+    )
   }
 
   @Test func controlCharactersInSourcePathsAreWrittenAsEscapes() throws {

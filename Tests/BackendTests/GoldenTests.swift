@@ -118,6 +118,7 @@ import Testing
     }
     #expect(
       actual == expected,
-      "\(testCase.goldenName) differs: see \(got.path); re-record with CONDUIT_RECORD_GOLDEN=1 if the change is intended")
+      "\(testCase.goldenName) differs: see \(got.path); re-record with CONDUIT_RECORD_GOLDEN=1 if the change is intended"
+    )
   }
 }

@@ -81,23 +81,28 @@ import Testing
       batch: {
         batch(
           sets: [zones],
-          rules: [[
-            .meta(key: iifname, register: reg1),
-            .compare(operation: UInt32(NFT_CMP_EQ.rawValue), register: reg1, data: name("eth7")),
-            .verdict(code: accept, chain: nil),
-          ]])
+          rules: [
+            [
+              .meta(key: iifname, register: reg1),
+              .compare(operation: UInt32(NFT_CMP_EQ.rawValue), register: reg1, data: name("eth7")),
+              .verdict(code: accept, chain: nil),
+            ]
+          ])
       }, expected: .failure(refusal(7, "matches an interface name by cmp, not by looking it up in a set"))),
     Case(
       label: "an interface name masked (a wildcard)",
       batch: {
         batch(
           sets: [zones],
-          rules: [[
-            .meta(key: iifname, register: reg1),
-            .bitwise(register: reg1, length: 16, mask: [UInt8](repeating: 0xFF, count: 3) + [UInt8](repeating: 0, count: 13),
-              xor: [UInt8](repeating: 0, count: 16)),
-            .verdict(code: accept, chain: nil),
-          ]])
+          rules: [
+            [
+              .meta(key: iifname, register: reg1),
+              .bitwise(
+                register: reg1, length: 16, mask: [UInt8](repeating: 0xFF, count: 3) + [UInt8](repeating: 0, count: 13),
+                xor: [UInt8](repeating: 0, count: 16)),
+              .verdict(code: accept, chain: nil),
+            ]
+          ])
       }, expected: .failure(refusal(7, "matches an interface name by bitwise, not by looking it up in a set"))),
     Case(
       label: "a register loaded by one rule and compared by the next",
@@ -118,11 +123,13 @@ import Testing
         let prefix = set("prefix", id: 2, key: [.ipv4Address], interval: false, elements: [(Array("eth0".utf8), [])])
         return batch(
           sets: [zones, prefix],
-          rules: [[
-            .meta(key: iifname, register: reg1),
-            .lookup(register: reg1, set: "prefix", setID: 2, destination: nil, inverted: false),
-            .verdict(code: accept, chain: nil),
-          ]])
+          rules: [
+            [
+              .meta(key: iifname, register: reg1),
+              .lookup(register: reg1, set: "prefix", setID: 2, destination: nil, inverted: false),
+              .verdict(code: accept, chain: nil),
+            ]
+          ])
       }, expected: .failure(refusal(9, "looks up part of an interface name"))),
     Case(
       label: "a name partly overwritten, then looked up",
@@ -130,14 +137,16 @@ import Testing
         let disguised = set("disguised", id: 2, key: [.ipv6Address], interval: false, elements: [(name("eth9"), [])])
         return batch(
           sets: [zones, disguised],
-          rules: [[
-            .meta(key: iifname, register: reg1),
-            .payload(
-              base: UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue), offset: 12, length: 4,
-              register: NetlinkConstant.register(wordOffset: 1)),
-            .lookup(register: reg1, set: "disguised", setID: 2, destination: nil, inverted: false),
-            .verdict(code: accept, chain: nil),
-          ]])
+          rules: [
+            [
+              .meta(key: iifname, register: reg1),
+              .payload(
+                base: UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue), offset: 12, length: 4,
+                register: NetlinkConstant.register(wordOffset: 1)),
+              .lookup(register: reg1, set: "disguised", setID: 2, destination: nil, inverted: false),
+              .verdict(code: accept, chain: nil),
+            ]
+          ])
       }, expected: .failure(refusal(9, "looks up part of an interface name"))),
     Case(
       label: "an element that is a range of interface names",
@@ -152,10 +161,12 @@ import Testing
       batch: {
         batch(
           sets: [zones],
-          rules: [[
-            .meta(key: iifname, register: reg1),
-            .lookup(register: reg1, set: "elsewhere", setID: 9, destination: nil, inverted: false),
-          ]])
+          rules: [
+            [
+              .meta(key: iifname, register: reg1),
+              .lookup(register: reg1, set: "elsewhere", setID: 9, destination: nil, inverted: false),
+            ]
+          ])
       }, expected: .failure(refusal(7, "looks up a set the batch does not create"))),
     Case(
       label: "sets beside those of the live table (no delete)",

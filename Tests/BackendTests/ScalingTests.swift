@@ -89,14 +89,16 @@ import Testing
   /// A flow of one source, one destination and one port is looked up in a hash map, whose cost does not grow with
   /// its size; only ranges and prefixes go to the interval map.
   @Test func oneFlowElementsGoToTheHashMapAndRangesToTheIntervalMap() throws {
-    let extra = "  allow 10.30.251.0/24 -> 10.40.251.7 service tcp/502\n  allow 10.30.0.1 -> 10.40.0.1 service tcp/20-21\n"
+    let extra =
+      "  allow 10.30.251.0/24 -> 10.40.251.7 service tcp/502\n  allow 10.30.0.1 -> 10.40.0.1 service tcp/20-21\n"
     let exact = try Self.mapLines("exact_flows_v4", rules: 10, extra: extra)
     let intervals = try Self.mapLines("flows_v4", rules: 10, extra: extra)
     #expect(exact.first == "    type ipv4_addr . ipv4_addr . inet_proto . inet_service : verdict; counter")
     #expect(exact.filter { $0.contains(": jump ") }.count == 10)
     #expect(!exact.contains { $0.contains("-") || $0.contains("/") })
     #expect(
-      intervals.first == "    type ipv4_addr . ipv4_addr . inet_proto . inet_service : verdict; flags interval; counter")
+      intervals.first == "    type ipv4_addr . ipv4_addr . inet_proto . inet_service : verdict; flags interval; counter"
+    )
     #expect(
       intervals.filter { $0.contains(": jump ") }.map { $0.trimmingCharacters(in: .whitespaces) } == [
         "10.30.0.1 . 10.40.0.1 . tcp . 20-21 : jump c_ops_ctl,",

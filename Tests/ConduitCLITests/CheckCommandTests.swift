@@ -17,7 +17,10 @@ import Testing
     let lines = result.standardOutput.split(separator: "\n").map(String.init)
     let headers = lines.filter { $0.hasPrefix("broken.conduit:") && $0.contains(": error: ") }
     #expect(headers.count >= 10)
-    #expect(lines.contains("broken.conduit:3:1: error: expected a declaration (site, baseline, include, service, zone, asset, gateway, conduit, mitigation or accept-risk), found 'zome' [syntax]"))
+    #expect(
+      lines.contains(
+        "broken.conduit:3:1: error: expected a declaration (site, baseline, include, service, zone, asset, gateway, conduit, mitigation or accept-risk), found 'zome' [syntax]"
+      ))
     #expect(lines.contains("broken.conduit:19:18: error: unknown asset 'plc-3' [unknown-name]"))
     #expect(lines.contains("   19 |   allow hmi-1 -> plc-3 service modbus"))
     #expect(lines.contains("      |                  ^~~~~"))
@@ -67,14 +70,17 @@ import Testing
     #expect(before.standardOutput.contains("[expiring-conduit]"))
     let after = try ConduitRunner.run(["check", "riverside.conduit", "--today", "2027-07-01"], in: directory)
     #expect(after.status == 1)
-    #expect(after.standardOutput.contains("riverside.conduit:56:11: error: conduit 'operations-control' expired on 2027-06-30"))
+    #expect(
+      after.standardOutput.contains(
+        "riverside.conduit:56:11: error: conduit 'operations-control' expired on 2027-06-30"))
   }
 
   @Test func jsonFormatListsEveryFinding() throws {
     let directory = try ConduitRunner.fixture("riverside")
     let result = try ConduitRunner.run(["check", "broken.conduit", "--format", "json"] + today, in: directory)
     #expect(result.status == 1)
-    let array = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+    let array = try #require(
+      try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
     #expect(array.count == 26)
     let unknown = try #require(array.first { $0["id"] as? String == "unknown-name" })
     #expect(unknown["file"] as? String == "broken.conduit")

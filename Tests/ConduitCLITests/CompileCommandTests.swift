@@ -78,7 +78,10 @@ import Testing
     #expect(refused.status == 1)
     #expect(refused.standardError.contains("[expired-conduit]"))
     let emergency = try ConduitRunner.run(
-      ["compile", "riverside.conduit", "--target", "nft-text", "--today", "2027-07-01", "--mitigation", "isolate-plc-2"],
+      [
+        "compile", "riverside.conduit", "--target", "nft-text", "--today", "2027-07-01", "--mitigation",
+        "isolate-plc-2",
+      ],
       in: directory)
     #expect(emergency.status == 0, "\(emergency.standardError)")
     #expect(emergency.standardError.contains("warning: conduit 'operations-control' expired on 2027-06-30"))
@@ -92,7 +95,8 @@ import Testing
     #expect(ambiguous.standardError.contains("choose one with --gateway: gw-edge, gw-core"))
     let unknownGateway = try ConduitRunner.run(["compile", policy, "--gateway", "gw-x"] + today)
     #expect(unknownGateway.status == 64)
-    let unknownMitigation = try ConduitRunner.run(["compile", policy, "--gateway", "gw-core", "--mitigation", "x"] + today)
+    let unknownMitigation = try ConduitRunner.run(
+      ["compile", policy, "--gateway", "gw-core", "--mitigation", "x"] + today)
     #expect(unknownMitigation.status == 64)
     let binary = try ConduitRunner.run(["compile", policy, "--gateway", "gw-core"] + today)
     #expect(binary.status == 0)

@@ -23,7 +23,9 @@ import Testing
   static func written(_ files: [String: String]) throws -> (request: PolicyRequest, directory: URL) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-kit-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    for (name, text) in files {
+      try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
     return (PolicyRequest(policyPath: directory.appendingPathComponent("site.conduit").path, today: day), directory)
   }
 
@@ -67,13 +69,16 @@ import Testing
       allow hmi-1 -> plc-1 service modbus
     }
     """
-  static let assets = "name,ip,vendor,model,firmware,criticality\nhmi-1,10.0.1.10,X,Y,1,high\nplc-1,10.0.2.10,X,Y,1,high\n"
+  static let assets =
+    "name,ip,vendor,model,firmware,criticality\nhmi-1,10.0.1.10,X,Y,1,high\nplc-1,10.0.2.10,X,Y,1,high\n"
 
   @Test func checkGivesEveryFindingSortedAndCleanSamplesGiveNone() throws {
     let checked = try Pipeline.check(Self.cell)
     #expect(!checked.hasErrors && !checked.hasWarnings)
     #expect(checked.policy.gateways.map(\.name) == ["gw-c3"])
-    let (request, directory) = try Self.written(["site.conduit": Self.twoZones + "\nzone ops {}\nconduit x {}\n", "assets.csv": Self.assets])
+    let (request, directory) = try Self.written([
+      "site.conduit": Self.twoZones + "\nzone ops {}\nconduit x {}\n", "assets.csv": Self.assets,
+    ])
     defer { try? FileManager.default.removeItem(at: directory) }
     let found = try Pipeline.check(request)
     #expect(found.hasErrors)
@@ -123,7 +128,8 @@ import Testing
 
   @Test func warningsRefuseOnlyAStrictCompile() throws {
     let (request, directory) = try Self.written([
-      "site.conduit": Self.twoZones.replacingOccurrences(of: "service modbus", with: "service modbus\n  allow hmi-1 -> plc-1 service modbus, tcp/502"),
+      "site.conduit": Self.twoZones.replacingOccurrences(
+        of: "service modbus", with: "service modbus\n  allow hmi-1 -> plc-1 service modbus, tcp/502"),
       "assets.csv": Self.assets,
     ])
     defer { try? FileManager.default.removeItem(at: directory) }

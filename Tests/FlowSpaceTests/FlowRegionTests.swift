@@ -90,7 +90,8 @@ import Testing
     #expect(Self.pointsOf(region) == expected)
     let withoutDestinations = Self.region(boxes).removing(destinations: IntervalSet(cutDestinations), selectors: nil)
     #expect(
-      Self.pointsOf(withoutDestinations) == Self.model(boxes).filter { key, _ in !cutDestinations.contains(UInt8(key[1])) })
+      Self.pointsOf(withoutDestinations)
+        == Self.model(boxes).filter { key, _ in !cutDestinations.contains(UInt8(key[1])) })
   }
 
   @Test(arguments: try TestSeeds.seeds([21, 22, 23, 24]))
@@ -162,9 +163,10 @@ import Testing
       sources: IntervalSet(0...9), destinations: IntervalSet(100...100), selectors: IntervalSet(502...502), rule: 1)
     let right = FlowRegion<UInt32>(
       sources: IntervalSet(10...19), destinations: IntervalSet(100...100), selectors: IntervalSet(502...502), rule: 1)
-    #expect(left.union(right).boxes == [
-      FlowBox(sources: 0...19, destinations: 100...100, selectors: 502...502, cover: RuleCover(1))
-    ])
+    #expect(
+      left.union(right).boxes == [
+        FlowBox(sources: 0...19, destinations: 100...100, selectors: 502...502, cover: RuleCover(1))
+      ])
   }
 
   @Test func manyOverlappingRulesStayManageable() {

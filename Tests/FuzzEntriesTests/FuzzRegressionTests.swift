@@ -14,8 +14,9 @@ import Testing
   static let folder = Bundle.module.url(forResource: "Fixtures/fuzz-regressions", withExtension: nil)!
 
   static let regressions: [Regression] = FuzzEntry.allCases.flatMap { entry in
-    let inputs = (try? FileManager.default.contentsOfDirectory(
-      at: folder.appendingPathComponent(entry.rawValue), includingPropertiesForKeys: nil)) ?? []
+    let inputs =
+      (try? FileManager.default.contentsOfDirectory(
+        at: folder.appendingPathComponent(entry.rawValue), includingPropertiesForKeys: nil)) ?? []
     return inputs.filter { $0.pathExtension != "expected" && !$0.lastPathComponent.hasPrefix(".") }
       .sorted { $0.lastPathComponent < $1.lastPathComponent }
       .map { Regression(entry: entry, url: $0) }

@@ -2,15 +2,16 @@ import PolicyLanguage
 import Testing
 
 /// `twoZones` plus an industrial DMZ (level 3.5, SL-T 2) holding the dual-stack asset mirror-1.
-let threeZones = twoZones + """
-  zone idmz {
-    level 3.5
-    security-level 2
-    network 10.20.0.0/24, fd00:20::/64
-  }
-  asset mirror-1 { address 10.20.0.5, fd00:20::5; role historian }
+let threeZones =
+  twoZones + """
+    zone idmz {
+      level 3.5
+      security-level 2
+      network 10.20.0.0/24, fd00:20::/64
+    }
+    asset mirror-1 { address 10.20.0.5, fd00:20::5; role historian }
 
-  """
+    """
 
 let conduitAndRuleCases: [CheckCase] = [
   CheckCase(

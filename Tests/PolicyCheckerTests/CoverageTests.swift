@@ -29,9 +29,11 @@ struct CoverageTests {
     #expect(Self.allCases.contains { $0.expected.contains { $0.id == id } }, "no case expects [\(id)]")
   }
 
-  @Test("checks with a warning and an error form have cases for both", arguments: [
-    CheckID.purdueSkip, .broadSource, .allPorts, .expiredConduit,
-  ])
+  @Test(
+    "checks with a warning and an error form have cases for both",
+    arguments: [
+      CheckID.purdueSkip, .broadSource, .allPorts, .expiredConduit,
+    ])
   func bothSeverities(_ id: CheckID) {
     let severities = Set(Self.allCases.flatMap(\.expected).filter { $0.id == id }.map(\.severity))
     #expect(severities == [.warning, .error])

@@ -65,10 +65,12 @@ struct MalformedPolicyTests {
     }
   }
 
-  @Test("still report what is wrong", arguments: [
-    MangledPolicy(name: "policy truncated", policy: String(cleanPolicy.prefix(400))),
-    MangledPolicy(name: "policy without braces", policy: cleanPolicy.filter { $0 != "{" && $0 != "}" }),
-  ])
+  @Test(
+    "still report what is wrong",
+    arguments: [
+      MangledPolicy(name: "policy truncated", policy: String(cleanPolicy.prefix(400))),
+      MangledPolicy(name: "policy without braces", policy: cleanPolicy.filter { $0 != "{" && $0 != "}" }),
+    ])
   func reportErrors(_ variant: MangledPolicy) throws {
     #expect(try checkFiles(variant.files).hasErrors, "\(variant.name) should not check clean")
   }

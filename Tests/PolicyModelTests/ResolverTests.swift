@@ -130,7 +130,8 @@ import Testing
 
   @Test(arguments: [
     ("tcp/502", "tcp/502"), ("udp/2222", "udp/2222"), ("tcp/49152-65535", "tcp/49152-65535"), ("tcp", "tcp"),
-    ("icmp/echo-request", "icmp/echo-request"), ("icmpv6/echo-request", "icmpv6/echo-request"), ("proto/47", "proto/47"),
+    ("icmp/echo-request", "icmp/echo-request"), ("icmpv6/echo-request", "icmpv6/echo-request"),
+    ("proto/47", "proto/47"),
   ])
   func portLiteralsRoundTrip(_ literal: String, _ printed: String) throws {
     let match = try PortLiteral.parse(literal).get()
