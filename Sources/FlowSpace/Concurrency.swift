@@ -10,7 +10,7 @@ import Synchronization
 /// The calling thread takes parts itself and helpers on the global queue take the rest as they become free, so a
 /// map started inside another one still spreads over the cores that the outer one leaves idle (a nested
 /// `DispatchQueue.concurrentPerform` runs serially). The caller waits only for parts already started.
-public func concurrentMap<Result>(count: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
+public func concurrentMap<Result: Sendable>(count: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
   let threads = min(count, ThreadLimit.threads)
   guard threads > 1 else { return (0..<count).map(transform) }
   return withoutActuallyEscaping(transform) { transform in
@@ -50,7 +50,9 @@ public enum ThreadLimit {
 
 /// `concurrentMap` for many small parts: indices are handed out `chunkSize` at a time and every result is made in
 /// its place in the array (no joining of per-chunk arrays).
-public func concurrentMap<Result>(count: Int, chunkSize: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
+public func concurrentMap<Result: Sendable>(
+  count: Int, chunkSize: Int, _ transform: @Sendable (Int) -> Result
+) -> [Result] {
   guard count > chunkSize else { return (0..<count).map(transform) }
   return [Result](unsafeUninitializedCapacity: count) { buffer, initializedCount in
     nonisolated(unsafe) let slots = buffer.baseAddress!
@@ -64,7 +66,7 @@ public func concurrentMap<Result>(count: Int, chunkSize: Int, _ transform: @Send
 }
 
 /// The parts of one `concurrentMap`: claimed one at a time by whichever thread is free.
-private final class SharedWork<Result>: @unchecked Sendable {
+private final class SharedWork<Result: Sendable>: @unchecked Sendable {
   private let count: Int
   private let slots: UnsafeMutablePointer<Result>
   /// Dropped once every part is done: helpers that start later find nothing to claim and never call it.
@@ -97,7 +99,7 @@ private final class SharedWork<Result>: @unchecked Sendable {
 }
 
 /// The results of two independent computations run at the same time.
-public func inParallel<First, Second>(_ first: @Sendable () -> First, _ second: @Sendable () -> Second) -> (
+public func inParallel<First: Sendable, Second: Sendable>(_ first: @Sendable () -> First, _ second: @Sendable () -> Second) -> (
   First, Second
 ) {
   nonisolated(unsafe) var firstResult: First?

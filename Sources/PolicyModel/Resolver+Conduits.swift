@@ -105,118 +105,96 @@ extension Resolver {
     let rules: [AllowRule]
   }
 
-  /// What resolving some conduits' rules on a copy of the resolver gives: its flows numbered from 0 (its rules are
-  /// written straight into their places in the policy's rules).
+  /// What resolving one run of conduits' rules on a copy of the resolver gives, numbered from 0: its rules (their
+  /// flows counted from 0), its flows (their rules counted from 0) and, per conduit of the run, its rules.
   struct ResolvedRules: Sendable {
-    var rulesWritten: Int
+    var rules: [Rule]
     var flows: [Flow]
+    var conduitRules: [[Int]]
     var diagnostics: DiagnosticEngine
+    /// How many unknown names the run reported, and which of its findings carry a "did you mean" note.
+    var unknownNames: Int
+    var suggestions: [Suggestion]
     var usedServices: Set<String>
     var usedZones: Set<Int>
   }
 
-  /// Places for the rules of one run inside the policy's rule array, which is being built.
-  struct RuleSlots: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Rule>
-    /// The policy index of the first slot.
-    let firstIndex: Int
-    let capacity: Int
-    private(set) var count = 0
-
-    init(base: UnsafeMutablePointer<Rule>, firstIndex: Int, capacity: Int) {
-      self.base = base
-      self.firstIndex = firstIndex
-      self.capacity = capacity
-    }
-
-    var nextIndex: Int { firstIndex + count }
-
-    mutating func append(_ rule: Rule) {
-      precondition(count < capacity, "more rules than the run has")
-      (base + count).initialize(to: rule)
-      count += 1
-    }
+  /// A "did you mean" note: the finding that carries it and the number of the unknown name it is for, both in the
+  /// order the resolver reported them.
+  struct Suggestion: Sendable {
+    var diagnostic: Int
+    var unknownName: Int
   }
 
-  /// Resolves the rules of every conduit in one run of conduits per core, each on a copy of the resolver that writes
-  /// its rules into their final places, then appends the runs' flows in conduit order. When any run has a finding,
-  /// the rules are resolved again one after the other, so that findings (and the first 50 "did you mean"
-  /// suggestions) are exactly those of a single pass.
+  /// Resolves the rules of every conduit in one run of conduits per core, each on a copy of the resolver with rules
+  /// and flows of its own, then appends the runs in conduit order with their numbers moved past the runs before.
+  /// The result is that of one pass in conduit order: a rule that does not resolve only moves the numbers of the
+  /// rules after it, and of the suggestions each run made, those one pass would not have made (it stops after
+  /// `suggestionsLeft` unknown names) are dropped.
   private mutating func resolveRules(of work: [ConduitRules]) {
     let runs = Self.runs(of: work, count: ProcessInfo.processInfo.activeProcessorCount)
     if !work.isEmpty, assetPlacements.count != assets.count { placeEveryAsset() }
-    let ruleCounts = runs.map { run in work[run].reduce(0) { $0 + $1.rules.count } }
-    let firstRule = rules.count
-    var parts: [ResolvedRules] = []
-    let resolved = [Rule](unsafeUninitializedCapacity: ruleCounts.reduce(0, +)) { buffer, initializedCount in
-      nonisolated(unsafe) let base = buffer.baseAddress
-      let start = self
-      parts = concurrentMap(count: runs.count) { index in
-        var resolver = start
-        let offset = ruleCounts[..<index].reduce(0, +)
-        resolver.ruleSlots = RuleSlots(
-          base: base! + offset, firstIndex: firstRule + offset, capacity: ruleCounts[index])
-        resolver.flows = []
-        resolver.flows.reserveCapacity(ruleCounts[index])
-        resolver.diagnostics = DiagnosticEngine()
-        for conduit in work[runs[index]] {
-          for rule in conduit.rules {
-            _ = resolver.resolveRule(
-              rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair,
-              flowSink: .policy)
-          }
-        }
-        return ResolvedRules(
-          rulesWritten: resolver.ruleSlots!.count, flows: resolver.flows, diagnostics: resolver.diagnostics,
-          usedServices: resolver.usedServices, usedZones: resolver.usedZones)
-      }
-      if zip(ruleCounts, parts).allSatisfy({ $1.diagnostics.diagnostics.isEmpty && $1.rulesWritten == $0 }) {
-        initializedCount = buffer.count
-      } else {
-        var offset = 0
-        for (count, part) in zip(ruleCounts, parts) {
-          (base! + offset).deinitialize(count: part.rulesWritten)
-          offset += count
-        }
-        initializedCount = 0
-      }
-    }
-    guard resolved.count == ruleCounts.reduce(0, +) else {
-      for conduit in work {
-        for rule in conduit.rules {
-          if let index = resolveRule(
+    let start = self
+    var parts = concurrentMap(count: runs.count) { index in
+      var resolver = start
+      let ruleCount = work[runs[index]].reduce(0) { $0 + $1.rules.count }
+      resolver.rules = []
+      resolver.rules.reserveCapacity(ruleCount)
+      resolver.flows = []
+      resolver.flows.reserveCapacity(ruleCount)
+      resolver.diagnostics = DiagnosticEngine()
+      resolver.unknownNames = 0
+      resolver.suggestions = []
+      let conduitRules = work[runs[index]].map { conduit in
+        conduit.rules.compactMap { rule in
+          resolver.resolveRule(
             rule, owner: .conduit(conduit.conduit), conduit: conduit.conduit, pair: conduit.pair, flowSink: .policy)
-          {
-            conduits[conduit.conduit].rules.append(index)
-          }
         }
       }
-      return
+      return ResolvedRules(
+        rules: resolver.rules, flows: resolver.flows, conduitRules: conduitRules, diagnostics: resolver.diagnostics,
+        unknownNames: resolver.unknownNames, suggestions: resolver.suggestions, usedServices: resolver.usedServices,
+        usedZones: resolver.usedZones)
     }
-    if rules.isEmpty { rules = resolved } else { rules += resolved }
-    let flowCount = flows.count + parts.reduce(0) { $0 + $1.flows.count }
-    var next = firstRule
+    var unknownNamesBefore = 0
     for (index, run) in runs.enumerated() {
+      let ruleOffset = rules.count
       let flowOffset = flows.count
       if flowOffset != 0 {
-        for rule in next..<(next + ruleCounts[index]) {
-          let local = rules[rule].flows
-          rules[rule].flows = (local.lowerBound + flowOffset)..<(local.upperBound + flowOffset)
+        for rule in parts[index].rules.indices {
+          let local = parts[index].rules[rule].flows
+          parts[index].rules[rule].flows = (local.lowerBound + flowOffset)..<(local.upperBound + flowOffset)
         }
       }
-      if flows.isEmpty {
-        swap(&flows, &parts[index].flows)
-        flows.reserveCapacity(flowCount)
-      } else {
-        flows += parts[index].flows
-        parts[index].flows = []
+      if ruleOffset != 0 {
+        for flow in parts[index].flows.indices { parts[index].flows[flow].rule += ruleOffset }
       }
-      for conduit in work[run] {
-        conduits[conduit.conduit].rules = Array(next..<(next + conduit.rules.count))
-        next += conduit.rules.count
+      for (conduit, local) in zip(work[run], parts[index].conduitRules) {
+        conduits[conduit.conduit].rules = local.map { $0 + ruleOffset }
       }
+      var found = parts[index].diagnostics.diagnostics
+      for suggestion in parts[index].suggestions
+      where unknownNamesBefore + suggestion.unknownName >= start.suggestionsLeft {
+        found[suggestion.diagnostic].notes.removeFirst()
+      }
+      unknownNamesBefore += parts[index].unknownNames
+      for diagnostic in found { diagnostics.report(diagnostic) }
+      Self.append(&parts[index].rules, to: &rules)
+      Self.append(&parts[index].flows, to: &flows)
       usedServices.formUnion(parts[index].usedServices)
       usedZones.formUnion(parts[index].usedZones)
+    }
+    suggestionsLeft = start.suggestionsLeft - unknownNamesBefore
+    unknownNames = start.unknownNames + unknownNamesBefore
+  }
+
+  /// Moves the elements of `part` to the end of `whole` (taking its storage when `whole` is empty).
+  private static func append<Element>(_ part: inout [Element], to whole: inout [Element]) {
+    if whole.isEmpty {
+      swap(&whole, &part)
+    } else {
+      whole.append(contentsOf: part)
+      part = []
     }
   }
 
@@ -378,7 +356,7 @@ extension Resolver {
     }
     let (sourceZone, destinationZone) = forward ? (pair.first, pair.second) : (pair.second, pair.first)
 
-    let ruleIndex = ruleSlots?.nextIndex ?? rules.count
+    let ruleIndex = rules.count
     let sourceEndpoints = resolvedSources.map { $0.resolved(in: sourceZone) }
     let destinationEndpoints = resolvedDestinations.map { $0.resolved(in: destinationZone) }
     let sourceAddresses = Self.union(of: sourceEndpoints)
@@ -409,7 +387,7 @@ extension Resolver {
       owner: owner, conduit: conduit, sourceZone: sourceZone, destinationZone: destinationZone,
       sources: sourceEndpoints, destinations: destinationEndpoints, items: items, log: rule.log != nil,
       flows: flowIndices, declaration: rule)
-    if ruleSlots != nil { ruleSlots!.append(resolved) } else { rules.append(resolved) }
+    rules.append(resolved)
     return ruleIndex
   }
 

@@ -38,7 +38,11 @@ public struct Resolver: Sendable {
   var portLiterals: [String: Result<ServiceMatch, PortLiteral.Problem>] = [:]
   var assetNamesSorted: [(name: [UInt8], id: Int)] = []
   var assetNames: [String] = []
+  /// How many more unknown names get a "did you mean" note (finding the closest name is costly).
   var suggestionsLeft = 50
+  /// How many unknown names were reported, and which findings carry a "did you mean" note (see `resolveRules`).
+  var unknownNames = 0
+  var suggestions: [Suggestion] = []
   var serviceDeclarations: [String: ServiceDeclaration] = [:]
   var services: [String: ServiceDefinition] = [:]
   /// How many levels of services each defined service is built from (1: port literals only).
@@ -50,8 +54,6 @@ public struct Resolver: Sendable {
   var conduitsByZones: [[Int]: Int] = [:]
   var mitigations: [Mitigation] = []
   var rules: [Rule] = []
-  /// Where a run of the conduits' rules writes its rules instead of `rules` (see `resolveRules(of:)`).
-  var ruleSlots: RuleSlots?
   var flows: [Flow] = []
   var siteAcceptRisks: [AcceptRiskStatement] = []
 
@@ -378,7 +380,9 @@ public struct Resolver: Sendable {
     suggestionsLeft -= 1
     if suggestionsLeft >= 0, let guess = Spelling.closest(to: name.text, in: candidates) {
       notes.append(DiagnosticNote("did you mean '\(guess)'?", at: definitionRange(kind, guess)))
+      suggestions.append(Suggestion(diagnostic: diagnostics.diagnostics.count, unknownName: unknownNames))
     }
+    unknownNames += 1
     diagnostics.error(.unknownName, "unknown \(kind) '\(name.text)'", at: range ?? name.range, notes: notes)
   }
 

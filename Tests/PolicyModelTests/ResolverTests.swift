@@ -146,3 +146,45 @@ import Testing
     #expect(throws: PortLiteral.Problem.self) { try PortLiteral.parse(literal).get() }
   }
 }
+
+/// Rules are resolved in runs of conduits on several cores; the result must be that of one pass in conduit order.
+@Suite struct ParallelRuleResolutionTests {
+  /// 80 conduits, each with a rule that resolves, one naming an unknown asset, and another that resolves: rule and
+  /// flow numbers close over the rules that did not resolve, and only the first 50 unknown names (in conduit order)
+  /// get a "did you mean" note, however the conduits were split between cores.
+  @Test func findingsAndNumbersAreThoseOfOnePass() throws {
+    var text = "site s\n"
+    for zone in 0..<81 {
+      text += "zone z\(zone) { level 3; security-level 2; network 10.\(zone).0.0/16 }\n"
+      text += "asset host-\(zone) { address 10.\(zone).0.1 }\n"
+    }
+    for conduit in 0..<80 {
+      text += """
+        conduit c\(conduit) {
+          between z\(conduit) and z\(conduit + 1)
+          security-level 2
+          allow host-\(conduit) -> host-\(conduit + 1) service tcp/502
+          allow host-\(conduit) -> hots-\(conduit + 1) service tcp/503
+          allow host-\(conduit) -> host-\(conduit + 1) service tcp/504
+        }
+
+        """
+    }
+    let directory = try PolicyDirectory(["site.conduit": text])
+    let (policy, diagnostics) = try directory.resolve()
+    let unknown = diagnostics.filter { $0.id == .unknownName }
+    #expect(unknown.count == 80)
+    #expect(unknown.map { $0.message } == (0..<80).map { "unknown asset 'hots-\($0 + 1)'" })
+    #expect(unknown.prefix(50).allSatisfy { $0.notes.first?.message.hasPrefix("did you mean") == true })
+    #expect(unknown.dropFirst(50).allSatisfy { $0.notes.isEmpty })
+    #expect(policy.rules.count == 160)
+    for (index, conduit) in policy.conduits.enumerated() {
+      #expect(conduit.rules.count == 2)
+      for rule in conduit.rules { #expect(policy.rules[rule].conduit == index) }
+    }
+    for (index, rule) in policy.rules.enumerated() {
+      for flow in rule.flows { #expect(policy.flows[flow].rule == index) }
+    }
+    #expect(policy.flows.map(\.rule) == policy.flows.map(\.rule).sorted())
+  }
+}
