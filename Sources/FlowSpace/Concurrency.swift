@@ -99,7 +99,9 @@ private final class SharedWork<Result: Sendable>: @unchecked Sendable {
 }
 
 /// The results of two independent computations run at the same time.
-public func inParallel<First: Sendable, Second: Sendable>(_ first: @Sendable () -> First, _ second: @Sendable () -> Second) -> (
+public func inParallel<First: Sendable, Second: Sendable>(
+  _ first: @Sendable () -> First, _ second: @Sendable () -> Second
+) -> (
   First, Second
 ) {
   nonisolated(unsafe) var firstResult: First?
