@@ -58,16 +58,16 @@ struct ApplyCommand: ParsableCommand {
       try GatewayApply.apply(artifact, networkNamespace: netns, force: force)
     }
     var unreported: StandardOutputError?
-    func print(_ line: String) {
+    func writeLine(_ line: String) {
       guard unreported == nil else { return }
       do { try StandardStreams.write([Array((line + "\n").utf8)]) } catch { unreported = error }
     }
-    print(
+    writeLine(
       "applied table inet \(report.table)"
         + (report.networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""))
     switch report.cutConnections {
     case .success(let cut):
-      print("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
+      writeLine("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
     case .failure(let error):
       reportWarning("the ruleset is applied, but connection tracking could not be cleaned: \(error)")
     }

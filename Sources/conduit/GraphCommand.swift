@@ -15,20 +15,15 @@ struct GraphCommand: ParsableCommand {
       policy has errors, 2 a file could not be read or 'dot' is missing or failed, 64 usage.
       """)
 
-  enum Format: String, ExpressibleByArgument, CaseIterable {
-    case dot, svg
-  }
-
   @OptionGroup var options: PolicyOptions
 
   @Option(help: "Output format: dot (Graphviz source) or svg (needs Graphviz's 'dot').")
-  var format: Format = .dot
+  var format: Pipeline.GraphFormat = .dot
 
   @Option(name: .shortAndLong, help: "Write to this regular file (atomically) instead of standard output.")
   var output: String?
 
   func run() throws {
-    let format = Pipeline.GraphFormat(rawValue: format.rawValue) ?? .dot
     let graph = try stage { () throws(PipelineStop) in try Pipeline.graph(options.request, format: format) }
     if let output {
       do {
@@ -48,3 +43,5 @@ struct GraphCommand: ParsableCommand {
     }
   }
 }
+
+extension Pipeline.GraphFormat: ExpressibleByArgument {}
