@@ -29,12 +29,14 @@ let package = Package(
     .target(
       name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace"]),
-    .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
-    .target(name: "Conntrack", dependencies: ["CNftnl", "FlowSpace"]),
+    .systemLibrary(name: "CNetlink", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+    .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+    .target(name: "Conntrack", dependencies: ["CNetlink", "FlowSpace"]),
     .target(
       name: "NftablesBackend",
       dependencies: [
-        "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", .product(name: "Crypto", package: "swift-crypto"),
+        "FirewallIR", "PolicyLanguage", "FlowSpace", "CNftnl", "CNetlink",
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "IptablesBackend", dependencies: ["FirewallIR", "PolicyLanguage", "FlowSpace"]),
     .target(

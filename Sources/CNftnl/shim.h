@@ -1,17 +1,10 @@
 #ifndef CONDUIT_CNFTNL_SHIM_H
 #define CONDUIT_CNFTNL_SHIM_H
 
-/* Order matters: see NFTABLES.md (linux headers before libmnl, netinet/in.h before linux/netfilter.h). */
+/* libnftnl's object and expression API. The netlink and netfilter headers and libmnl are in CNetlink; libnftnl's
+   headers need none of them (they name struct nlmsghdr only through pointers). */
 #include <stdint.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <linux/netlink.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
-#include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/batch.h>
 #include <libnftnl/table.h>
@@ -20,9 +13,5 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
-
-/* setns(2) is a GNU extension the Glibc module does not export: enter a network namespace for this thread. */
-int setns(int fd, int nstype);
-static inline int conduit_enter_network_namespace(int fd) { return setns(fd, 0x40000000 /* CLONE_NEWNET */); }
 
 #endif

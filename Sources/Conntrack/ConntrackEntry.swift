@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import FlowSpace
 import Glibc
 

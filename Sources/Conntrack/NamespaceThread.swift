@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import Glibc
 
 /// Opens a netlink socket inside another network namespace on a thread of its own, which exits afterwards, so that

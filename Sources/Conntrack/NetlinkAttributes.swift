@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import Glibc
 
 /// The ctnetlink numbers conduit uses, converted once from the shapes in which the kernel headers import.

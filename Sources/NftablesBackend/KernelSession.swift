@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import Foundation
 
 /// Why applying a batch failed.

@@ -1,3 +1,4 @@
+import CNetlink
 import CNftnl
 import FlowSpace
 import Foundation

@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 
 /// Why a netlink batch is refused before it is sent.
 public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equatable {

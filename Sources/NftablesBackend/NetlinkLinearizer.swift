@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import FirewallIR
 import FlowSpace
 import PolicyModel

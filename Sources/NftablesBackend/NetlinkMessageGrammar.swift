@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 
 /// The attributes conduit's messages carry, and nothing else: what a batch may hold beyond its framing.
 ///

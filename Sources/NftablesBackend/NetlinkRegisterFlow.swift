@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 
 /// The sets a batch creates, found as the kernel finds them (`nft_set_lookup_global`): by name among the sets of
 /// the table, else by the set ID of a set created in the batch. A numbered name (`__set%d`) is numbered by the

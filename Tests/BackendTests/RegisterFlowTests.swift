@@ -1,4 +1,4 @@
-import CNftnl
+import CNetlink
 import Testing
 
 @testable import NftablesBackend

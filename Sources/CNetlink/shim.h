@@ -1,0 +1,21 @@
+#ifndef CONDUIT_CNETLINK_SHIM_H
+#define CONDUIT_CNETLINK_SHIM_H
+
+/* Netlink and netfilter headers, libmnl, and setns: what speaking netlink to nf_tables and ctnetlink needs.
+   Order matters: see NFTABLES.md (linux headers before libmnl, netinet/in.h before linux/netfilter.h). */
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <libmnl/libmnl.h>
+
+/* setns(2) is a GNU extension the Glibc module does not export: enter a network namespace for this thread. */
+int setns(int fd, int nstype);
+static inline int conduit_enter_network_namespace(int fd) { return setns(fd, 0x40000000 /* CLONE_NEWNET */); }
+
+#endif
