@@ -35,18 +35,9 @@ public enum Graphviz {
     } catch {
       throw PipelineStop(.failed, "cannot run '\(executable.path)': \(error.localizedDescription)")
     }
-    let bytes = Array(source.utf8)
     let writing = input.fileHandleForWriting
     Thread {
-      bytes.withUnsafeBytes { buffer in
-        var written = 0
-        while written < buffer.count {
-          let count = write(writing.fileDescriptor, buffer.baseAddress! + written, buffer.count - written)
-          if count < 0, errno == EINTR { continue }
-          guard count > 0 else { break }
-          written += count
-        }
-      }
+      try? writeAll(Array(source.utf8), to: writing.fileDescriptor)
       try? writing.close()
     }.start()
     let errorReader = PipeCollector(error.fileHandleForReading)

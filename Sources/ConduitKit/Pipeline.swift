@@ -122,10 +122,9 @@ public enum Pipeline {
   public static func artifact(_ request: CompileRequest) throws(PipelineStop) -> Compiled<NftablesArtifact> {
     try build(request) { ruleset, context, diagnostics throws(BackendFailure) in
       let backend = NftablesArtifactBackend()
-      var found = DiagnosticEngine()
-      let names = backend.names(for: ruleset, diagnostics: &found)
-      diagnostics.append(contentsOf: found)
-      return found.hasErrors ? nil : try backend.artifact(ruleset, names: names, context: context)
+      return try backend.withNames(for: ruleset, diagnostics: &diagnostics) { names throws(BackendFailure) in
+        try backend.artifact(ruleset, names: names, context: context)
+      }
     }
   }
 

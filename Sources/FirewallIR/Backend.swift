@@ -27,15 +27,25 @@ public protocol Backend: Sendable {
 }
 
 extension Backend {
-  /// `names`, then `render` unless `names` reported an error.
-  public func compile(_ ruleset: Ruleset, context: RenderContext, diagnostics: inout DiagnosticEngine)
-    throws(BackendFailure) -> [[UInt8]]?
-  {
+  /// `make` with the target's names for `ruleset`, unless `names` reported an error (nil then); what `names`
+  /// reported is added to `diagnostics`.
+  public func withNames<Output>(
+    for ruleset: Ruleset, diagnostics: inout DiagnosticEngine, _ make: (Names) throws(BackendFailure) -> Output
+  ) throws(BackendFailure) -> Output? {
     var found = DiagnosticEngine()
     let names = names(for: ruleset, diagnostics: &found)
     diagnostics.append(contentsOf: found)
     guard !found.hasErrors else { return nil }
-    return try render(ruleset, names: names, context: context)
+    return try make(names)
+  }
+
+  /// `names`, then `render` unless `names` reported an error.
+  public func compile(_ ruleset: Ruleset, context: RenderContext, diagnostics: inout DiagnosticEngine)
+    throws(BackendFailure) -> [[UInt8]]?
+  {
+    try withNames(for: ruleset, diagnostics: &diagnostics) { names throws(BackendFailure) in
+      try render(ruleset, names: names, context: context)
+    }
   }
 }
 
