@@ -60,9 +60,10 @@ public struct TextDiagnosticRenderer: Sendable {
     let line = file.rangeOfLine(start.line)
     let window = excerpt(of: line, around: min(max(range.start, line.lowerBound), line.upperBound), in: file)
     let cutBefore = window.lowerBound > line.lowerBound ? "..." : ""
-    let lineText = cutBefore + file.text(in: window) + (window.upperBound < line.upperBound ? "..." : "")
+    let cutAfter = window.upperBound < line.upperBound ? "..." : ""
+    let scalars =
+      Array(cutBefore.unicodeScalars) + file.columnScalars(in: window) + Array(cutAfter.unicodeScalars)
     let windowColumn = file.location(of: window.lowerBound).column - cutBefore.count
-    let scalars = Array(lineText.unicodeScalars)
     var marks = Array(repeating: Character(" "), count: scalars.count + 1)
     func mark(_ r: SourceRange, caret: Bool) {
       guard r.file === file else { return }
@@ -71,7 +72,7 @@ public struct TextDiagnosticRenderer: Sendable {
       guard clampedStart <= window.upperBound, max(r.end, r.start + 1) > window.lowerBound else { return }
       let from = file.location(of: clampedStart).column - windowColumn
       let to = max(from + 1, file.location(of: clampedEnd).column - windowColumn)
-      for column in from..<min(to, marks.count) {
+      for column in from..<max(from, min(to, marks.count)) {
         marks[column] = (caret && column == from) ? "^" : (marks[column] == "^" ? "^" : "~")
       }
     }

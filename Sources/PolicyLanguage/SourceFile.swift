@@ -177,6 +177,27 @@ public final class SourceFile: Sendable, Hashable, CustomStringConvertible {
     return String(decoding: bytes[lower..<upper], as: UTF8.self)
   }
 
+  /// The scalars of a byte range, one per column (`location(of:)`): each byte of a malformed sequence is one U+FFFD,
+  /// where `text(in:)` may replace a whole malformed sequence with one.
+  public func columnScalars(in range: Range<Int>) -> [Unicode.Scalar] {
+    let lower = max(0, min(range.lowerBound, bytes.count))
+    let upper = max(lower, min(range.upperBound, bytes.count))
+    var scalars: [Unicode.Scalar] = []
+    var offset = lower
+    while offset < upper {
+      let length = min(Self.scalarLength(at: offset, in: bytes), upper - offset)
+      var iterator = bytes[offset..<(offset + length)].makeIterator()
+      var parser = Unicode.UTF8.ForwardParser()
+      if case .valid(let scalar) = parser.parseScalar(from: &iterator), scalar.count == length {
+        scalars.append(Unicode.UTF8.decode(scalar))
+      } else {
+        scalars.append(Unicode.Scalar(0xFFFD)!)
+      }
+      offset += length
+    }
+    return scalars
+  }
+
   /// The range of a whole 1-based line, without its line break.
   public func rangeOfLine(_ line: Int) -> Range<Int> {
     guard line >= 1, line <= lineStarts.count else { return bytes.count..<bytes.count }

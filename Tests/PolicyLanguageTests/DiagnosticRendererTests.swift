@@ -33,6 +33,22 @@ import Testing
     #expect(range.startLocation == SourceLocation(line: 1, column: 14))
   }
 
+  @Test func aTruncatedUTF8SequenceIsOneColumnPerByteInTheExcerptToo() {
+    let file = SourceFile(
+      path: "p", bytes: Array("plc".utf8) + [0xE2, 0x80] + Array("ian,o".utf8) + [0xE2, 0x80] + Array("x\n".utf8))
+    let start = 12
+    let diagnostic = Diagnostic(
+      .error, .unknownName, "m", at: SourceRange(file: file, start: start, end: start + 1))
+    #expect(diagnostic.range?.startLocation == SourceLocation(line: 1, column: 13))
+    #expect(
+      TextDiagnosticRenderer().render(diagnostic) == """
+        p:1:13: error: m [unknown-name]
+            1 | plc\u{FFFD}\u{FFFD}ian,o\u{FFFD}\u{FFFD}x
+              |             ^
+
+        """)
+  }
+
   @Test func summaryCountsAcceptedRisksApart() {
     var accepted = diagnostic()
     accepted.severity = .warning
