@@ -85,6 +85,7 @@ let package = Package(
       name: "ConduitKitTests",
       dependencies: ["ConduitKit", "FirewallIR", "NftablesBackend", "PolicyLanguage", "PolicyModel"]),
     .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ConntrackTests", dependencies: ["Conntrack", "PolicyTestSupport"]),
     .testTarget(
       name: "BackendTests",
       dependencies: [

@@ -131,7 +131,7 @@ public enum Lowering {
     }
 
     return Ruleset(
-      site: policy.siteName, gateway: gateway?.name,
+      site: policy.siteName, gateway: gateway?.name, gatewayRange: gateway?.nameRange,
       interfaces: gateway?.interfaces.filter { !$0.zones.isEmpty }.map(\.name) ?? [],
       interfaceZones: gateway.map { interfaceZones($0, policy) } ?? [], chains: chains, elements: elements,
       rules: rules, management: gateway.flatMap { managementElements($0) }, mitigations: options.mitigations,
@@ -167,7 +167,9 @@ public enum Lowering {
       for zoneID in interface.zones {
         let zone = policy.zones[zoneID]
         let ranges = zone.addresses.v4.ranges.map(AddressRange.init) + zone.addresses.v6.ranges.map(AddressRange.init)
-        result += ranges.map { InterfaceZone(interface: interface.name, zone: zone.name, addresses: $0) }
+        result += ranges.map {
+          InterfaceZone(interface: interface.name, zone: zone.name, addresses: $0, range: interface.range)
+        }
       }
     }
     return result

@@ -124,6 +124,8 @@ public struct InterfaceZone: Hashable, Sendable {
   public var interface: String
   public var zone: String
   public var addresses: AddressRange
+  /// The gateway's `interface` line.
+  public var range: SourceRange
 }
 
 /// One element of the gateway's own input allowed by `management` lines.
@@ -142,6 +144,8 @@ public struct Ruleset: Sendable {
   public var site: String?
   /// The gateway compiled for, or nil for address-only matching.
   public var gateway: String?
+  /// The gateway's name in its declaration; nil without a gateway.
+  public var gatewayRange: SourceRange?
   /// The gateway's interfaces that lead to zones (empty without a gateway).
   public var interfaces: [String]
   /// Interface and zone address pairs (anti-spoofing and egress), in interface order.

@@ -1,12 +1,13 @@
 import CNetlink
 import Foundation
+import PolicyLanguage
 
 /// Why applying a batch failed.
 public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
   /// A system call failed (no permission, no such namespace, …).
   case system(String, errno: Int32)
-  /// The kernel rejected a message; the transaction was aborted and nothing changed.
-  case rejected(sequence: UInt32, errno: Int32, origin: String?)
+  /// The kernel rejected a message (or one set element of it); the transaction was aborted and nothing changed.
+  case rejected(KernelRejection)
   /// The kernel did not answer every message.
   case incomplete(answered: Int, expected: Int)
   /// The batch is not one conduit sends; nothing was sent.
@@ -15,9 +16,7 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
   public var description: String {
     switch self {
     case .system(let what, let code): "\(what): \(String(cString: strerror(code)))"
-    case .rejected(let sequence, let code, let origin):
-      "the kernel rejected message \(sequence) (\(String(cString: strerror(code))))"
-        + (origin.map { ", which comes from \($0)" } ?? "") + "; nothing was changed"
+    case .rejected(let rejection): rejection.description
     case .incomplete(let answered, let expected):
       "the kernel answered \(answered) of \(expected) messages; the outcome is unknown"
     case .malformed(let problem): "the batch is malformed (\(problem)); nothing was sent"
@@ -27,7 +26,7 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
   /// Whether the failure is a missing permission.
   public var isPermissionDenied: Bool {
     if case .system(_, let code) = self { return code == EPERM || code == EACCES }
-    if case .rejected(_, let code, _) = self { return code == EPERM }
+    if case .rejected(let rejection) = self { return rejection.errno == EPERM }
     return false
   }
 }
@@ -85,7 +84,7 @@ public final class KernelSession {
 
     var unanswered = Set(layout.acknowledgedSequences)
     let expected = unanswered.count
-    var firstError: (UInt32, Int32)?
+    var firstError: KernelAnswer?
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while !unanswered.isEmpty {
       var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
@@ -93,36 +92,90 @@ public final class KernelSession {
       guard ready > 0 else { break }
       let count = buffer.withUnsafeMutableBytes { raw in mnl_socket_recvfrom(socket, raw.baseAddress, raw.count) }
       guard count > 0 else { throw .system("cannot read the kernel's answer", errno: errno) }
-      for answer in Self.errorMessages(in: buffer[0..<count]) {
+      for answer in Self.answers(in: buffer[0..<count]) {
         unanswered.remove(answer.sequence)
-        if answer.code != 0, firstError == nil { firstError = (answer.sequence, answer.code) }
+        if answer.code != 0, firstError == nil { firstError = answer }
       }
     }
-    if let (sequence, code) = firstError {
-      throw .rejected(sequence: sequence, errno: code, origin: batch.origins[sequence])
+    if let answer = firstError {
+      let object = batch.origins.rejectedObject(
+        sequence: answer.sequence, attributeOffset: answer.attributeOffset, in: batch.bytes)
+      throw .rejected(KernelRejection(object: object, errno: answer.code, kernelMessage: answer.message))
     }
     guard unanswered.isEmpty else {
       throw .incomplete(answered: expected - unanswered.count, expected: expected)
     }
   }
 
-  /// The NLMSG_ERROR answers (acknowledgements have code 0) in a received buffer.
-  static func errorMessages(in bytes: ArraySlice<UInt8>) -> [(sequence: UInt32, code: Int32)] {
-    var answers: [(UInt32, Int32)] = []
+  /// The NLMSG_ERROR answers (acknowledgements have code 0) in a received buffer, with what their extended ACK
+  /// says: the offset of the attribute the kernel rejected (from the start of the rejected message) and its text.
+  static func answers(in bytes: ArraySlice<UInt8>) -> [KernelAnswer] {
+    var answers: [KernelAnswer] = []
     var offset = bytes.startIndex
+    func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
     func u32(_ at: Int) -> UInt32 {
       UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
     while offset + 16 <= bytes.endIndex {
       let length = Int(u32(offset))
       guard length >= 16, offset + length <= bytes.endIndex else { break }
-      let type = UInt16(bytes[offset + 4]) | UInt16(bytes[offset + 5]) << 8
-      let sequence = u32(offset + 8)
-      if type == UInt16(NLMSG_ERROR), length >= 20 {
-        answers.append((sequence, -Int32(bitPattern: u32(offset + 16))))
+      let type = u16(offset + 4)
+      let flags = u16(offset + 6)
+      if type == UInt16(NLMSG_ERROR), length >= 36 {
+        var answer = KernelAnswer(sequence: u32(offset + 8), code: -Int32(bitPattern: u32(offset + 16)))
+        if flags & UInt16(NLM_F_ACK_TLVS) != 0 {
+          let echoed = flags & UInt16(NLM_F_CAPPED) != 0 ? 16 : (Int(u32(offset + 20)) + 3) & ~3
+          var attribute = offset + 20 + echoed
+          while attribute + 4 <= offset + length {
+            let attributeLength = Int(u16(attribute))
+            guard attributeLength >= 4, attribute + attributeLength <= offset + length else { break }
+            let value = (attribute + 4)..<(attribute + attributeLength)
+            switch u16(attribute + 2) & 0x3FFF {
+            case UInt16(NLMSGERR_ATTR_OFFS.rawValue) where value.count == 4:
+              answer.attributeOffset = Int(u32(value.lowerBound))
+            case UInt16(NLMSGERR_ATTR_MSG.rawValue):
+              let text = bytes[value].prefix { $0 != 0 }
+              answer.message = TerminalText.escaped(String(decoding: text, as: UTF8.self))
+            default: break
+            }
+            attribute += (attributeLength + 3) & ~3
+          }
+        }
+        answers.append(answer)
+      } else if type == UInt16(NLMSG_ERROR), length >= 20 {
+        answers.append(KernelAnswer(sequence: u32(offset + 8), code: -Int32(bitPattern: u32(offset + 16))))
       }
       offset += (length + 3) & ~3
     }
     return answers
+  }
+}
+
+/// One NLMSG_ERROR answer of the kernel.
+struct KernelAnswer: Equatable {
+  /// The sequence number of the message answered.
+  var sequence: UInt32
+  /// 0 for an acknowledgement, otherwise the errno.
+  var code: Int32
+  /// The extended ACK's offset of the rejected attribute, from the start of the message.
+  var attributeOffset: Int?
+  /// The extended ACK's text.
+  var message: String?
+}
+
+/// A message (or a set element of one) the kernel rejected, and where it comes from in the policy.
+public struct KernelRejection: Sendable, Equatable, CustomStringConvertible {
+  /// The rejected message, element and place.
+  public var object: RejectedObject
+  public var errno: Int32
+  /// The kernel's own text (extended ACK), if it gave one.
+  public var kernelMessage: String?
+
+  public var description: String {
+    let reason = String(cString: strerror(errno)) + (kernelMessage.map { ": \($0)" } ?? "")
+    let what =
+      object.element.map { "set element \($0 + 1) of message \(object.sequence)" } ?? "message \(object.sequence)"
+    let place = object.place.map { ", which comes from \(TerminalText.escaped($0))" } ?? ""
+    return "the kernel rejected \(what) (\(reason))\(place); nothing was changed"
   }
 }

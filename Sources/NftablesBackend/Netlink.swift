@@ -107,7 +107,8 @@ struct NftSet {
   var counter: Bool
   /// Elements: key (and key end for intervals) bytes, and for maps the verdict and chain.
   var elements: NftSetElements
-  var origin: String?
+  /// The index of the set's place (`BatchOrigins.places`).
+  var origin: Int32
 
   /// The key length: every field of a concatenation occupies whole 32-bit words.
   var keyLength: Int {
@@ -137,6 +138,8 @@ struct NftSetElement: Sendable {
   var key: [UInt8]
   var keyEnd: [UInt8]?
   var verdict: (code: UInt32, chain: String)?
+  /// The index of the element's place (`BatchOrigins.places`).
+  var origin: Int32
 }
 
 /// One expression of a rule: one function per kind builds it (`NetlinkBatchWriter.expression`).
@@ -158,20 +161,26 @@ enum NftExpression {
 struct NftRule {
   var chain: String
   var expressions: [NftExpression]
-  var origin: String?
+  /// The index of the rule's place (`BatchOrigins.places`).
+  var origin: Int32
 }
 
 /// A base chain's hook, or nothing for a regular chain.
 struct NftChain {
   var name: String
   var hook: (number: UInt32, priority: Int32, policy: UInt32)?
+  /// The index of the chain's place (`BatchOrigins.places`).
+  var origin: Int32
 }
 
-/// Writes nf_tables netlink messages into one contiguous batch (begin, messages, end), remembering for each
-/// sequence number where the message comes from.
+/// Writes nf_tables netlink messages into one contiguous batch (begin, messages, end), remembering where each
+/// message and each set element comes from (indices into the places of `BatchOrigins`).
 struct NetlinkBatchWriter {
   private(set) var bytes: [UInt8] = []
-  private(set) var origins: [UInt32: String] = [:]
+  /// Sequence number to the index of the message's place.
+  private(set) var messageOrigins: [UInt32: Int32] = [:]
+  /// The index of the place of every set element written, in order.
+  private(set) var elementOrigins: [Int32] = []
   private var sequence: UInt32 = 0
   private var scratch = [UInt8](repeating: 0, count: 1 << 17)
   let table: String
@@ -195,20 +204,20 @@ struct NetlinkBatchWriter {
     write { buffer in nftnl_batch_end(buffer, sequence) }
   }
 
-  mutating func newTable() {
-    tableMessage(NetlinkConstant.messageNewTable, flags: NetlinkConstant.flagCreate)
+  mutating func newTable(origin: Int32) {
+    tableMessage(NetlinkConstant.messageNewTable, flags: NetlinkConstant.flagCreate, origin: origin)
   }
 
-  mutating func deleteTable() {
-    tableMessage(NetlinkConstant.messageDeleteTable, flags: 0)
+  mutating func deleteTable(origin: Int32) {
+    tableMessage(NetlinkConstant.messageDeleteTable, flags: 0, origin: origin)
   }
 
-  private mutating func tableMessage(_ type: UInt16, flags: UInt16) {
+  private mutating func tableMessage(_ type: UInt16, flags: UInt16, origin: Int32) {
     let table = nftnl_table_alloc()!
     defer { nftnl_table_free(table) }
     nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), self.table)
     nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(NetlinkConstant.familyInet))
-    message(type, flags: flags | NetlinkConstant.flagAck, origin: nil) { header in
+    message(type, flags: flags | NetlinkConstant.flagAck, origin: origin) { header in
       nftnl_table_nlmsg_build_payload(header, table)
     }
   }
@@ -225,7 +234,8 @@ struct NetlinkBatchWriter {
       nftnl_chain_set_str(object, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
     }
     message(
-      NetlinkConstant.messageNewChain, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck, origin: nil
+      NetlinkConstant.messageNewChain, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck,
+      origin: chain.origin
     ) { header in nftnl_chain_nlmsg_build_payload(header, object) }
   }
 
@@ -273,10 +283,14 @@ struct NetlinkBatchWriter {
       var writer = NetlinkBatchWriter(table: table)
       writer.setElementMessages(
         set, (chunk * Self.elementsPerChunk)..<min(set.elements.count, (chunk + 1) * Self.elementsPerChunk))
-      return writer.bytes
+      return (writer.bytes, writer.elementOrigins)
     }
-    bytes.reserveCapacity(bytes.count + chunks.reduce(0) { $0 + $1.count })
-    for chunk in chunks { appendNumbering(chunk, origin: set.origin) }
+    bytes.reserveCapacity(bytes.count + chunks.reduce(0) { $0 + $1.0.count })
+    elementOrigins.reserveCapacity(elementOrigins.count + set.elements.count)
+    for (chunk, origins) in chunks {
+      appendNumbering(chunk, origin: set.origin)
+      elementOrigins += origins
+    }
   }
 
   /// Set elements per group whose messages are built together (by one core); a group's last message may be short.
@@ -303,6 +317,7 @@ struct NetlinkBatchWriter {
         nftnl_set_elem_set_str(object, UInt16(NFTNL_SET_ELEM_CHAIN), verdict.chain)
       }
       nftnl_set_elem_add(elements, object)
+      elementOrigins.append(element.origin)
     }
     let iterator = nftnl_set_elems_iter_create(elements)!
     defer { nftnl_set_elems_iter_destroy(iterator) }
@@ -320,14 +335,14 @@ struct NetlinkBatchWriter {
   }
 
   /// Appends whole messages built elsewhere, giving each the next sequence number and `origin`.
-  private mutating func appendNumbering(_ messages: [UInt8], origin: String?) {
+  private mutating func appendNumbering(_ messages: [UInt8], origin: Int32) {
     let start = bytes.count
     bytes += messages
     bytes.withUnsafeMutableBytes { raw in
       var offset = start
       while offset < raw.count {
         sequence += 1
-        if let origin { origins[sequence] = origin }
+        messageOrigins[sequence] = origin
         raw.storeBytes(of: sequence, toByteOffset: offset + 8, as: UInt32.self)
         offset += Int(raw.load(fromByteOffset: offset, as: UInt32.self))
       }
@@ -479,10 +494,10 @@ struct NetlinkBatchWriter {
   // MARK: - Messages
 
   private mutating func message(
-    _ type: UInt16, flags: UInt16, origin: String?, payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    _ type: UInt16, flags: UInt16, origin: Int32, payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
   ) {
     sequence += 1
-    if let origin { origins[sequence] = origin }
+    messageOrigins[sequence] = origin
     let sequence = self.sequence
     write { buffer in
       let header = nftnl_nlmsg_build_hdr(buffer, type, NetlinkConstant.familyInet, flags, sequence)!

@@ -23,6 +23,8 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   /// The interface names the ruleset matches, sorted: those in the interface fields of the keys of the sets its
   /// rules look interface names up in (`NetlinkRegisterFlow`), and of the sets declared as keyed by interface.
   public private(set) var interfaces: [String] = []
+  /// The number of set elements the element messages add, all together.
+  public private(set) var elementCount = 0
 
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
@@ -90,6 +92,9 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
           }
         case NetlinkConstant.messageNewSetElement:
           elementMessages.append((try Self.elementSet(bytes, attributes, sets, message: index), attributes, index))
+          for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
+            elementCount += try Self.attributes(bytes, list.range, message: index).count
+          }
         case NetlinkConstant.messageNewRule:
           if let list = attributes.first(where: { $0.type == UInt16(NFTA_RULE_EXPRESSIONS.rawValue) }) {
             try NetlinkRegisterFlow.follow(

@@ -8,11 +8,11 @@ public struct NftablesBatch: Sendable {
   /// The batch: begin, the table created, deleted and defined again, end. Which messages the kernel acknowledges is
   /// read from these bytes when they are sent (`NetlinkBatchLayout`).
   public var bytes: [UInt8]
-  /// Sequence number to the policy place (`file:line:col`) behind the message.
-  public var origins: [UInt32: String]
+  /// Where its messages and set elements come from in the policy.
+  public var origins: BatchOrigins
 
   /// A batch from its parts.
-  public init(bytes: [UInt8], origins: [UInt32: String]) {
+  public init(bytes: [UInt8], origins: BatchOrigins) {
     self.bytes = bytes
     self.origins = origins
   }
@@ -30,9 +30,9 @@ public struct NetlinkLinearizer {
     var writer = NetlinkBatchWriter(table: program.table)
     var setIDs = SetIDs()
     writer.begin()
-    writer.newTable()
-    writer.deleteTable()
-    writer.newTable()
+    writer.newTable(origin: program.tableOrigin)
+    writer.deleteTable(origin: program.tableOrigin)
+    writer.newTable(origin: program.tableOrigin)
     for chain in program.chains {
       let hook = chain.hook.map { hook in
         (
@@ -40,19 +40,25 @@ public struct NetlinkLinearizer {
           NetlinkConstant.verdictDrop
         )
       }
-      writer.newChain(NftChain(name: chain.name, hook: hook))
+      writer.newChain(NftChain(name: chain.name, hook: hook, origin: chain.origin))
     }
     for set in program.sets { writer.newSet(nftSet(set, id: setIDs.id(for: set.name))) }
     for chain in program.chains {
       for statements in chain.rules {
         var anonymous: [NftSet] = []
-        let rule = statements.flatMap { expressions($0, setIDs: &setIDs, anonymous: &anonymous) }
+        let rule = statements.flatMap {
+          expressions($0, setIDs: &setIDs, anonymous: &anonymous, origin: chain.origin)
+        }
         for set in anonymous { writer.newSet(set) }
-        writer.newRule(NftRule(chain: chain.name, expressions: rule, origin: nil))
+        writer.newRule(NftRule(chain: chain.name, expressions: rule, origin: chain.origin))
       }
     }
     writer.end()
-    return NftablesBatch(bytes: writer.bytes, origins: writer.origins)
+    return NftablesBatch(
+      bytes: writer.bytes,
+      origins: BatchOrigins(
+        files: program.places.files, places: program.places.places, messages: writer.messageOrigins,
+        elements: writer.elementOrigins))
   }
 
   /// Set ids that rules use to find sets created in the same batch.
@@ -84,27 +90,28 @@ public struct NetlinkLinearizer {
         NftSetElement(
           key: RegisterBytes.bytes(elements[index].low),
           keyEnd: isInterval ? RegisterBytes.bytes(elements[index].high) : nil,
-          verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) })
+          verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) }, origin: elements[index].origin)
       }, origin: set.origin)
   }
 
-  private func anonymousSet(_ type: NftDataType, _ values: [UInt8], setIDs: inout SetIDs, anonymous: inout [NftSet])
-    -> (String, UInt32)
-  {
+  private func anonymousSet(
+    _ type: NftDataType, _ values: [UInt8], setIDs: inout SetIDs, anonymous: inout [NftSet], origin: Int32
+  ) -> (String, UInt32) {
     let id = setIDs.anonymousID()
     anonymous.append(
       NftSet(
         name: "__set%d", id: id, key: [type], flags: NetlinkConstant.setAnonymous | NetlinkConstant.setConstant,
         isVerdictMap: false, counter: false,
-        elements: NftSetElements(values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil) }), origin: nil))
+        elements: NftSetElements(values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil, origin: origin) }),
+        origin: origin))
     return ("__set%d", id)
   }
 
   // MARK: Statements, one function per kind
 
-  private func expressions(_ statement: ProgramStatement, setIDs: inout SetIDs, anonymous: inout [NftSet])
-    -> [NftExpression]
-  {
+  private func expressions(
+    _ statement: ProgramStatement, setIDs: inout SetIDs, anonymous: inout [NftSet], origin: Int32
+  ) -> [NftExpression] {
     let first = NetlinkConstant.register(wordOffset: 0)
     switch statement {
     case .ctState(let invalid):
@@ -114,7 +121,7 @@ public struct NetlinkLinearizer {
         UInt32(NFT_META_NFPROTO.rawValue),
         family == .ipv4 ? NetlinkConstant.nfprotoIPv4 : NetlinkConstant.nfprotoIPv6)
     case .l4protoIn(let numbers):
-      let set = anonymousSet(.inetProtocol, numbers, setIDs: &setIDs, anonymous: &anonymous)
+      let set = anonymousSet(.inetProtocol, numbers, setIDs: &setIDs, anonymous: &anonymous, origin: origin)
       return [
         .meta(key: UInt32(NFT_META_L4PROTO.rawValue), register: first),
         .lookup(register: first, set: set.0, setID: set.1, destination: nil, inverted: false),
@@ -122,7 +129,7 @@ public struct NetlinkLinearizer {
     case .l4proto(let number):
       return compareMeta(UInt32(NFT_META_L4PROTO.rawValue), number)
     case .icmpv6TypeIn(let types):
-      let set = anonymousSet(.icmpv6Type, types, setIDs: &setIDs, anonymous: &anonymous)
+      let set = anonymousSet(.icmpv6Type, types, setIDs: &setIDs, anonymous: &anonymous, origin: origin)
       return compareMeta(UInt32(NFT_META_NFPROTO.rawValue), NetlinkConstant.nfprotoIPv6)
         + compareMeta(UInt32(NFT_META_L4PROTO.rawValue), 58)
         + ProgramField.icmpv6Type.load(into: first)

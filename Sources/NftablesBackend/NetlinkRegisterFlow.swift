@@ -142,7 +142,7 @@ enum NetlinkRegisterFlow {
           attribute throws(NetlinkBatchError) in
           try NetlinkBatchLayout.attributes(bytes, attribute.range, message: message)
         } ?? []
-      var flow = ExpressionData(bytes: bytes, attributes: data, message: message)
+      let flow = ExpressionData(bytes: bytes, attributes: data, message: message)
       switch name {
       case "meta":
         let key = try flow.u32(UInt16(NFTA_META_KEY.rawValue))

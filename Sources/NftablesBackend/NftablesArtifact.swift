@@ -19,7 +19,9 @@ import PolicyModel
 /// a new format version. The three sections every artifact has are required: the header (JSON), the batch and the
 /// flow table. Nothing the header says about the batch is taken on trust: the table is checked against every message
 /// of the batch, the interfaces and the messages the kernel acknowledges are read from the batch itself
-/// (`NetlinkBatchLayout`), and every origin must name a message of the batch.
+/// (`NetlinkBatchLayout`), and every origin must name a message of the batch. The element origins section (not
+/// required) gives every set element of the batch its policy place; without it, a rejected element is named by the
+/// place of its message.
 public struct NftablesArtifact: Sendable {
   /// The first bytes of every artifact.
   public static let magic: [UInt8] = Array("CDTNFT\r\n".utf8)
@@ -39,6 +41,10 @@ public struct NftablesArtifact: Sendable {
     public static let batch: UInt16 = requiredBit | 2
     /// The flow table.
     public static let flowTable: UInt16 = requiredBit | 3
+    /// The policy place of every set element (`BatchOrigins.elements`): the number of places (4 bytes), each place
+    /// as its length (2 bytes) and UTF-8 text, the number of elements (4 bytes), each element's place index (4
+    /// bytes; 0xFFFFFFFF for none).
+    public static let elementOrigins: UInt16 = 4
     /// Set on a section type the reader must understand.
     public static let requiredBit: UInt16 = 0x8000
   }
@@ -62,7 +68,7 @@ public struct NftablesArtifact: Sendable {
     /// The policy files (the main one first) and the baseline, relative to the main policy's directory.
     public var sources: [String]
     /// Sequence number (decimal text) to the policy place (`file:line:col`, relative like `sources`) behind the
-    /// message.
+    /// message. The places of set elements are in their own section (`SectionType.elementOrigins`).
     public var origins: [String: String]
   }
 
@@ -95,14 +101,16 @@ public struct NftablesArtifact: Sendable {
   }
 
   public private(set) var header: Header
-  /// The batch and the origins of its messages.
+  /// The batch and the origins of its messages and set elements.
   public private(set) var batch: NftablesBatch
   /// The flows the batch forwards.
   public private(set) var flowTable: FlowTable
   /// What the batch holds, read from its bytes.
   public let layout: NetlinkBatchLayout
-  /// Sections besides the required three, in type order.
+  /// Sections this build keeps without interpreting them, in type order.
   public private(set) var otherSections: [Section]
+  /// The body of the element origins section, nil for an artifact without one.
+  private let elementOriginsBody: [UInt8]?
 
   /// The interface names the ruleset matches (from the batch).
   public var interfaces: [String] { layout.interfaces }
@@ -125,15 +133,18 @@ public struct NftablesArtifact: Sendable {
         mitigations: mitigations.map(TerminalText.escaped),
         effectiveDate: effectiveDate),
       sources: sources.map(TerminalText.escaped),
-      origins: Dictionary(uniqueKeysWithValues: batch.origins.map { (String($0.key), TerminalText.escaped($0.value)) }))
+      origins: Dictionary(
+        uniqueKeysWithValues: batch.origins.messagePlaces.map { (String($0.key), TerminalText.escaped($0.value)) }))
     try self.init(
-      header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout, otherSections: otherSections)
+      header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout,
+      elementOrigins: batch.origins.elements.isEmpty ? nil : Self.elementOriginsSection(batch.origins),
+      otherSections: otherSections)
   }
 
   /// Validates the parts of an artifact against each other.
   private init(
     header: Header, batch bytes: [UInt8], flowTable flowBytes: [UInt8], layout: NetlinkBatchLayout,
-    otherSections: [Section]
+    elementOrigins: ElementOriginsSection?, otherSections: [Section]
   ) throws(ReadError) {
     guard header.table == layout.table else {
       throw ReadError("its header names table '\(header.table)' but its batch changes table '\(layout.table)'")
@@ -148,17 +159,35 @@ public struct NftablesArtifact: Sendable {
       throw ReadError("its header holds text with control characters ('\(TerminalText.escaped(text))')")
     }
     let acknowledged = Set(layout.acknowledgedSequences)
-    var origins: [UInt32: String] = [:]
+    var files: [String] = []
+    var places: [PolicyPlace] = []
+    var elements: [Int32] = []
+    if let elementOrigins {
+      guard elementOrigins.elements.count == layout.elementCount else {
+        throw ReadError(
+          "its element origins name \(elementOrigins.elements.count) elements, but its batch holds "
+            + "\(layout.elementCount)")
+      }
+      (files, places, elements) = (elementOrigins.files, elementOrigins.places, elementOrigins.elements)
+    }
+    var fileIndices = Dictionary(files.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
+    var messages: [UInt32: Int32] = [:]
     for (key, origin) in header.origins {
       guard let sequence = UInt32(key), String(sequence) == key, acknowledged.contains(sequence) else {
         throw ReadError(
           "its header names the origin of message '\(TerminalText.escaped(key))', which the batch does not hold")
       }
-      guard Self.isSourcePlace(origin) else {
+      guard let (file, line, column) = Self.sourcePlace(origin) else {
         throw ReadError(
           "its header gives message \(key) the origin '\(TerminalText.escaped(origin))', which is no file:line:col")
       }
-      origins[sequence] = origin
+      let fileIndex = fileIndices[file] ?? Int32(files.count)
+      if fileIndex == files.count {
+        files.append(file)
+        fileIndices[file] = fileIndex
+      }
+      messages[sequence] = Int32(places.count)
+      places.append(PolicyPlace(file: fileIndex, line: line, column: column))
     }
     let date = Array(header.effectiveDate.utf8)
     guard date.count == 10, date[4] == UInt8(ascii: "-"), date[7] == UInt8(ascii: "-"),
@@ -180,15 +209,18 @@ public struct NftablesArtifact: Sendable {
     case .success(let table): flowTable = table
     case .failure(let problem): throw ReadError("its flow table is malformed: \(problem)")
     }
-    let numbers = [SectionType.flowTable] + otherSections.map(\.type)
+    let numbers =
+      [SectionType.flowTable] + (elementOrigins == nil ? [] : [SectionType.elementOrigins]) + otherSections.map(\.type)
     for (previous, section) in zip(numbers, numbers.dropFirst())
     where previous & ~SectionType.requiredBit >= section & ~SectionType.requiredBit {
       throw ReadError("its sections are out of order")
     }
     self.header = header
-    self.batch = NftablesBatch(bytes: bytes, origins: origins)
+    self.batch = NftablesBatch(
+      bytes: bytes, origins: BatchOrigins(files: files, places: places, messages: messages, elements: elements))
     self.flowTable = flowTable
     self.layout = layout
+    self.elementOriginsBody = elementOrigins?.body
     self.otherSections = otherSections
   }
 
@@ -211,6 +243,7 @@ public struct NftablesArtifact: Sendable {
     Self.append(UInt64(batch.bytes.count), to: &start)
     var rest: [UInt8] = []
     Self.appendSection(SectionType.flowTable, flowTable.bytes, to: &rest)
+    if let elementOriginsBody { Self.appendSection(SectionType.elementOrigins, elementOriginsBody, to: &rest) }
     for section in otherSections { Self.appendSection(section.type, section.body, to: &rest) }
     Self.append(SectionType.end, to: &rest)
     Self.append(UInt64(32), to: &rest)
@@ -230,6 +263,91 @@ public struct NftablesArtifact: Sendable {
 
   private static func append<Value: FixedWidthInteger>(_ value: Value, to bytes: inout [UInt8]) {
     withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  /// The element origins section: its body and what it says.
+  struct ElementOriginsSection {
+    var body: [UInt8]
+    var files: [String]
+    var places: [PolicyPlace]
+    var elements: [Int32]
+  }
+
+  /// The element origins section of `origins`, its file names escaped for a terminal.
+  private static func elementOriginsSection(_ origins: BatchOrigins) -> ElementOriginsSection {
+    var body: [UInt8] = []
+    let files = origins.files.map { file in
+      var escaped = TerminalText.escaped(file)
+      while escaped.utf8.count > Int(UInt16.max) { escaped.removeFirst() }
+      return escaped
+    }
+    append(UInt32(files.count), to: &body)
+    for file in files {
+      append(UInt16(file.utf8.count), to: &body)
+      body += file.utf8
+    }
+    append(UInt32(origins.places.count), to: &body)
+    body.reserveCapacity(body.count + 12 * origins.places.count + 4 + 4 * origins.elements.count)
+    for place in origins.places {
+      append(UInt32(bitPattern: place.file), to: &body)
+      append(UInt32(bitPattern: place.line), to: &body)
+      append(UInt32(bitPattern: place.column), to: &body)
+    }
+    append(UInt32(origins.elements.count), to: &body)
+    for element in origins.elements { append(UInt32(bitPattern: element), to: &body) }
+    return ElementOriginsSection(body: body, files: files, places: origins.places, elements: origins.elements)
+  }
+
+  /// The files, places and element indices of an element origins section: every file name non-empty and fit for a
+  /// terminal, every place in one of them at a positive line and column, every index `none` or one of a place.
+  private static func decodedElementOrigins(_ body: [UInt8]) throws(ReadError) -> ElementOriginsSection {
+    var offset = 0
+    func integer<Value: FixedWidthInteger>(_: Value.Type) throws(ReadError) -> Value {
+      let size = MemoryLayout<Value>.size
+      guard body.count - offset >= size else { throw ReadError("its element origins are truncated") }
+      defer { offset += size }
+      return body[offset..<(offset + size)].reduce(Value(0)) { $0 << 8 | Value($1) }
+    }
+    let fileCount = Int(try integer(UInt32.self))
+    guard fileCount <= body.count / 2 else { throw ReadError("its element origins claim \(fileCount) files") }
+    var files: [String] = []
+    for _ in 0..<fileCount {
+      let length = Int(try integer(UInt16.self))
+      guard length > 0, body.count - offset >= length,
+        let file = String(validating: body[offset..<(offset + length)], as: UTF8.self), isPrintable(file)
+      else { throw ReadError("its element origins name a file that is empty, not UTF-8 or has control characters") }
+      files.append(file)
+      offset += length
+    }
+    let placeCount = Int(try integer(UInt32.self))
+    guard placeCount <= (body.count - offset) / 12 else {
+      throw ReadError("its element origins claim \(placeCount) places")
+    }
+    var places: [PolicyPlace] = []
+    places.reserveCapacity(placeCount)
+    for _ in 0..<placeCount {
+      let place = PolicyPlace(
+        file: Int32(bitPattern: try integer(UInt32.self)), line: Int32(bitPattern: try integer(UInt32.self)),
+        column: Int32(bitPattern: try integer(UInt32.self)))
+      guard place.file >= 0, Int(place.file) < fileCount, place.line > 0, place.column > 0 else {
+        throw ReadError("its element origins hold a place that names no file, line and column")
+      }
+      places.append(place)
+    }
+    let count = Int(try integer(UInt32.self))
+    guard body.count - offset == 4 * count else {
+      throw ReadError("its element origins name \(count) elements in \(body.count - offset) bytes")
+    }
+    var elements: [Int32] = []
+    elements.reserveCapacity(count)
+    for _ in 0..<count {
+      let index = Int32(bitPattern: try integer(UInt32.self))
+      guard index == BatchOrigins.none || (index >= 0 && Int(index) < placeCount) else {
+        throw ReadError("its element origins name place \(index) of \(placeCount)")
+      }
+      elements.append(index)
+    }
+    return ElementOriginsSection(body: body, files: files, places: places, elements: elements)
   }
 
   // MARK: Reading
@@ -272,6 +390,7 @@ public struct NftablesArtifact: Sendable {
     var header: [UInt8]?
     var batch: [UInt8]?
     var flowTable: [UInt8]?
+    var elementOrigins: ElementOriginsSection?
     var others: [Section] = []
     var previousType: UInt16?
     while true {
@@ -301,6 +420,7 @@ public struct NftablesArtifact: Sendable {
       case SectionType.header: header = body
       case SectionType.batch: batch = body
       case SectionType.flowTable: flowTable = body
+      case SectionType.elementOrigins: elementOrigins = try Self.decodedElementOrigins(body)
       default: others.append(Section(type: type, body: body))
       }
     }
@@ -320,7 +440,9 @@ public struct NftablesArtifact: Sendable {
     do { layout = try NetlinkBatchLayout(validating: batch) } catch {
       throw ReadError("its batch is malformed: \(error)")
     }
-    try self.init(header: decoded, batch: batch, flowTable: flowTable, layout: layout, otherSections: others)
+    try self.init(
+      header: decoded, batch: batch, flowTable: flowTable, layout: layout, elementOrigins: elementOrigins,
+      otherSections: others)
   }
 
   // MARK: Digests
@@ -365,13 +487,19 @@ public struct NftablesArtifact: Sendable {
     !text.unicodeScalars.contains(where: TerminalText.isUnsafe)
   }
 
-  /// `path:line:column` with a non-empty path and positive numbers.
-  private static func isSourcePlace(_ text: String) -> Bool {
+  /// The path, line and column of `path:line:column` with a non-empty path and positive numbers (without leading
+  /// zeros, at most 9 digits); nil for other text.
+  private static func sourcePlace(_ text: String) -> (String, Int32, Int32)? {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-    guard parts.count >= 3, !parts.dropLast(2).joined(separator: ":").isEmpty else { return false }
-    return parts.suffix(2).allSatisfy { part in
-      !part.isEmpty && part.count < 10 && part.utf8.allSatisfy { (0x30...0x39).contains($0) } && part.first != "0"
+    guard parts.count >= 3 else { return nil }
+    let path = parts.dropLast(2).joined(separator: ":")
+    let numbers = parts.suffix(2).compactMap { part -> Int32? in
+      guard !part.isEmpty, part.count < 10, part.first != "0", part.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+      else { return nil }
+      return Int32(part)
     }
+    guard !path.isEmpty, numbers.count == 2 else { return nil }
+    return (path, numbers[0], numbers[1])
   }
 
   private static func isHexDigest(_ text: String) -> Bool {

@@ -13,9 +13,15 @@ struct NftablesProgram {
   private(set) var sets: [ProgramSet] = []
   /// Chains with their rules, in the order they are declared.
   private(set) var chains: [ProgramChain] = []
+  /// The policy places the program's objects name by index (`BatchOrigins`).
+  private(set) var places: PolicyPlaces
+  /// The place of the table: the gateway.
+  let tableOrigin: Int32
 
   init(_ ruleset: Ruleset, names: NftablesNames) {
     table = names.table
+    places = PolicyPlaces(ruleset)
+    tableOrigin = places.index(of: ruleset.gatewayRange)
     if !ruleset.interfaces.isEmpty {
       for family in AddressFamily.allCases { addZonesSet(ruleset, family) }
     }
@@ -34,10 +40,12 @@ struct NftablesProgram {
       }
     }
     for (index, chain) in ruleset.chains.enumerated() {
-      chains.append(ProgramChain(name: names.conduitChains[index], hook: nil, rules: [[.counter, .accept]]))
+      let origin = places.index(of: chain.range)
+      chains.append(
+        ProgramChain(name: names.conduitChains[index], hook: nil, rules: [[.counter, .accept]], origin: origin))
       let prefix = NftablesString.logPrefix("conduit", naming: chain.conduit)
       let logRule: [ProgramStatement] = [.log(prefix), .goto(names.conduitChains[index])]
-      chains.append(ProgramChain(name: names.logChains[index], hook: nil, rules: [logRule]))
+      chains.append(ProgramChain(name: names.logChains[index], hook: nil, rules: [logRule], origin: origin))
     }
     chains.append(forwardChain(usesInterfaces: !ruleset.interfaces.isEmpty))
     if ruleset.management != nil { chains.append(inputChain(usesInterfaces: !ruleset.interfaces.isEmpty)) }
@@ -120,15 +128,18 @@ struct NftablesProgram {
   // MARK: Sets
 
   private mutating func addZonesSet(_ ruleset: Ruleset, _ family: AddressFamily) {
-    let elements = ruleset.interfaceZones.filter { $0.addresses.family == family }.map { member in
-      ProgramElement(
-        low: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.first)],
-        high: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.last)], jump: nil)
+    var elements: [ProgramElement] = []
+    for member in ruleset.interfaceZones where member.addresses.family == family {
+      elements.append(
+        ProgramElement(
+          low: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.first)],
+          high: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.last)],
+          jump: nil, origin: places.index(of: member.range)))
     }
     sets.append(
       ProgramSet(
         name: Self.zonesSetName(family), key: [.interfaceName, Self.addressType(family)], isVerdictMap: false,
-        isInterval: true, counter: false, elements: elements, origin: nil))
+        isInterval: true, counter: false, elements: elements, origin: tableOrigin))
   }
 
   /// The verdict maps of one family and kind: the exact map, then the interval map; `members` are the indices of
@@ -151,6 +162,7 @@ struct NftablesProgram {
     _ ruleset: Ruleset, _ members: [Int], name: String, isInterval: Bool, _ family: AddressFamily,
     _ kind: MatchKind, _ names: NftablesNames
   ) {
+    let places = self.places
     let elements = concurrentMap(count: members.count, chunkSize: 4096) { member in
       let element = ruleset.elements[members[member]]
       var low: [KeyValue] = [.address(element.sources.first), .address(element.destinations.first)]
@@ -158,28 +170,30 @@ struct NftablesProgram {
       Self.appendSelectorValues(element.kind, element.selectors.lowerBound, to: &low)
       Self.appendSelectorValues(element.kind, element.selectors.upperBound, to: &high)
       return ProgramElement(
-        low: low, high: high, jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain])
+        low: low, high: high, jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain],
+        origin: places.rule(element.rules[0]))
     }
     let address = Self.addressType(family)
     sets.append(
       ProgramSet(
         name: name, key: [address, address] + Self.selectorTypes(kind), isVerdictMap: true, isInterval: isInterval,
-        counter: true, elements: elements,
-        origin: members.first.map { ruleset.rules[ruleset.elements[$0].rules[0]].preciseLocation(in: ruleset) }))
+        counter: true, elements: elements, origin: tableOrigin))
   }
 
   private mutating func addManagementSet(_ management: [ManagementElement], _ family: AddressFamily, _ kind: MatchKind)
   {
-    let elements = management.filter { $0.family == family && Self.kind($0.kind, belongsTo: kind) }.map { element in
-      ProgramElement(
-        low: [.address(element.sources.first)] + Self.selectorValues(element.kind, element.selectors.lowerBound),
-        high: [.address(element.sources.last)] + Self.selectorValues(element.kind, element.selectors.upperBound),
-        jump: nil)
+    var elements: [ProgramElement] = []
+    for element in management where element.family == family && Self.kind(element.kind, belongsTo: kind) {
+      elements.append(
+        ProgramElement(
+          low: [.address(element.sources.first)] + Self.selectorValues(element.kind, element.selectors.lowerBound),
+          high: [.address(element.sources.last)] + Self.selectorValues(element.kind, element.selectors.upperBound),
+          jump: nil, origin: places.index(of: element.lines.first)))
     }
     sets.append(
       ProgramSet(
         name: Self.managementSetName(family, kind), key: [Self.addressType(family)] + Self.selectorTypes(kind),
-        isVerdictMap: false, isInterval: true, counter: false, elements: elements, origin: nil))
+        isVerdictMap: false, isInterval: true, counter: false, elements: elements, origin: tableOrigin))
   }
 
   // MARK: Chains
@@ -216,7 +230,7 @@ struct NftablesProgram {
       }
     }
     rules.append([.counter, .limitPerSecond(10), .log("conduit drop ")])
-    return ProgramChain(name: "forward", hook: .forward, rules: rules)
+    return ProgramChain(name: "forward", hook: .forward, rules: rules, origin: tableOrigin)
   }
 
   private func inputChain(usesInterfaces: Bool) -> ProgramChain {
@@ -240,7 +254,7 @@ struct NftablesProgram {
       }
     }
     rules.append([.counter, .limitPerSecond(10), .log("conduit input drop ")])
-    return ProgramChain(name: "input", hook: .input, rules: rules)
+    return ProgramChain(name: "input", hook: .input, rules: rules, origin: tableOrigin)
   }
 
   /// The family, and the protocols a map of `kind` holds.
@@ -265,8 +279,8 @@ struct ProgramSet {
   var isInterval: Bool
   var counter: Bool
   var elements: [ProgramElement]
-  /// The policy place (`file:line:col`) of its first element's rule.
-  var origin: String?
+  /// The index of its place in `NftablesProgram.places`: the gateway.
+  var origin: Int32
 }
 
 /// One element: the lowest and highest key (field by field, equal in a set that is not an interval set) and, in a verdict map, the chain it jumps to.
@@ -274,6 +288,8 @@ struct ProgramElement {
   var low: [KeyValue]
   var high: [KeyValue]
   var jump: String?
+  /// The index of its place in `NftablesProgram.places`.
+  var origin: Int32
 }
 
 /// One field of a set key.
@@ -299,6 +315,9 @@ struct ProgramChain {
   var name: String
   var hook: Hook?
   var rules: [[ProgramStatement]]
+  /// The index of the place of the chain and its rules in `NftablesProgram.places`: the conduit for its chains,
+  /// the gateway for the base chains.
+  var origin: Int32
 }
 
 /// One statement of a rule.
@@ -328,13 +347,4 @@ enum ProgramStatement {
   case drop
   /// `goto CHAIN`.
   case goto(String)
-}
-
-extension RuleOrigin {
-  /// `file:line:col` of the rule, the file relative to the directory of the ruleset's main policy.
-  func preciseLocation(in ruleset: Ruleset) -> String {
-    let start = range.startLocation
-    let path = ruleset.mainPolicyPath.map { SourcePath.relative(range.file.path, toDirectoryOf: $0) } ?? range.file.path
-    return "\(path):\(start.line):\(start.column)"
-  }
 }

@@ -97,7 +97,9 @@ import Testing
     #expect(read.flowTable == artifact.flowTable)
     #expect(read.interfaces == ["eth1", "eth2"])
     #expect(read.header.table == "conduit_plant")
-    #expect(!read.batch.origins.isEmpty)
+    #expect(!read.batch.origins.messagePlaces.isEmpty)
+    #expect(read.batch.origins.elements.count == read.layout.elementCount)
+    #expect(read.batch.origins.elementPlaces.allSatisfy { $0 != nil })
     #expect(read.layout.acknowledgedSequences.count > 10)
     #expect(
       read.header.compileDigest

@@ -48,7 +48,8 @@ import Testing
     }
   }
 
-  static let targets = ["nft", "iptables", "ip6tables", "flows.json"]
+  /// `payload` is the nft artifact's batch as text (`NftablesBatch.payloadText`): its bytes, reviewable without root.
+  static let targets = ["nft", "payload", "iptables", "ip6tables", "flows.json"]
 
   /// The `.conduit` files under `Policies/`; throws when the directory cannot be read.
   static func samplePolicies() throws -> [String] {
@@ -65,6 +66,7 @@ import Testing
   static func backend(_ target: String) -> any Backend {
     switch target {
     case "nft": NftablesTextBackend()
+    case "payload": NftablesArtifactBackend()
     case "iptables": IptablesBackend(family: .ipv4)
     case "ip6tables": IptablesBackend(family: .ipv6)
     default: FlowsBackend()
@@ -77,7 +79,10 @@ import Testing
       policy: PolicyRequest(policyPath: testCase.policy, today: CalendarDay("2026-11-28")!), gateway: testCase.gateway)
     let compiled = try Pipeline.compile(request, backend: backend(testCase.target))
     #expect(compiled.diagnostics.isEmpty)
-    let text = String(decoding: compiled.output.joined(), as: UTF8.self)
+    let text =
+      testCase.target == "payload"
+      ? try NftablesArtifact(decoding: Array(compiled.output.joined())).batch.payloadText()
+      : String(decoding: compiled.output.joined(), as: UTF8.self)
     return text.replacingOccurrences(of: packageRoot.path + "/", with: "")
   }
 

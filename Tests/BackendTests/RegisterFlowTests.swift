@@ -21,8 +21,11 @@ import Testing
       name: name, id: id, key: key,
       flags: interval ? NetlinkConstant.setInterval | (key.count > 1 ? NetlinkConstant.setConcat : 0) : 0,
       isVerdictMap: false, counter: false,
-      elements: NftSetElements(elements.map { NftSetElement(key: $0.0, keyEnd: interval ? $0.1 : nil, verdict: nil) }),
-      origin: nil)
+      elements: NftSetElements(
+        elements.map {
+          NftSetElement(key: $0.0, keyEnd: interval ? $0.1 : nil, verdict: nil, origin: BatchOrigins.none)
+        }),
+      origin: BatchOrigins.none)
   }
 
   /// `eth0 . 10.0.0.0-10.0.0.255`, the shape of conduit's own zones set.
@@ -34,13 +37,15 @@ import Testing
   static func batch(sets: [NftSet], rules: [[NftExpression]], deletingTheTable: Bool = true) -> [UInt8] {
     var writer = NetlinkBatchWriter(table: "conduit")
     writer.begin()
-    writer.newTable()
-    if deletingTheTable { writer.deleteTable() }
-    writer.newTable()
+    writer.newTable(origin: BatchOrigins.none)
+    if deletingTheTable { writer.deleteTable(origin: BatchOrigins.none) }
+    writer.newTable(origin: BatchOrigins.none)
     writer.newChain(
-      NftChain(name: "forward", hook: (UInt32(NF_INET_FORWARD.rawValue), 0, NetlinkConstant.verdictDrop)))
+      NftChain(
+        name: "forward", hook: (UInt32(NF_INET_FORWARD.rawValue), 0, NetlinkConstant.verdictDrop),
+        origin: BatchOrigins.none))
     for set in sets { writer.newSet(set) }
-    for rule in rules { writer.newRule(NftRule(chain: "forward", expressions: rule, origin: nil)) }
+    for rule in rules { writer.newRule(NftRule(chain: "forward", expressions: rule, origin: BatchOrigins.none)) }
     writer.end()
     return writer.bytes
   }

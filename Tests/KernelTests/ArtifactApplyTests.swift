@@ -134,6 +134,7 @@ import Testing
     let result = try Self.apply(damaged.encoded(), in: lab)
     #expect(result.status == 1)
     #expect(result.standardError.contains("the kernel rejected message"))
+    #expect(result.standardError.contains("which comes from"), "\(result.standardError)")
     #expect(result.standardError.contains("nothing was changed"))
     #expect(try lab.nftListRulesetWithSortedElements() == before)
   }
