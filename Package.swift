@@ -18,7 +18,9 @@ let package = Package(
   targets: [
     .target(name: "FlowSpace", swiftSettings: optimized),
     .target(name: "BaselineFormat", swiftSettings: optimized),
-    .target(name: "PolicyLanguage", swiftSettings: optimized),
+    .target(
+      name: "PolicyLanguage", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: optimized),
     .target(
       name: "PolicyModel",
       dependencies: [

@@ -86,7 +86,7 @@ public struct FlowTable: Sendable, Equatable {
 
   static func protocolNumber(_ kind: MatchKind) -> UInt8 {
     switch kind {
-    case .transport(let transport): transport.number
+    case .tcp, .udp: kind.transportNumber!
     case .icmp: 1
     case .icmpv6: 58
     case .proto: 0

@@ -39,7 +39,7 @@ public struct FlowsJSONRenderer: Sendable {
       return Entry(
         family: element.family.rawValue, protocol: element.kind.description, sources: element.sources.description,
         destinations: element.destinations.description,
-        ports: { if case .transport = element.kind { selectors } else { nil } }(),
+        ports: element.kind.hasPorts ? selectors : nil,
         icmpTypes: element.kind == .icmp || element.kind == .icmpv6 ? selectors : nil,
         protocolNumbers: element.kind == .proto ? selectors : nil, conduit: ruleset.chains[element.chain].conduit,
         sourceZone: first.sourceZone, destinationZone: first.destinationZone, log: element.log,

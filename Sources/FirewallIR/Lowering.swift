@@ -294,3 +294,26 @@ struct FlowSelection {
       notes: [DiagnosticNote("mitigation '\(other.name)' is declared here", at: other.nameRange)])
   }
 }
+
+extension MatchKind {
+  /// The kind and selectors of one service match.
+  public static func of(_ match: ServiceMatch) -> (kind: MatchKind, selectors: IntervalSet<UInt16>) {
+    switch match {
+    case .ports(let transport, _): (transport == .tcp ? .tcp : .udp, match.selectors)
+    case .icmp: (.icmp, match.selectors)
+    case .icmpv6: (.icmpv6, match.selectors)
+    case .proto: (.proto, match.selectors)
+    }
+  }
+
+  /// The model's protocol of the kind, by which conduit regions are kept apart.
+  public var protocolKind: ProtocolKind {
+    switch self {
+    case .tcp: .tcp
+    case .udp: .udp
+    case .icmp: .icmp
+    case .icmpv6: .icmpv6
+    case .proto: .other
+    }
+  }
+}

@@ -1,11 +1,12 @@
 import FlowSpace
 import PolicyLanguage
-import PolicyModel
 
 /// What a flow element matches besides its addresses.
-public enum MatchKind: Hashable, Sendable, Comparable, CustomStringConvertible {
-  /// TCP or UDP; the selectors are destination ports.
-  case transport(TransportProtocol)
+public enum MatchKind: Int, Hashable, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+  /// TCP; the selectors are destination ports.
+  case tcp
+  /// UDP; the selectors are destination ports.
+  case udp
   /// ICMP query types (IPv4); the selectors are types.
   case icmp
   /// ICMPv6 query types (IPv6); the selectors are types.
@@ -14,7 +15,7 @@ public enum MatchKind: Hashable, Sendable, Comparable, CustomStringConvertible {
   case proto
 
   /// Every kind, in the order backends emit them.
-  public static let all: [MatchKind] = [.transport(.tcp), .transport(.udp), .icmp, .icmpv6, .proto]
+  public static let all: [MatchKind] = allCases
 
   /// The kinds that exist in a family.
   public static func kinds(of family: AddressFamily) -> [MatchKind] {
@@ -27,33 +28,24 @@ public enum MatchKind: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
   }
 
-  /// The kind and selectors of one service match.
-  public static func of(_ match: ServiceMatch) -> (kind: MatchKind, selectors: IntervalSet<UInt16>) {
-    switch match {
-    case .ports(let transport, _): (.transport(transport), match.selectors)
-    case .icmp: (.icmp, match.selectors)
-    case .icmpv6: (.icmpv6, match.selectors)
-    case .proto: (.proto, match.selectors)
-    }
-  }
+  /// Whether the selectors are destination ports (TCP or UDP).
+  public var hasPorts: Bool { self == .tcp || self == .udp }
 
-  /// The protocol of the kind.
-  public var protocolKind: ProtocolKind {
+  /// The IP protocol number of TCP and UDP; nil for the other kinds.
+  public var transportNumber: UInt8? {
     switch self {
-    case .transport(let transport): transport == .tcp ? .tcp : .udp
-    case .icmp: .icmp
-    case .icmpv6: .icmpv6
-    case .proto: .other
+    case .tcp: 6
+    case .udp: 17
+    default: nil
     }
   }
 
-  private var rank: Int { Self.all.firstIndex(of: self)! }
-
-  public static func < (lhs: MatchKind, rhs: MatchKind) -> Bool { lhs.rank < rhs.rank }
+  public static func < (lhs: MatchKind, rhs: MatchKind) -> Bool { lhs.rawValue < rhs.rawValue }
 
   public var description: String {
     switch self {
-    case .transport(let transport): transport.rawValue
+    case .tcp: "tcp"
+    case .udp: "udp"
     case .icmp: "icmp"
     case .icmpv6: "icmpv6"
     case .proto: "proto"

@@ -1,5 +1,4 @@
 import PolicyLanguage
-import PolicyModel
 
 /// Arguments of `iptables-restore` lines. Its tokenizer splits a line at spaces and tabs, joins what stands
 /// between double quotes, and reads `\` as an escape inside them; a line break ends the rule. Words from the

@@ -1,7 +1,6 @@
 import FirewallIR
 import FlowSpace
 import PolicyLanguage
-import PolicyModel
 
 /// The chain names of the iptables backend, within iptables' 28 characters.
 public struct IptablesNames: Sendable {
@@ -226,11 +225,11 @@ public struct IptablesRestoreRenderer: Sendable {
     -> [String]
   {
     switch kind {
-    case .transport(let transport):
+    case .tcp, .udp:
       let ports =
         selectors.lowerBound == selectors.upperBound
         ? "\(selectors.lowerBound)" : "\(selectors.lowerBound):\(selectors.upperBound)"
-      return ["-p \(transport.rawValue) -m \(transport.rawValue) --dport \(ports)"]
+      return ["-p \(kind) -m \(kind) --dport \(ports)"]
     case .icmp:
       return selectors.map { "-p icmp -m icmp --icmp-type \($0)" }
     case .icmpv6:

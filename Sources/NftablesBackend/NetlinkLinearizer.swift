@@ -1,7 +1,6 @@
 import CNetlink
 import FirewallIR
 import FlowSpace
-import PolicyModel
 
 /// The nf_tables batch of a ruleset: the same table as `NftablesTextRenderer` writes, as netlink messages.
 public struct NftablesBatch: Sendable {

@@ -2,7 +2,6 @@ import Crypto
 import FirewallIR
 import Foundation
 import PolicyLanguage
-import PolicyModel
 
 /// The `nft` target: the complete netlink batch for one gateway with what `apply` needs beside it, in a file every
 /// byte of which is covered by one SHA-256 digest.

@@ -1,7 +1,6 @@
 import FirewallIR
 import FlowSpace
 import PolicyLanguage
-import PolicyModel
 
 /// conduit's nftables table for one ruleset, built once: the sets and maps with their elements, and the chains with
 /// their rules as statements. The text renderer and the netlink linearizer both render this program, so the script
@@ -53,11 +52,11 @@ struct NftablesProgram {
 
   /// The kinds that have a map of their own: TCP and UDP share one.
   static func mapKinds(_ family: AddressFamily) -> [MatchKind] {
-    MatchKind.kinds(of: family).filter { $0 != .transport(.udp) }
+    MatchKind.kinds(of: family).filter { $0 != .udp }
   }
 
   static func kind(_ kind: MatchKind, belongsTo mapKind: MatchKind) -> Bool {
-    if case .transport = kind, case .transport = mapKind { return true }
+    if kind.hasPorts, mapKind.hasPorts { return true }
     return kind == mapKind
   }
 
@@ -66,7 +65,7 @@ struct NftablesProgram {
   static func flowMapName(_ family: AddressFamily, _ kind: MatchKind) -> String {
     let suffix = family == .ipv4 ? "v4" : "v6"
     switch kind {
-    case .transport: return "flows_\(suffix)"
+    case .tcp, .udp: return "flows_\(suffix)"
     case .icmp: return "icmp_v4"
     case .icmpv6: return "icmpv6_v6"
     case .proto: return "proto_\(suffix)"
@@ -89,7 +88,7 @@ struct NftablesProgram {
 
   static func selectorTypes(_ kind: MatchKind) -> [NftDataType] {
     switch kind {
-    case .transport: [.inetProtocol, .inetService]
+    case .tcp, .udp: [.inetProtocol, .inetService]
     case .icmp: [.icmpType]
     case .icmpv6: [.icmpv6Type]
     case .proto: [.inetProtocol]
@@ -102,7 +101,7 @@ struct NftablesProgram {
 
   static func selectorFields(_ kind: MatchKind) -> [ProgramField] {
     switch kind {
-    case .transport: [.l4proto, .destinationPort]
+    case .tcp, .udp: [.l4proto, .destinationPort]
     case .icmp: [.icmpType]
     case .icmpv6: [.icmpv6Type]
     case .proto: [.l4proto]
@@ -117,8 +116,8 @@ struct NftablesProgram {
 
   static func appendSelectorValues(_ kind: MatchKind, _ value: UInt16, to values: inout [KeyValue]) {
     switch kind {
-    case .transport(let transport):
-      values.append(.protocolNumber(transport.number))
+    case .tcp, .udp:
+      values.append(.protocolNumber(kind.transportNumber!))
       values.append(.port(value))
     case .icmp, .icmpv6: values.append(.icmpType(UInt8(value)))
     case .proto: values.append(.protocolNumber(UInt8(value)))
@@ -260,7 +259,7 @@ struct NftablesProgram {
   /// The family, and the protocols a map of `kind` holds.
   static func protocolMatch(_ family: AddressFamily, _ kind: MatchKind) -> [ProgramStatement] {
     switch kind {
-    case .transport: [.nfproto(family), .l4protoIn([6, 17])]
+    case .tcp, .udp: [.nfproto(family), .l4protoIn([6, 17])]
     case .icmp: [.nfproto(family), .l4proto(1)]
     case .icmpv6: [.nfproto(family), .l4proto(58)]
     case .proto: [.nfproto(family)]

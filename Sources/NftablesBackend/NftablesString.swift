@@ -1,5 +1,4 @@
 import PolicyLanguage
-import PolicyModel
 
 /// Text written into nft strings (log prefixes, interface names) and nft comments. nft strings have no escapes
 /// and expand `$variables`, so the characters they cannot carry are replaced by `_`: `"`, `$`, `\`, and what

@@ -1,7 +1,6 @@
 import FirewallIR
 import FlowSpace
 import PolicyLanguage
-import PolicyModel
 
 /// The names the nftables backends give to conduit's table, chains, sets and maps.
 public struct NftablesNames: Sendable {

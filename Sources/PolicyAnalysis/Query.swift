@@ -163,7 +163,7 @@ public enum Query {
     let range =
       selectors.lowerBound == selectors.upperBound
       ? "\(selectors.lowerBound)" : "\(selectors.lowerBound)-\(selectors.upperBound)"
-    if case .transport = kind, selectors == 0...UInt16.max { return kind.description }
+    if kind.hasPorts, selectors == 0...UInt16.max { return kind.description }
     return "\(kind)/\(range)"
   }
 }

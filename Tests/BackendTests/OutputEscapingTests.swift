@@ -1,3 +1,4 @@
+import PolicyLanguage
 import PolicyModel
 import Testing
 

@@ -153,7 +153,7 @@ import Testing
         "10.30.0.40 > 10.40.0.10 icmp/8 ops-ctl",
       ])
     let mitigationElement = try #require(
-      ruleset.elements.first { $0.destinations.description == "10.40.0.11" && $0.kind == .transport(.tcp) })
+      ruleset.elements.first { $0.destinations.description == "10.40.0.11" && $0.kind == .tcp })
     #expect(mitigationElement.rules.map { ruleset.rules[$0].mitigation } == ["cut-plc-2"])
     #expect(ruleset.mitigations == ["cut-plc-2"])
   }

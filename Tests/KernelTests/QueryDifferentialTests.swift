@@ -113,8 +113,8 @@ extension RandomSite {
       let (service, match): (String, (MatchKind, UInt16)) =
         switch Int.random(in: 0..<5, using: &random) {
         case 0: ("ping", source.address.family == .ipv4 ? (.icmp, 8) : (.icmpv6, 128))
-        case 1, 2: ("udp/\(port)", (.transport(.udp), port))
-        default: ("tcp/\(port)", (.transport(.tcp), port))
+        case 1, 2: ("udp/\(port)", (.udp, port))
+        default: ("tcp/\(port)", (.tcp, port))
         }
       result.append(Question(source: source.address, destination: destination, service: service, match: match))
     }

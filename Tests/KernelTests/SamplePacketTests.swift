@@ -188,8 +188,8 @@ struct LabWorld {
       let from = interfaceOf(source), let to = interfaceOf(destination), from != to
     else { return nil }
     switch match.0 {
-    case .transport(.tcp): return .tcp(from: "\(source)", to: "\(destination)", port: match.1)
-    case .transport(.udp): return .udp(from: "\(source)", to: "\(destination)", port: match.1)
+    case .tcp: return .tcp(from: "\(source)", to: "\(destination)", port: match.1)
+    case .udp: return .udp(from: "\(source)", to: "\(destination)", port: match.1)
     case .icmp: return match.1 == 8 ? .ping(from: "\(source)", to: "\(destination)") : nil
     case .icmpv6: return match.1 == 128 ? .ping(from: "\(source)", to: "\(destination)") : nil
     case .proto: return .proto(from: "\(source)", to: "\(destination)", protocolNumber: UInt8(match.1))
@@ -211,10 +211,9 @@ struct LabWorld {
       let rule = policy.rules[flow.rule].declaration.range
       let origin = "\(rule.file.path.split(separator: "/").last!):\(rule.startLocation.line)"
       add(source, destination, (kind, selector), "allowed by \(origin)")
-      if case .transport(let transport) = kind {
+      if kind.hasPorts {
         if selector < UInt16.max { add(source, destination, (kind, selector + 1), "wrong port near \(origin)") }
-        add(
-          source, destination, (.transport(transport == .tcp ? .udp : .tcp), selector), "other protocol near \(origin)")
+        add(source, destination, (kind == .tcp ? .udp : .tcp, selector), "other protocol near \(origin)")
       }
       add(destination, source, (kind, selector), "reverse of \(origin)")
       let destinationZone = policy.zone(of: destination)
@@ -232,7 +231,7 @@ struct LabWorld {
         let otherFamily: AddressFamily = source.family == .ipv4 ? .ipv6 : .ipv4
         if let otherSource = sourceAsset.addresses.first(where: { $0.family == otherFamily }),
           let otherDestination = destinationAsset.addresses.first(where: { $0.family == otherFamily }),
-          case .transport = kind
+          kind.hasPorts
         {
           add(otherSource, otherDestination, (kind, selector), "other family near \(origin)")
         }

@@ -71,7 +71,7 @@ import Testing
     }
     let hosts = old.assets.flatMap(\.addresses)
     let probes: [(MatchKind, UInt16)] = [
-      (.transport(.tcp), 22), (.transport(.tcp), 102), (.transport(.tcp), 502), (.transport(.tcp), 503), (.icmp, 8),
+      (.tcp, 22), (.tcp, 102), (.tcp, 502), (.tcp, 503), (.icmp, 8),
       (.icmpv6, 128),
     ]
     var checked = 0
@@ -93,7 +93,7 @@ import Testing
 
   @Test func partsNameTheirConduitAndRules() throws {
     let difference = try Self.difference(Self.before, Self.after)
-    let added = try #require(difference.added.first { $0.kind == .transport(.tcp) })
+    let added = try #require(difference.added.first { $0.kind == .tcp })
     #expect(added.conduit == "ops-ctl")
     #expect(added.rules.first?.range.startLocation.line == 23)
     let removed = try #require(difference.removed.first)

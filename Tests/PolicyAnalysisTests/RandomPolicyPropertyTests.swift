@@ -12,7 +12,7 @@ import Testing
 @Suite struct RandomPolicyPropertyTests {
   /// The points probed: every pair of hosts of one family, on these protocols and selectors.
   static let selectors: [(MatchKind, UInt16)] =
-    RandomSite.probePorts.map { (.transport(.tcp), $0) } + [161, 162, 2222].map { (.transport(.udp), $0) } + [
+    RandomSite.probePorts.map { (.tcp, $0) } + [161, 162, 2222].map { (.udp, $0) } + [
       (.icmp, 8), (.icmpv6, 128),
     ]
 

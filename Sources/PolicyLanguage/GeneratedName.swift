@@ -1,5 +1,4 @@
 import Crypto
-import PolicyLanguage
 
 /// How the backends turn policy names into the names of the objects they generate (tables, chains), so that the
 /// checker and every backend agree on which names become one.
