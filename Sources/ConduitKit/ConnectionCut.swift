@@ -44,7 +44,9 @@ public enum ConnectionCut {
       var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
       let length = socklen_t(family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
       guard getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-      let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+      let text =
+        String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "%")
+        .first.map(String.init) ?? ""
       if let parsed = IPAddress(text) { result.insert(parsed) }
     }
     return result

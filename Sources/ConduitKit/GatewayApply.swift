@@ -47,7 +47,7 @@ public enum GatewayApply {
     -> ApplyReport
   {
     guard let networkNamespace else { return try applyHere(artifact, force: force) }
-    let result = OnOwnThread.run { () -> Result<ApplyReport, PipelineStop> in
+    let result = onThreadOfItsOwn { () -> Result<ApplyReport, PipelineStop> in
       do throws(KernelSessionError) {
         try KernelSession.enterNetworkNamespace(networkNamespace)
       } catch {
@@ -85,24 +85,5 @@ public enum GatewayApply {
     }
     let cut = Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
     return ApplyReport(table: artifact.header.table, networkNamespace: nil, cutConnections: cut)
-  }
-}
-
-/// Runs work on a new thread and waits for it, for work that changes the thread's state (its network namespace).
-enum OnOwnThread {
-  static func run<Value: Sendable>(_ work: @escaping @Sendable () -> Value) -> Value {
-    let box = Box<Value>()
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-      box.value = work()
-      done.signal()
-    }
-    thread.start()
-    done.wait()
-    return box.value!
-  }
-
-  private final class Box<Value>: @unchecked Sendable {
-    var value: Value?
   }
 }

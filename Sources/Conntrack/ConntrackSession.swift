@@ -224,7 +224,7 @@ public final class ConntrackSession: @unchecked Sendable {
   }
 
   /// Opens and binds a netfilter netlink socket in the calling thread's network namespace.
-  static func openSocket() throws -> OpaquePointer {
+  static func openSocket() throws(ConntrackError) -> OpaquePointer {
     guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
       throw ConntrackError.system("opening a netfilter netlink socket", errno: errno)
     }

@@ -111,3 +111,19 @@ public func inParallel<First: Sendable, Second: Sendable>(
   }
   return (firstResult!, secondResult!)
 }
+
+/// Runs `work` on a new thread of its own, which exits afterwards, and waits for its result: for work that changes
+/// the state of its thread (its network namespace), so that neither the caller's thread nor one of Dispatch's pool
+/// is ever changed.
+public func onThreadOfItsOwn<Value: Sendable>(_ work: @escaping @Sendable () -> Value) -> Value {
+  let result = Mutex<Value?>(nil)
+  let done = DispatchSemaphore(value: 0)
+  let thread = Thread {
+    let value = work()
+    result.withLock { $0 = value }
+    done.signal()
+  }
+  thread.start()
+  done.wait()
+  return result.withLock { $0! }
+}

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 
@@ -28,6 +29,13 @@ import Testing
   @Test(arguments: [0, 5, 1024, 1025, 5000])
   func chunkedMapFillsEverySlotInOrder(count: Int) {
     #expect(concurrentMap(count: count, chunkSize: 1024) { String($0) } == (0..<count).map { String($0) })
+  }
+
+  @Test func workOnAThreadOfItsOwnRunsElsewhereAndReturnsItsResult() {
+    let caller = UInt(pthread_self())
+    let (thread, value) = onThreadOfItsOwn { (UInt(pthread_self()), [1, 2, 3].reduce(0, +)) }
+    #expect(thread != caller)
+    #expect(value == 6)
   }
 
   @Test func inParallelReturnsBothResults() {
