@@ -14,11 +14,18 @@ struct CompileCommand: ParsableCommand {
       and ip6tables (iptables-restore input for a dedicated gateway), flows (the allowed flows as JSON).
       """)
 
-  /// The names of `Backends.all`.
-  enum Target: String, ExpressibleByArgument, CaseIterable {
-    case nft
-    case nftText = "nft-text"
-    case iptables, ip6tables, flows
+  /// A target: the name of one of `Backends.all`.
+  struct Target: ExpressibleByArgument {
+    let name: String
+
+    init?(argument: String) {
+      guard Backends.named(argument) != nil else { return nil }
+      name = argument
+    }
+
+    static var allValueStrings: [String] { Backends.all.map(\.target) }
+
+    var defaultValueDescription: String { name }
   }
 
   @OptionGroup var options: PolicyOptions
@@ -26,8 +33,8 @@ struct CompileCommand: ParsableCommand {
   @Option(help: "The gateway to compile for (required when the policy has several).")
   var gateway: String?
 
-  @Option(help: "What to emit: nft, nft-text, iptables, ip6tables or flows.")
-  var target: Target = .nft
+  @Option(help: "What to emit.")
+  var target = Target(argument: "nft")!
 
   @Option(name: .customLong("mitigation"), help: "Compile this mitigation in (repeatable).")
   var mitigations: [String] = []
@@ -39,10 +46,7 @@ struct CompileCommand: ParsableCommand {
   var output: String?
 
   func run() throws {
-    guard let backend = Backends.named(target.rawValue) else {
-      reportError("no backend for target '\(target.rawValue)'")
-      throw ExitCode(64)
-    }
+    let backend = Backends.named(target.name)!
     let request = CompileRequest(
       policy: options.request, gateway: gateway, mitigations: mitigations, strict: strict)
     let compiled = try stage { () throws(PipelineStop) in try Pipeline.compile(request, backend: backend) }
