@@ -30,10 +30,7 @@ import Testing
 
   /// `site.conduit:LINE:COLUMN` of `text` on the first line holding `line`.
   static func place(of text: String, in line: String) throws -> String {
-    let lines = site.components(separatedBy: "\n")
-    let number = try #require(lines.firstIndex { $0.contains(line) })
-    let column = try #require(lines[number].range(of: text)).lowerBound.utf16Offset(in: lines[number]) + 1
-    return "site.conduit:\(number + 1):\(column)"
+    try #require(policyPlace(of: text, onLineWith: line, in: site, file: "site.conduit"))
   }
 
   static func compiled() throws -> (batch: NftablesBatch, ruleset: Ruleset) {

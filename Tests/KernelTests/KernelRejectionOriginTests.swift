@@ -1,5 +1,6 @@
 import Foundation
 import NftablesBackend
+import PolicyTestSupport
 import Testing
 
 /// A batch the kernel rejects is reported at the policy line and column of the object it rejected: a set element
@@ -30,12 +31,9 @@ import Testing
 
     """
 
-  /// `policy.conduit:LINE:COLUMN` of the first occurrence of `text` in the policy.
+  /// `policy.conduit:LINE:COLUMN` of `text` on the first line holding `line`.
   static func place(of text: String, in line: String) throws -> String {
-    let lines = policy.components(separatedBy: "\n")
-    let number = try #require(lines.firstIndex { $0.contains(line) })
-    let column = try #require(lines[number].range(of: text)).lowerBound.utf16Offset(in: lines[number]) + 1
-    return "policy.conduit:\(number + 1):\(column)"
+    try #require(policyPlace(of: text, onLineWith: line, in: policy, file: "policy.conduit"))
   }
 
   /// Compiles the policy with the CLI and returns the artifact's bytes.
@@ -113,6 +111,22 @@ import Testing
     Issue.record("no message of type \(type) holds '\(text)'")
   }
 
+  /// Expects `conduit apply` to have failed with the kernel's rejection of `object` from `place`, the namespace left
+  /// as it was.
+  static func expectRejection(
+    _ result: CommandOutput, unchanged: Bool, at place: String, naming object: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    #expect(result.status == 1, "\(result.standardError)", sourceLocation: sourceLocation)
+    #expect(
+      result.standardError.contains("the kernel rejected \(object)"), "\(result.standardError)",
+      sourceLocation: sourceLocation)
+    #expect(
+      result.standardError.contains("which comes from \(place);"), "\(result.standardError)",
+      sourceLocation: sourceLocation)
+    #expect(unchanged, sourceLocation: sourceLocation)
+  }
+
   static let newChain: UInt8 = 3
   static let newRule: UInt8 = 6
   static let newSet: UInt8 = 9
@@ -122,21 +136,15 @@ import Testing
     let (result, unchanged) = try Self.applyDamaged { batch in
       try Self.rename("c_bravo", to: "c_bravX", inFirstMessageOfType: Self.newSetElement, in: &batch)
     }
-    #expect(result.status == 1, "\(result.standardError)")
-    let place = try Self.place(of: "allow", in: "10.50.0.1 service tcp/443")
-    #expect(result.standardError.contains("the kernel rejected set element"), "\(result.standardError)")
-    #expect(result.standardError.contains("which comes from \(place);"), "\(result.standardError)")
-    #expect(unchanged)
+    try Self.expectRejection(
+      result, unchanged: unchanged, at: Self.place(of: "allow", in: "10.50.0.1 service tcp/443"), naming: "set element")
   }
 
   @Test(.kernelTests) func aRejectedRuleNamesItsConduit() throws {
     let (result, unchanged) = try Self.applyDamaged { batch in
       try Self.rename("c_bravo", to: "c_bravX", inFirstMessageOfType: Self.newRule, in: &batch)
     }
-    #expect(result.status == 1, "\(result.standardError)")
-    let place = try Self.place(of: "bravo", in: "conduit bravo")
-    #expect(result.standardError.contains("which comes from \(place);"), "\(result.standardError)")
-    #expect(unchanged)
+    try Self.expectRejection(result, unchanged: unchanged, at: Self.place(of: "bravo", in: "conduit bravo"))
   }
 
   @Test(.kernelTests) func aRejectedChainNamesItsConduit() throws {
@@ -145,10 +153,7 @@ import Testing
         ForgedBatchAttributeKernelTests.attribute(5, [0, 0, 0, 0]), toFirstMessageOfType: Self.newChain,
         holding: "c_bravo", in: &batch)
     }
-    #expect(result.status == 1, "\(result.standardError)")
-    let place = try Self.place(of: "bravo", in: "conduit bravo")
-    #expect(result.standardError.contains("which comes from \(place);"), "\(result.standardError)")
-    #expect(unchanged)
+    try Self.expectRejection(result, unchanged: unchanged, at: Self.place(of: "bravo", in: "conduit bravo"))
   }
 
   @Test(.kernelTests) func aRejectedSetNamesTheGateway() throws {
@@ -157,9 +162,6 @@ import Testing
         ForgedBatchAttributeKernelTests.attribute(8, [0, 0, 0, 7]), toFirstMessageOfType: Self.newSet,
         holding: "exact_flows_v4", in: &batch)
     }
-    #expect(result.status == 1, "\(result.standardError)")
-    let place = try Self.place(of: "gw", in: "gateway gw")
-    #expect(result.standardError.contains("which comes from \(place);"), "\(result.standardError)")
-    #expect(unchanged)
+    try Self.expectRejection(result, unchanged: unchanged, at: Self.place(of: "gw", in: "gateway gw"))
   }
 }

@@ -13,3 +13,13 @@ public func checkPolicy(text: String, mitigationsActive: Bool = false) throws ->
   return try Pipeline.check(
     PolicyRequest(policyPath: path, today: CalendarDay("2026-11-28")!), mitigationsActive: mitigationsActive)
 }
+
+/// `FILE:LINE:COLUMN` of the first `text` on the first line of `policy` that holds `line`: the place conduit names
+/// for it (1-based, columns in UTF-16 units, which equal scalars for ASCII policies); nil when there is none.
+public func policyPlace(of text: String, onLineWith line: String, in policy: String, file: String) -> String? {
+  let lines = policy.components(separatedBy: "\n")
+  guard let number = lines.firstIndex(where: { $0.contains(line) }),
+    let range = lines[number].range(of: text)
+  else { return nil }
+  return "\(file):\(number + 1):\(range.lowerBound.utf16Offset(in: lines[number]) + 1)"
+}
