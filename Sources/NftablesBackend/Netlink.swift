@@ -12,6 +12,8 @@ enum NetlinkConstant {
   static let messageNewTable = UInt16(NFT_MSG_NEWTABLE.rawValue)
   static let messageDeleteTable = UInt16(NFT_MSG_DELTABLE.rawValue)
   static let messageNewChain = UInt16(NFT_MSG_NEWCHAIN.rawValue)
+  /// The user data type of a chain comment.
+  static let userDataChainComment = UInt8(NFTNL_UDATA_CHAIN_COMMENT.rawValue)
   static let messageNewSet = UInt16(NFT_MSG_NEWSET.rawValue)
   static let messageNewSetElement = UInt16(NFT_MSG_NEWSETELEM.rawValue)
   static let messageNewRule = UInt16(NFT_MSG_NEWRULE.rawValue)
@@ -169,6 +171,8 @@ struct NftRule {
 struct NftChain {
   var name: String
   var hook: (number: UInt32, priority: Int32, policy: UInt32)?
+  /// The chain's comment (user data `NFTNL_UDATA_CHAIN_COMMENT`, as nft writes it).
+  var comment: String?
   /// The index of the chain's place (`BatchOrigins.places`).
   var origin: Int32
 }
@@ -232,6 +236,13 @@ struct NetlinkBatchWriter {
       nftnl_chain_set_s32(object, UInt16(NFTNL_CHAIN_PRIO.rawValue), hook.priority)
       nftnl_chain_set_u32(object, UInt16(NFTNL_CHAIN_POLICY.rawValue), hook.policy)
       nftnl_chain_set_str(object, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
+    }
+    let userData = nftnl_udata_buf_alloc(256)!
+    defer { nftnl_udata_buf_free(userData) }
+    if let comment = chain.comment {
+      _ = nftnl_udata_put_strz(userData, UInt8(NFTNL_UDATA_CHAIN_COMMENT.rawValue), comment)
+      nftnl_chain_set_data(
+        object, UInt16(NFTNL_CHAIN_USERDATA.rawValue), nftnl_udata_buf_data(userData), nftnl_udata_buf_len(userData))
     }
     message(
       NetlinkConstant.messageNewChain, flags: NetlinkConstant.flagCreate | NetlinkConstant.flagAck,

@@ -25,6 +25,28 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   public private(set) var interfaces: [String] = []
   /// The number of set elements the element messages add, all together.
   public private(set) var elementCount = 0
+  /// What the comment of the identity chain says, when the batch creates one (`NftablesIdentity`).
+  public private(set) var identity: NftablesIdentity?
+
+  /// The comment of a new chain (its user data: one `NFTNL_UDATA_CHAIN_COMMENT` string), which only the identity
+  /// chain carries; nil without user data.
+  static func chainComment(_ bytes: [UInt8], _ attributes: [Attribute], message: Int) throws(NetlinkBatchError)
+    -> String?
+  {
+    guard let userData = attributes.first(where: { $0.type == UInt16(NFTA_CHAIN_USERDATA.rawValue) }) else {
+      return nil
+    }
+    guard let name = attributes.first(where: { $0.type == UInt16(NFTA_CHAIN_NAME.rawValue) }),
+      string(bytes, name.range) == NftablesIdentity.chainName
+    else { throw error("message \(message) gives a chain other than '\(NftablesIdentity.chainName)' a comment") }
+    let range = userData.range
+    guard range.count >= 3, bytes[range.lowerBound] == NetlinkConstant.userDataChainComment,
+      Int(bytes[range.lowerBound + 1]) == range.count - 2, bytes[range.upperBound - 1] == 0,
+      let comment = String(validating: bytes[(range.lowerBound + 2)..<(range.upperBound - 1)], as: UTF8.self),
+      !comment.utf8.contains(0)
+    else { throw error("message \(message) has a chain comment that is not one NUL-terminated UTF-8 string") }
+    return comment
+  }
 
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
@@ -82,6 +104,13 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         tables.insert(tableName)
         acknowledgedSequences.append(sequence)
         switch type & 0xFF {
+        case NetlinkConstant.messageNewChain:
+          if let comment = try Self.chainComment(bytes, attributes, message: index) {
+            guard identity == nil, let parsed = NftablesIdentity(comment: comment) else {
+              throw Self.error("message \(index) gives a chain a comment that is not conduit's identity")
+            }
+            identity = parsed
+          }
         case NetlinkConstant.messageDeleteTable:
           sets.deleteTable()
           elementMessages = []

@@ -23,9 +23,9 @@ public struct NetlinkLinearizer {
   /// Creates a linearizer.
   public init() {}
 
-  /// The batch that replaces conduit's table with the ruleset.
-  public func batch(_ ruleset: Ruleset, names: NftablesNames) -> NftablesBatch {
-    let program = NftablesProgram(ruleset, names: names)
+  /// The batch that replaces conduit's table with the ruleset, with the identity chain when `identity` is given.
+  public func batch(_ ruleset: Ruleset, names: NftablesNames, identity: NftablesIdentity? = nil) -> NftablesBatch {
+    let program = NftablesProgram(ruleset, names: names, identity: identity)
     var writer = NetlinkBatchWriter(table: program.table)
     var setIDs = SetIDs()
     writer.begin()
@@ -39,7 +39,7 @@ public struct NetlinkLinearizer {
           NetlinkConstant.verdictDrop
         )
       }
-      writer.newChain(NftChain(name: chain.name, hook: hook, origin: chain.origin))
+      writer.newChain(NftChain(name: chain.name, hook: hook, comment: chain.comment, origin: chain.origin))
     }
     for set in program.sets { writer.newSet(nftSet(set, id: setIDs.id(for: set.name))) }
     for chain in program.chains {

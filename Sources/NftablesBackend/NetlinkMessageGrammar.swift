@@ -86,7 +86,10 @@ enum NetlinkMessageGrammar {
     let table = Grammar(leaves: [attr(NFTA_TABLE_NAME)])
     let hook = Grammar(leaves: [attr(NFTA_HOOK_HOOKNUM), attr(NFTA_HOOK_PRIORITY)])
     let chain = Grammar(
-      leaves: [attr(NFTA_CHAIN_TABLE), attr(NFTA_CHAIN_NAME), attr(NFTA_CHAIN_POLICY), attr(NFTA_CHAIN_TYPE)],
+      leaves: [
+        attr(NFTA_CHAIN_TABLE), attr(NFTA_CHAIN_NAME), attr(NFTA_CHAIN_POLICY), attr(NFTA_CHAIN_TYPE),
+        attr(NFTA_CHAIN_USERDATA),
+      ],
       nested: [attr(NFTA_CHAIN_HOOK): .attributes(hook)])
     let counterOnly = Nested.expression(["counter"])
     let field = Grammar(leaves: [attr(NFTA_SET_FIELD_LEN)])

@@ -113,6 +113,8 @@ public struct NftablesArtifact: Sendable {
 
   /// The interface names the ruleset matches (from the batch).
   public var interfaces: [String] { layout.interfaces }
+  /// What the table will say it is in the kernel (the comment of its identity chain), when the batch creates one.
+  public var identity: NftablesIdentity? { layout.identity }
 
   /// Builds an artifact from a batch; throws when the batch is not one `apply` would send. Control characters in
   /// the names and paths the header records are written as `\u{…}` escapes.
@@ -203,6 +205,13 @@ public struct NftablesArtifact: Sendable {
           policyDigest: header.policyDigest, gateway: header.gateway, mitigations: header.mitigations,
           effectiveDate: header.effectiveDate)
     else { throw ReadError("its compile digest does not match the policy digest, gateway, mitigations and date") }
+    if let identity = layout.identity {
+      let expected = NftablesIdentity(
+        compiler: header.compiler, site: header.site, gateway: header.gateway, compileDigest: header.compileDigest)
+      guard identity == expected else {
+        throw ReadError("its identity chain ('\(TerminalText.escaped(identity.comment))') does not match its header")
+      }
+    }
     let flowTable: FlowTable
     switch FlowTable.validating(flowBytes) {
     case .success(let table): flowTable = table

@@ -28,9 +28,10 @@ public struct NftablesArtifactBackend: Backend {
   public func artifact(_ ruleset: Ruleset, names: NftablesNames, context: RenderContext) throws(BackendFailure)
     -> NftablesArtifact
   {
-    let (batch, (flowTable, policyDigest)) = inParallel(
-      { NetlinkLinearizer().batch(ruleset, names: names) },
-      { (FlowTable(ruleset), NftablesArtifact.sha256(of: context.sources.map { ($0.path, $0.bytes) })) })
+    let policyDigest = NftablesArtifact.sha256(of: context.sources.map { ($0.path, $0.bytes) })
+    let identity = NftablesIdentity(ruleset, context: context, policyDigest: policyDigest)
+    let (batch, flowTable) = inParallel(
+      { NetlinkLinearizer().batch(ruleset, names: names, identity: identity) }, { FlowTable(ruleset) })
     do {
       return try NftablesArtifact(
         batch: batch, flowTable: flowTable, compiler: context.compiler, site: ruleset.site,
@@ -56,6 +57,20 @@ public struct NftablesTextBackend: Backend {
   }
 
   public func render(_ ruleset: Ruleset, names: NftablesNames, context: RenderContext) -> [[UInt8]] {
-    [Array(NftablesTextRenderer().render(ruleset, names: names).utf8)]
+    let policyDigest = NftablesArtifact.sha256(of: context.sources.map { ($0.path, $0.bytes) })
+    let identity = NftablesIdentity(ruleset, context: context, policyDigest: policyDigest)
+    return [Array(NftablesTextRenderer().render(ruleset, names: names, identity: identity).utf8)]
+  }
+}
+
+extension NftablesIdentity {
+  /// The identity of compiling `ruleset` in `context`, whose sources have the digest `policyDigest`.
+  public init(_ ruleset: Ruleset, context: RenderContext, policyDigest: String) {
+    self.init(
+      compiler: TerminalText.escaped(context.compiler), site: ruleset.site.map(TerminalText.escaped),
+      gateway: ruleset.gateway.map(TerminalText.escaped),
+      compileDigest: NftablesArtifact.compileDigest(
+        policyDigest: policyDigest, gateway: ruleset.gateway.map(TerminalText.escaped),
+        mitigations: ruleset.mitigations.map(TerminalText.escaped), effectiveDate: context.effectiveDate))
   }
 }

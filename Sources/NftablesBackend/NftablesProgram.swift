@@ -17,7 +17,7 @@ struct NftablesProgram {
   /// The place of the table: the gateway.
   let tableOrigin: Int32
 
-  init(_ ruleset: Ruleset, names: NftablesNames) {
+  init(_ ruleset: Ruleset, names: NftablesNames, identity: NftablesIdentity?) {
     table = names.table
     places = PolicyPlaces(ruleset)
     tableOrigin = places.index(of: ruleset.gatewayRange)
@@ -48,6 +48,11 @@ struct NftablesProgram {
     }
     chains.append(forwardChain(usesInterfaces: !ruleset.interfaces.isEmpty))
     if ruleset.management != nil { chains.append(inputChain(usesInterfaces: !ruleset.interfaces.isEmpty)) }
+    if let identity {
+      chains.append(
+        ProgramChain(
+          name: NftablesIdentity.chainName, hook: nil, rules: [], origin: tableOrigin, comment: identity.comment))
+    }
   }
 
   /// The kinds that have a map of their own: TCP and UDP share one.
@@ -315,8 +320,10 @@ struct ProgramChain {
   var hook: Hook?
   var rules: [[ProgramStatement]]
   /// The index of the place of the chain and its rules in `NftablesProgram.places`: the conduit for its chains,
-  /// the gateway for the base chains.
+  /// the gateway for the base chains and the identity chain.
   var origin: Int32
+  /// The chain's comment (the identity chain's only).
+  var comment: String? = nil
 }
 
 /// One statement of a rule.

@@ -44,9 +44,9 @@ public struct NftablesTextRenderer: Sendable {
   /// Creates a renderer.
   public init() {}
 
-  /// The script.
-  public func render(_ ruleset: Ruleset, names: NftablesNames) -> String {
-    let program = NftablesProgram(ruleset, names: names)
+  /// The script, with the identity chain when `identity` is given.
+  public func render(_ ruleset: Ruleset, names: NftablesNames, identity: NftablesIdentity? = nil) -> String {
+    let program = NftablesProgram(ruleset, names: names, identity: identity)
     var out = TextWriter()
     let table = "inet \(program.table)"
     out.line(
@@ -106,6 +106,7 @@ public struct NftablesTextRenderer: Sendable {
     case .input: out.line("type filter hook input priority filter; policy drop;")
     case nil: break
     }
+    if let comment = chain.comment { out.line("comment \(NftablesString.quoted(comment))") }
     for rule in chain.rules { out.line(rule.map(text).joined(separator: " ")) }
     out.close()
   }

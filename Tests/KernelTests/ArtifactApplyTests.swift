@@ -24,7 +24,9 @@ import Testing
       checked.policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
     let artifact = try NftablesArtifact.compiled(ruleset, names: names)
-    return (NftablesTextRenderer().render(ruleset, names: names), artifact)
+    return (
+      NftablesTextRenderer().render(ruleset, names: names, identity: NftablesArtifact.testIdentity(ruleset)), artifact
+    )
   }
 
   final class ArtifactFile {
@@ -89,7 +91,8 @@ import Testing
     let interfaces = artifact.interfaces.enumerated().map { LabInterface($1, hosts: ["192.0.2.\($0 + 1)"]) }
     let byText = try NetworkLab(interfaces: interfaces)
     defer { byText.close() }
-    try byText.loadNftables(script: NftablesTextRenderer().render(ruleset, names: names))
+    try byText.loadNftables(
+      script: NftablesTextRenderer().render(ruleset, names: names, identity: NftablesArtifact.testIdentity(ruleset)))
     let byArtifact = try NetworkLab(interfaces: interfaces)
     defer { byArtifact.close() }
     let result = try Self.apply(artifact.encoded(), in: byArtifact)
