@@ -1,8 +1,9 @@
 #ifndef CONDUIT_CNETLINK_SHIM_H
 #define CONDUIT_CNETLINK_SHIM_H
 
-/* Netlink and netfilter headers, libmnl, and setns: what speaking netlink to nf_tables and ctnetlink needs.
-   Order matters: see NFTABLES.md (linux headers before libmnl, netinet/in.h before linux/netfilter.h). */
+/* Netlink and netfilter headers, libmnl, and setns: what speaking netlink to nf_tables and ctnetlink needs, and
+   rtnetlink and sock_diag for route lookups and socket listings. Order matters: see NFTABLES.md (linux headers
+   before libmnl, netinet/in.h before linux/netfilter.h). */
 #include <stdint.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -12,6 +13,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 #include <libmnl/libmnl.h>
 
 /* setns(2) is a GNU extension the Glibc module does not export: enter a network namespace for this thread. */
