@@ -12,6 +12,8 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
   case incomplete(answered: Int, expected: Int)
   /// The batch is not one conduit sends; nothing was sent.
   case malformed(String)
+  /// A live table holds what conduit cannot save and restore.
+  case unsaveable(String)
 
   public var description: String {
     switch self {
@@ -20,6 +22,7 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
     case .incomplete(let answered, let expected):
       "the kernel answered \(answered) of \(expected) messages; the outcome is unknown"
     case .malformed(let problem): "the batch is malformed (\(problem)); nothing was sent"
+    case .unsaveable(let problem): problem
     }
   }
 
@@ -33,7 +36,9 @@ public enum KernelSessionError: Error, CustomStringConvertible, Sendable {
 
 /// A NETLINK_NETFILTER socket in the current network namespace, sending one batch as one transaction.
 public final class KernelSession {
-  private let socket: OpaquePointer
+  let socket: OpaquePointer
+  /// The sequence number of the next dump request.
+  var dumpSequence: UInt32 = 1 << 30
 
   /// Opens the socket. Enter the target namespace first (`enterNetworkNamespace`).
   public init() throws(KernelSessionError) {
@@ -74,6 +79,63 @@ public final class KernelSession {
   public func send(_ batch: NftablesBatch) throws(KernelSessionError) {
     let layout: NetlinkBatchLayout
     do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw .malformed(error.description) }
+    try transmit(batch.bytes, acknowledged: layout.acknowledgedSequences, origins: batch.origins)
+  }
+
+  /// Sends `batch` with the conduit tables `others` deleted in the same transaction (created first when absent,
+  /// so the deletion cannot fail): `apply --replace` over an old site's table.
+  public func send(_ batch: NftablesBatch, deletingFirst others: [String]) throws(KernelSessionError) {
+    guard !others.isEmpty else { return try send(batch) }
+    let layout: NetlinkBatchLayout
+    do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw .malformed(error.description) }
+    for name in others where !LiveTable.isConduitTableName(name) || name == layout.table {
+      throw .malformed("'\(TerminalText.escaped(name))' is not another conduit table")
+    }
+    var writer = RawBatchWriter()
+    for name in others {
+      writer.tableMessage(NetlinkConstant.messageNewTable, name)
+      writer.tableMessage(NetlinkConstant.messageDeleteTable, name)
+    }
+    let shift = UInt32(others.count * 2)
+    var offset = Int(NetlinkBatchLayout.u32(batch.bytes, 0) + 3) & ~3
+    while offset < batch.bytes.count {
+      let length = Int(NetlinkBatchLayout.u32(batch.bytes, offset))
+      let type = NetlinkBatchLayout.u16(batch.bytes, offset + 4)
+      if type == UInt16(NFNL_MSG_BATCH_END) { break }
+      writer.appendKeepingFlags(Array(batch.bytes[offset..<(offset + length)]))
+      offset += (length + 3) & ~3
+    }
+    let acknowledged = writer.acknowledged
+    let shifted = BatchOrigins(
+      files: batch.origins.files, places: batch.origins.places,
+      messages: Dictionary(uniqueKeysWithValues: batch.origins.messages.map { ($0.key + shift, $0.value) }),
+      elements: batch.origins.elements)
+    try transmit(writer.finished(), acknowledged: acknowledged, origins: shifted)
+  }
+
+  /// Restores saved tables in one transaction (`SavedTables.restoreBatch`): the tables a change created are
+  /// deleted and the saved ones created again, or nothing changes.
+  public func restore(_ saved: SavedTables) throws(KernelSessionError) {
+    var writer = RawBatchWriter()
+    var seen: Set<String> = []
+    for name in saved.removing + saved.tables.map(\.name) where seen.insert(name).inserted {
+      writer.tableMessage(NetlinkConstant.messageNewTable, name)
+      writer.tableMessage(NetlinkConstant.messageDeleteTable, name)
+    }
+    var setID: UInt32 = 0
+    for table in saved.tables {
+      for message in table.messages {
+        if LiveTable.type(of: message) == NetlinkConstant.messageNewSet { setID += 1 }
+        writer.append(LiveTable.recreation(of: message[...], setID: setID) ?? message)
+      }
+    }
+    let acknowledged = writer.acknowledged
+    try transmit(writer.finished(), acknowledged: acknowledged, origins: .empty)
+  }
+
+  /// Sends `bytes` in one `sendmsg` and waits for the answers to the messages `acknowledged` names.
+  private func transmit(_ bytes: [UInt8], acknowledged: [UInt32], origins: BatchOrigins) throws(KernelSessionError) {
+    let batch = NftablesBatch(bytes: bytes, origins: origins)
     let descriptor = mnl_socket_get_fd(socket)
     var size = Int32(min(batch.bytes.count * 2 + (1 << 20), Int(Int32.max)))
     _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -82,7 +144,7 @@ public final class KernelSession {
     let sent = batch.bytes.withUnsafeBytes { raw in mnl_socket_sendto(socket, raw.baseAddress, raw.count) }
     guard sent == batch.bytes.count else { throw .system("cannot send the batch", errno: errno) }
 
-    var unanswered = Set(layout.acknowledgedSequences)
+    var unanswered = Set(acknowledged)
     let expected = unanswered.count
     var firstError: KernelAnswer?
     var buffer = [UInt8](repeating: 0, count: 1 << 16)

@@ -19,6 +19,12 @@ enum NetlinkConstant {
   static let messageNewRule = UInt16(NFT_MSG_NEWRULE.rawValue)
 
   static let flagAck = UInt16(NLM_F_ACK)
+  /// Set attributes newer kernels list and refuse on input (NFTA_SET_TYPE, the backend's name, and NFTA_SET_COUNT,
+  /// the number of elements), beyond the headers built against.
+  static let setBackendTypeAttribute: UInt16 = 19
+  static let setElementCountAttribute: UInt16 = 20
+  /// The table flags that tie a table to the socket that made it (NFT_TABLE_F_OWNER, NFT_TABLE_F_PERSIST).
+  static let tableFlagsOfTheSocket: UInt32 = 0x2 | 0x4
   static let flagCreate = UInt16(NLM_F_CREATE)
   static let flagAppend = UInt16(NLM_F_APPEND)
 

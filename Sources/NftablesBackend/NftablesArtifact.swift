@@ -516,7 +516,7 @@ public struct NftablesArtifact: Sendable {
 }
 
 extension UInt8 {
-  fileprivate var isASCIILetterOrDigit: Bool {
+  var isASCIILetterOrDigit: Bool {
     (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConduitKit
+import Foundation
 import PolicyLanguage
 
 /// `conduit apply FILE|POLICY`: load an nft artifact (or compile a policy) into the kernel as one transaction that
@@ -34,19 +35,32 @@ struct ApplyCommand: ParsableCommand {
 
   @OptionGroup var date: DayOption
 
-  @Option(help: "Keep the new ruleset only if `conduit confirm` follows within SECONDS (not available yet).")
+  @Option(
+    help: ArgumentHelp(
+      "Keep the new ruleset only if `conduit confirm` follows within SECONDS; otherwise it is rolled back.",
+      valueName: "seconds"))
   var confirm: Int?
 
   @Flag(help: "Show what would change without applying (not available yet).")
   var dryRun = false
 
+  @Option(help: "The state directory's root (default $CONDUIT_STATE_DIR or /var/lib/conduit).")
+  var stateDir: String?
+
+  @Flag(help: "Replace a table of another gateway, and delete other conduit tables in the same transaction.")
+  var replace = false
+
+  @Flag(help: "Applied by the boot unit: missing interfaces are fine, a pending apply is dropped.")
+  var boot = false
+
   func validate() throws {
-    if confirm != nil {
-      throw ValidationError("'--confirm' arrives with the safe-apply work; it is not available yet")
-    }
     if dryRun {
       throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
     }
+    if let confirm, confirm < 1 || confirm > 86_400 {
+      throw ValidationError("'--confirm' takes 1 to 86400 seconds")
+    }
+    if boot, confirm != nil { throw ValidationError("'--boot' applies a confirmed artifact; it takes no '--confirm'") }
   }
 
   func run() throws {
@@ -54,26 +68,50 @@ struct ApplyCommand: ParsableCommand {
       policy: PolicyRequest(policyPath: input, baselinePath: baseline, today: date.day), gateway: gateway,
       mitigations: mitigations)
     let artifact = try stage { () throws(PipelineStop) in try GatewayApply.artifact(at: input, compiling: request) }
+    var options = SafeApplyOptions(networkNamespace: netns, stateRoot: stateDir)
+    options.confirmSeconds = confirm
+    options.force = force
+    options.replace = replace
+    options.boot = boot
     let report = try stage { () throws(PipelineStop) in
-      try GatewayApply.apply(artifact, networkNamespace: netns, force: force)
+      try SafeApply.apply(
+        artifact, artifactBytes: artifact.encoded(), options: options,
+        waiting: { reportWaiting($0) })
     }
     var unreported: StandardOutputError?
     func writeLine(_ line: String) {
       guard unreported == nil else { return }
       do { try StandardStreams.write([Array((line + "\n").utf8)]) } catch { unreported = error }
     }
-    writeLine(
-      "applied table inet \(report.table)"
-        + (report.networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""))
+    for note in report.notes { writeLine("note: \(TerminalText.escaped(note))") }
+    let place = report.networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""
+    if let pending = report.pending {
+      let option = report.networkNamespace.map { " --netns \(TerminalText.escaped($0))" } ?? ""
+      writeLine("applied table inet \(report.table)\(place), pending confirmation")
+      writeLine(
+        "run `conduit confirm\(option)` before \(StateDirectory.timestamp(Date(timeIntervalSince1970: pending.deadline))) "
+          + "or it is rolled back to \(TerminalText.escaped(pending.restoreSummary)); `conduit rollback\(option)` undoes it now"
+      )
+    } else {
+      writeLine("applied table inet \(report.table)\(place)")
+    }
     switch report.cutConnections {
     case .success(let cut):
       writeLine("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
     case .failure(let error):
       reportWarning("the ruleset is applied, but connection tracking could not be cleaned: \(error)")
+    case nil: break
     }
     if let unreported {
       reportError("\(unreported) (the ruleset is applied)")
       throw ExitCode(2)
     }
   }
+}
+
+/// Says on standard error what a command waits for when another holds the state directory's lock.
+func reportWaiting(_ holder: String) {
+  printError(
+    "conduit: waiting for the state directory's lock, held by \(TerminalText.escaped(holder.isEmpty ? "another conduit command" : holder))\n"
+  )
 }

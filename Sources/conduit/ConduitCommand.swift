@@ -19,7 +19,8 @@ struct ConduitCommand: ParsableCommand {
       """,
     version: ConduitVersion.current,
     subcommands: [
-      CheckCommand.self, CompileCommand.self, ApplyCommand.self, QueryCommand.self, DiffCommand.self, GraphCommand.self,
+      CheckCommand.self, CompileCommand.self, ApplyCommand.self, ConfirmCommand.self, RollbackCommand.self,
+      QueryCommand.self, DiffCommand.self, GraphCommand.self, WatchdogCommand.self,
     ]
   )
 

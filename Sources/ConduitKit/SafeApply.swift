@@ -1,0 +1,450 @@
+import Conntrack
+import Crypto
+import FlowSpace
+import Foundation
+import NftablesBackend
+import PolicyLanguage
+
+/// How `apply` is to treat a live gateway (OPERATIONS.md).
+public struct SafeApplyOptions: Sendable {
+  /// `--netns NAME`, or nil for the caller's namespace.
+  public var networkNamespace: String?
+  /// `--state-dir`, or nil for `$CONDUIT_STATE_DIR` or `/var/lib/conduit`.
+  public var stateRoot: String?
+  /// `--confirm SECONDS`: keep the change only if `confirm` follows in time.
+  public var confirmSeconds: Int?
+  /// `--force`: apply even when an interface the ruleset names is missing.
+  public var force = false
+  /// `--replace`: replace a table that names another gateway, and delete other conduit tables.
+  public var replace = false
+  /// `--boot`: the boot unit's apply (missing interfaces are fine; a pending apply is dropped).
+  public var boot = false
+
+  /// Options with the defaults of a plain `apply`.
+  public init(networkNamespace: String? = nil, stateRoot: String? = nil) {
+    self.networkNamespace = networkNamespace
+    self.stateRoot = stateRoot
+  }
+}
+
+/// What a pending `apply --confirm` left in the state directory (`pending.json`).
+public struct PendingApply: Codable, Sendable, Equatable {
+  /// Names this apply; the watchdog acts only for the apply whose token it was given.
+  public var token: String
+  public var table: String
+  public var site: String?
+  public var gateway: String?
+  public var compileDigest: String
+  /// SHA-256 of `pending.nftb`.
+  public var artifactSHA256: String
+  /// SHA-256 of `restore.bin`.
+  public var restoreSHA256: String
+  /// What a rollback restores, in words.
+  public var restoreSummary: String
+  /// When the apply was made and when the watchdog rolls it back (seconds since 1970, UTC).
+  public var appliedAt: Double
+  public var deadline: Double
+  public var networkNamespace: String?
+  /// The watchdog armed for it, once armed.
+  public var watchdog: Watchdog?
+
+  /// The rollback that fires unless `confirm` comes first.
+  public struct Watchdog: Codable, Sendable, Equatable {
+    /// `process` (a detached process) or `systemd` (a transient timer unit).
+    public var kind: String
+    public var pid: Int32?
+    public var unit: String?
+  }
+
+  var deadlineText: String { StateDirectory.timestamp(Date(timeIntervalSince1970: deadline)) }
+}
+
+/// The record of the confirmed artifact (`confirmed.json`).
+public struct ConfirmedApply: Codable, Sendable, Equatable {
+  public var table: String
+  public var site: String?
+  public var gateway: String?
+  public var compiler: String
+  public var compileDigest: String
+  public var policyDigest: String
+  public var artifactSHA256: String
+  public var mitigations: [String]
+  public var effectiveDate: String
+  public var sources: [String]
+  public var appliedAt: Double
+  public var confirmedAt: Double
+}
+
+/// What `apply` did on a live gateway.
+public struct SafeApplyReport: Sendable {
+  public var table: String
+  public var networkNamespace: String?
+  /// Set when the apply waits for `confirm`.
+  public var pending: PendingApply?
+  /// Connections cut (a confirmed apply only).
+  public var cutConnections: Result<Int, ConntrackError>?
+  /// Things the operator should know (a table without identity replaced, other tables deleted).
+  public var notes: [String] = []
+  public var stateDirectory: String
+}
+
+/// `apply` with the protections of OPERATIONS.md: the lock, one pending apply at a time, the table's identity,
+/// other conduit tables, and with `--confirm` the saved state and the watchdog armed before anything is sent.
+public enum SafeApply {
+  /// The environment variable that makes `apply` stop dead after one of its steps (`saved`, `armed`, `sent`), so
+  /// tests can show that every intermediate state is one a rollback restores from.
+  public static let crashVariable = "CONDUIT_TEST_CRASH_AFTER"
+
+  /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock.
+  public static func apply(
+    _ artifact: NftablesArtifact, artifactBytes: [UInt8], options: SafeApplyOptions, waiting: (String) -> Void
+  ) throws(PipelineStop) -> SafeApplyReport {
+    let state = try stateDirectory(options)
+    let lock = try state.lock(for: "apply of table \(artifact.header.table)", waiting: waiting)
+    defer { withExtendedLifetime(lock) {} }
+    var notes: [String] = []
+    if let pending = try readPending(state) {
+      if options.boot {
+        try dropPending(state)
+        state.log("boot: dropped the pending apply \(pending.token) of table \(pending.table); a reboot never confirms")
+        notes.append("the pending apply of table \(pending.table) was dropped: a reboot never confirms it")
+      } else {
+        throw PipelineStop(
+          .refused,
+          "an apply of table \(pending.table) is pending (rolled back at \(pending.deadlineText) unless confirmed); "
+            + "run `conduit confirm\(namespaceOption(pending.networkNamespace))` or "
+            + "`conduit rollback\(namespaceOption(pending.networkNamespace))` first")
+      }
+    }
+    let table = artifact.header.table
+    let plan = try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> ApplyPlan in
+      try planned(artifact, options)
+    }
+    notes += plan.notes
+    crashPoint("saved-nothing")
+    guard let seconds = options.confirmSeconds else {
+      try send(artifact, deleting: plan.othersToDelete, options)
+      let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
+        Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+      }
+      try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date())
+      return SafeApplyReport(
+        table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
+        stateDirectory: state.path)
+    }
+    let restore = plan.saved.encoded()
+    try state.write(StateDirectory.File.restore, restore)
+    try state.write(StateDirectory.File.pendingArtifact, artifactBytes)
+    let now = Date()
+    var pending = PendingApply(
+      token: randomToken(), table: table, site: artifact.header.site, gateway: artifact.header.gateway,
+      compileDigest: artifact.header.compileDigest, artifactSHA256: NftablesArtifact.sha256(artifactBytes),
+      restoreSHA256: NftablesArtifact.sha256(restore), restoreSummary: plan.restoreSummary,
+      appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
+      networkNamespace: options.networkNamespace, watchdog: nil)
+    try writePending(pending, state)
+    crashPoint("saved")
+    pending.watchdog = try Watchdog.arm(state: state, pending: pending, seconds: seconds)
+    try writePending(pending, state)
+    state.log(
+      "armed the watchdog for the apply \(pending.token) of table \(table): rollback at \(pending.deadlineText)")
+    crashPoint("armed")
+    do throws(PipelineStop) {
+      try send(artifact, deleting: plan.othersToDelete, options)
+    } catch {
+      Watchdog.disarm(pending.watchdog)
+      try dropPending(state)
+      state.log("the apply \(pending.token) was not made (\(error)); nothing is pending")
+      throw error
+    }
+    crashPoint("sent")
+    return SafeApplyReport(
+      table: table, networkNamespace: options.networkNamespace, pending: pending, cutConnections: nil, notes: notes,
+      stateDirectory: state.path)
+  }
+
+  /// What `confirm` did.
+  public struct ConfirmReport: Sendable {
+    public var pending: PendingApply
+    public var cutConnections: Result<Int, ConntrackError>
+  }
+
+  /// `confirm`: the pending apply becomes the confirmed one, its watchdog is disarmed, and the connections its
+  /// ruleset no longer allows are cut now. Refused (exit 1) when nothing is pending.
+  public static func confirm(networkNamespace: String?, stateRoot: String?, waiting: (String) -> Void)
+    throws(PipelineStop) -> ConfirmReport
+  {
+    let state = try stateDirectory(SafeApplyOptions(networkNamespace: networkNamespace, stateRoot: stateRoot))
+    let lock = try state.lock(for: "confirm", waiting: waiting)
+    defer { withExtendedLifetime(lock) {} }
+    guard let pending = try readPending(state) else { throw nothingPending(state) }
+    Watchdog.disarm(pending.watchdog)
+    guard let bytes = try state.read(StateDirectory.File.pendingArtifact),
+      NftablesArtifact.sha256(bytes) == pending.artifactSHA256
+    else {
+      throw PipelineStop(
+        .failed, "the pending artifact in '\(state.path)' is missing or damaged; run `conduit rollback`")
+    }
+    let artifact: NftablesArtifact
+    do { artifact = try NftablesArtifact(decoding: bytes) } catch {
+      throw PipelineStop(.failed, "the pending artifact in '\(state.path)' is refused: \(error)")
+    }
+    try recordConfirmed(artifact, bytes: bytes, state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt))
+    try dropPending(state)
+    state.log("confirmed the apply \(pending.token) of table \(pending.table)")
+    let cut = try inNamespace(networkNamespace) { () throws(PipelineStop) in
+      Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+    }
+    return ConfirmReport(pending: pending, cutConnections: cut)
+  }
+
+  /// `rollback` (and the watchdog, with the token it was armed for): the saved state is restored in one
+  /// transaction and the pending apply forgotten. Refused (exit 1) when nothing is pending, or when the pending apply
+  /// is not the one `expectedToken` names.
+  public static func rollback(
+    networkNamespace: String?, stateRoot: String?, statePath: String? = nil, expectedToken: String? = nil,
+    waiting: (String) -> Void
+  ) throws(PipelineStop) -> PendingApply {
+    let state: StateDirectory
+    if let statePath {
+      state = StateDirectory(path: statePath)
+    } else {
+      state = try stateDirectory(SafeApplyOptions(networkNamespace: networkNamespace, stateRoot: stateRoot))
+    }
+    let lock = try state.lock(for: expectedToken == nil ? "rollback" : "watchdog rollback", waiting: waiting)
+    defer { withExtendedLifetime(lock) {} }
+    guard let pending = try readPending(state), expectedToken == nil || pending.token == expectedToken else {
+      throw nothingPending(state)
+    }
+    guard let bytes = try state.read(StateDirectory.File.restore),
+      NftablesArtifact.sha256(bytes) == pending.restoreSHA256
+    else {
+      throw PipelineStop(.failed, "the saved state in '\(state.path)' is missing or damaged; nothing was changed")
+    }
+    let saved: SavedTables
+    do { saved = try SavedTables(decoding: bytes) } catch {
+      throw PipelineStop(.failed, "the saved state in '\(state.path)' is refused: \(error); nothing was changed")
+    }
+    try inNamespace(networkNamespace) { () throws(PipelineStop) in
+      do throws(KernelSessionError) {
+        try KernelSession().restore(saved)
+      } catch {
+        throw PipelineStop(.failed, "the rollback failed: \(error)")
+      }
+    }
+    if expectedToken == nil { Watchdog.disarm(pending.watchdog) }
+    try dropPending(state)
+    state.log(
+      "\(expectedToken == nil ? "rolled back" : "the watchdog rolled back") the apply \(pending.token) of table "
+        + "\(pending.table): restored \(pending.restoreSummary)")
+    return pending
+  }
+
+  /// The watchdog's body: waits until the deadline of the pending apply `token` names (ending early when that apply
+  /// is confirmed or rolled back meanwhile), then rolls it back.
+  public static func watch(statePath: String, token: String, networkNamespace: String?) -> Int32 {
+    let state = StateDirectory(path: statePath)
+    while true {
+      guard let pending = try? readPending(state), pending.token == token else { return 0 }
+      let left = pending.deadline - Date().timeIntervalSince1970
+      if left <= 0 { break }
+      usleep(UInt32(min(left, 0.5) * 1_000_000))
+    }
+    do {
+      _ = try rollback(
+        networkNamespace: networkNamespace, stateRoot: nil, statePath: statePath, expectedToken: token,
+        waiting: { _ in })
+      return 0
+    } catch {
+      if error.reason == .refused { return 0 }
+      state.log("the watchdog could not roll back the apply \(token): \(error)")
+      return 1
+    }
+  }
+
+  /// Closes the descriptors the watchdog inherited beyond its standard streams.
+  public static func closeInheritedDescriptors() { Watchdog.closeInheritedDescriptors() }
+
+  // MARK: Steps
+
+  struct ApplyPlan: Sendable {
+    var saved: SavedTables
+    var restoreSummary: String
+    var othersToDelete: [String]
+    var notes: [String]
+  }
+
+  private static func planned(_ artifact: NftablesArtifact, _ options: SafeApplyOptions) throws(PipelineStop)
+    -> ApplyPlan
+  {
+    let missing = artifact.interfaces.filter { if_nametoindex($0) == 0 }
+    if !missing.isEmpty, !options.force, !options.boot {
+      throw PipelineStop(
+        .failed,
+        "interface\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) of gateway "
+          + "'\(artifact.header.gateway ?? "-")' do not exist here; nothing was applied (use --force to apply anyway)")
+    }
+    let table = artifact.header.table
+    var notes: [String] = []
+    do {
+      let session = try KernelSession()
+      let present = try session.conduitTableNames()
+      if present.contains(table) {
+        if let identity = try session.identity(ofTable: table) {
+          if identity.gateway != artifact.identity?.gateway || identity.site != artifact.identity?.site,
+            !options.replace
+          {
+            throw PipelineStop(
+              .refused,
+              "table \(table) here belongs to gateway '\(identity.gateway ?? "-")' of site '\(identity.site ?? "-")' "
+                + "(\(identity.comment)), not to gateway '\(artifact.header.gateway ?? "-")'; nothing was applied "
+                + "(--replace replaces it)")
+          }
+        } else {
+          notes.append("table \(table) had no identity (an older conduit's); it is replaced")
+        }
+      }
+      let others = present.filter { $0 != table }
+      if !others.isEmpty {
+        guard options.replace else {
+          throw PipelineStop(
+            .refused,
+            "other conduit tables are present (\(others.joined(separator: ", "))): both would drop, so the old one "
+              + "keeps blocking new flows; nothing was applied (--replace deletes them in the same transaction)")
+        }
+        notes.append("deleted the other conduit tables \(others.joined(separator: ", "))")
+      }
+      var live: [LiveTable] = []
+      if options.confirmSeconds != nil {
+        for name in [table] + others {
+          if let saved = try session.liveTable(named: name) { live.append(saved) }
+        }
+      }
+      let summary =
+        live.isEmpty
+        ? "no conduit table (none was there before)"
+        : live.map { "table \($0.name) (\($0.summary))" }.joined(separator: ", ")
+      let saved: SavedTables
+      do { saved = try SavedTables(removing: [table], tables: live) } catch {
+        throw PipelineStop(.failed, error.description)
+      }
+      return ApplyPlan(saved: saved, restoreSummary: summary, othersToDelete: others, notes: notes)
+    } catch let stop as PipelineStop {
+      throw stop
+    } catch let error as KernelSessionError {
+      if case .unsaveable(let problem) = error {
+        throw PipelineStop(.refused, "--confirm is refused: \(problem); nothing was applied")
+      }
+      throw kernelStop(error)
+    } catch {
+      throw PipelineStop(.failed, "\(error)")
+    }
+  }
+
+  private static func send(_ artifact: NftablesArtifact, deleting others: [String], _ options: SafeApplyOptions)
+    throws(PipelineStop)
+  {
+    try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
+      do throws(KernelSessionError) {
+        try KernelSession().send(artifact.batch, deletingFirst: others)
+      } catch {
+        throw kernelStop(error)
+      }
+    }
+  }
+
+  static func kernelStop(_ error: KernelSessionError) -> PipelineStop {
+    if error.isPermissionDenied {
+      return PipelineStop(
+        .failed, "permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root); nothing was changed")
+    }
+    if case .rejected = error { return PipelineStop(.rejected, error.description) }
+    return PipelineStop(.failed, error.description)
+  }
+
+  private static func recordConfirmed(
+    _ artifact: NftablesArtifact, bytes: [UInt8], state: StateDirectory, appliedAt: Date
+  )
+    throws(PipelineStop)
+  {
+    let header = artifact.header
+    let record = ConfirmedApply(
+      table: header.table, site: header.site, gateway: header.gateway, compiler: header.compiler,
+      compileDigest: header.compileDigest, policyDigest: header.policyDigest,
+      artifactSHA256: NftablesArtifact.sha256(bytes), mitigations: header.mitigations,
+      effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: appliedAt.timeIntervalSince1970,
+      confirmedAt: Date().timeIntervalSince1970)
+    try state.write(StateDirectory.File.confirmedArtifact, bytes)
+    try state.write(StateDirectory.File.confirmedRecord, encodeJSON(record))
+  }
+
+  // MARK: State
+
+  static func stateDirectory(_ options: SafeApplyOptions) throws(PipelineStop) -> StateDirectory {
+    if options.networkNamespace != nil {
+      return try StateDirectory.resolve(root: options.stateRoot, networkNamespace: options.networkNamespace)
+    }
+    return try StateDirectory.resolve(root: options.stateRoot, networkNamespace: nil)
+  }
+
+  static func readPending(_ state: StateDirectory) throws(PipelineStop) -> PendingApply? {
+    guard let bytes = try state.read(StateDirectory.File.pendingRecord) else { return nil }
+    do { return try JSONDecoder().decode(PendingApply.self, from: Data(bytes)) } catch {
+      throw PipelineStop(
+        .failed, "the pending record '\(state.file(StateDirectory.File.pendingRecord))' is damaged: \(error)")
+    }
+  }
+
+  private static func writePending(_ pending: PendingApply, _ state: StateDirectory) throws(PipelineStop) {
+    try state.write(StateDirectory.File.pendingRecord, encodeJSON(pending))
+  }
+
+  private static func dropPending(_ state: StateDirectory) throws(PipelineStop) {
+    try state.remove(StateDirectory.File.pendingRecord)
+    try state.remove(StateDirectory.File.pendingArtifact)
+    try state.remove(StateDirectory.File.restore)
+  }
+
+  private static func nothingPending(_ state: StateDirectory) -> PipelineStop {
+    let last = state.lastLogLine().map { " (last: \($0))" } ?? ""
+    return PipelineStop(.refused, "no apply is pending in '\(state.path)'\(last)")
+  }
+
+  static func encodeJSON<Value: Encodable>(_ value: Value) -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return Array((try? encoder.encode(value)) ?? Data()) + [0x0A]
+  }
+
+  static func namespaceOption(_ name: String?) -> String {
+    name.map { " --netns \(TerminalText.escaped($0))" } ?? ""
+  }
+
+  private static func randomToken() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+  }
+
+  private static func crashPoint(_ step: String) {
+    if ProcessInfo.processInfo.environment[crashVariable] == step { kill(getpid(), SIGKILL) }
+  }
+
+  /// Runs `body` in the network namespace `name` on a thread of its own (so no thread of the caller changes
+  /// namespace), or here when `name` is nil.
+  static func inNamespace<Value: Sendable>(
+    _ name: String?, _ body: @escaping @Sendable () throws(PipelineStop) -> Value
+  )
+    throws(PipelineStop) -> Value
+  {
+    guard let name else { return try body() }
+    let result = onThreadOfItsOwn { () -> Result<Value, PipelineStop> in
+      do throws(KernelSessionError) {
+        try KernelSession.enterNetworkNamespace(name)
+      } catch {
+        return .failure(PipelineStop(.failed, error.description))
+      }
+      do throws(PipelineStop) { return .success(try body()) } catch { return .failure(error) }
+    }
+    return try result.get()
+  }
+}
