@@ -72,6 +72,12 @@ public struct StateDirectory: Sendable {
         continue
       }
       guard errno == ENOENT, mkdir(current, 0o700) == 0 || errno == EEXIST else {
+        if errno == EACCES || errno == EPERM {
+          throw PipelineStop(
+            .failed,
+            "permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root), and the state directory "
+              + "'\(current)' cannot be created; nothing was changed")
+        }
         throw PipelineStop(.failed, "cannot create the state directory '\(current)': \(SystemCallError.last)")
       }
     }

@@ -12,7 +12,15 @@ enum ConduitExecutable {
     return URL(fileURLWithPath: "conduit")
   }
 
+  /// A state directory of the test run's own, so no test writes under /var/lib/conduit.
+  static let stateRoot: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-state-\(UUID().uuidString)").path
+    setenv("CONDUIT_STATE_DIR", path, 1)
+    return path
+  }()
+
   static func run(_ arguments: [String]) throws -> CommandOutput {
-    try Command.run(url.path, arguments)
+    _ = stateRoot
+    return try Command.run(url.path, arguments)
   }
 }

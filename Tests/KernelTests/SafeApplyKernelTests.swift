@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// `apply --confirm`, `confirm` and `rollback` on a gateway namespace: an unconfirmed apply undoes itself, exactly.
+@Suite(.serialized) struct SafeApplyKernelTests {
+  static func conduitTable(in lab: NetworkLab) throws -> String {
+    let listing = try lab.nftListRulesetWithSortedElements()
+    guard let start = listing.range(of: "table inet conduit") else { return "" }
+    return String(listing[start.lowerBound...])
+  }
+
+  static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if try condition() { return true }
+      usleep(100_000)
+    }
+    return try condition()
+  }
+
+  @Test(.kernelTests) func anUnconfirmedApplyOverNoTableLeavesNoTable() throws {
+    let testCase = try #require(try ArtifactApplyTests.cases.first)
+    let (_, artifact) = try ArtifactApplyTests.compiled(testCase)
+    let lab = try ArtifactApplyTests.lab(for: testCase)
+    defer { lab.close() }
+    let started = Date()
+    let result = try ArtifactApplyTests.apply(artifact.encoded(), in: lab, ["--confirm", "2"])
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(Date().timeIntervalSince(started) < 2, "apply --confirm returns at once")
+    #expect(result.standardOutput.contains("pending confirmation"))
+    #expect(try !Self.conduitTable(in: lab).isEmpty)
+    #expect(try Self.waitUntil(seconds: 6) { try Self.conduitTable(in: lab).isEmpty })
+    let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(rollback.status == 1)
+    #expect(rollback.standardError.contains("the watchdog rolled back"))
+  }
+
+  @Test(.kernelTests) func anUnconfirmedApplyOverAHandEditedTableRestoresItExactly() throws {
+    let testCase = try #require(try ArtifactApplyTests.cases.first)
+    let (_, artifact) = try ArtifactApplyTests.compiled(testCase)
+    let lab = try ArtifactApplyTests.lab(for: testCase)
+    defer { lab.close() }
+    #expect(try ArtifactApplyTests.apply(artifact.encoded(), in: lab).status == 0)
+    let table = artifact.header.table
+    for edit in [
+      ["add", "set", "inet", table, "hand", "{ type ipv4_addr; flags interval; }"],
+      ["add", "element", "inet", table, "hand", "{ 10.9.0.0/16, 10.1.2.3, 192.168.0.0-192.168.0.20 }"],
+      ["insert", "rule", "inet", table, "forward", "ip", "saddr", "@hand", "drop"],
+      [
+        "add", "rule", "inet", table, "forward", "ip", "saddr", "{ 192.0.2.4, 192.0.2.8 }", "tcp", "dport",
+        "{ 22, 80-90 }", "counter", "accept", "comment", "\"hand edit\"",
+      ],
+    ] {
+      let output = try lab.runInGateway(lab.tools.nft, edit)
+      #expect(output.status == 0, "\(output.standardError)")
+    }
+    let before = try Self.conduitTable(in: lab)
+    #expect(before.contains("hand edit"))
+    let result = try ArtifactApplyTests.apply(artifact.encoded(), in: lab, ["--confirm", "30"])
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(try !Self.conduitTable(in: lab).contains("hand edit"))
+    let second = try ArtifactApplyTests.apply(artifact.encoded(), in: lab, ["--confirm", "30"])
+    #expect(second.status == 1)
+    #expect(second.standardError.contains("is pending"))
+    let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(rollback.status == 0, "\(rollback.standardError)")
+    #expect(try Self.conduitTable(in: lab) == before)
+  }
+
+  @Test(.kernelTests) func aConfirmedApplyStaysPastItsDeadline() throws {
+    let testCase = try #require(try ArtifactApplyTests.cases.first)
+    let (_, artifact) = try ArtifactApplyTests.compiled(testCase)
+    let lab = try ArtifactApplyTests.lab(for: testCase)
+    defer { lab.close() }
+    #expect(try ConduitExecutable.run(["confirm", "--netns", lab.gatewayNamespace]).status == 1)
+    #expect(try ArtifactApplyTests.apply(artifact.encoded(), in: lab, ["--confirm", "2"]).status == 0)
+    let applied = try Self.conduitTable(in: lab)
+    let confirm = try ConduitExecutable.run(["confirm", "--netns", lab.gatewayNamespace])
+    #expect(confirm.status == 0, "\(confirm.standardError)")
+    #expect(confirm.standardOutput.contains("confirmed table inet"))
+    usleep(3_000_000)
+    #expect(try Self.conduitTable(in: lab) == applied)
+    #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 1)
+  }
+}
