@@ -47,7 +47,19 @@ public struct StateDirectory: Sendable {
         throw PipelineStop(
           .failed, "cannot tell which network namespace this is (/proc/self/ns/net): \(SystemCallError.last)")
       }
-      if stat("/proc/1/ns/net", &first) == 0, first.st_ino == own.st_ino, first.st_dev == own.st_dev {
+      guard stat("/proc/1/ns/net", &first) == 0 else {
+        if errno == EACCES || errno == EPERM {
+          throw PipelineStop(
+            .failed,
+            "permission denied: applying a ruleset needs CAP_NET_ADMIN (run as root), and telling the host's network "
+              + "namespace apart needs CAP_SYS_PTRACE (/proc/1/ns/net); nothing was changed")
+        }
+        throw PipelineStop(
+          .failed,
+          "cannot tell whether this is the host's network namespace (/proc/1/ns/net: \(SystemCallError.last); "
+            + "it needs CAP_SYS_PTRACE); nothing was changed")
+      }
+      if first.st_ino == own.st_ino, first.st_dev == own.st_dev {
         relative = "host"
       } else {
         relative = "netns-inode/\(own.st_ino)"
