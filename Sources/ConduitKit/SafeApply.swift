@@ -121,7 +121,6 @@ public enum SafeApply {
       try planned(artifact, options)
     }
     notes += plan.notes
-    crashPoint("saved-nothing")
     guard let seconds = options.confirmSeconds else {
       try send(artifact, deleting: plan.othersToDelete, options)
       let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
@@ -291,9 +290,10 @@ public enum SafeApply {
       let present = try session.conduitTableNames()
       if present.contains(table) {
         if let identity = try session.identity(ofTable: table) {
-          if identity.gateway != artifact.identity?.gateway || identity.site != artifact.identity?.site,
-            !options.replace
-          {
+          let header = artifact.header
+          let expected = NftablesIdentity(
+            compiler: header.compiler, site: header.site, gateway: header.gateway, compileDigest: header.compileDigest)
+          if identity.gateway != expected.gateway || identity.site != expected.site, !options.replace {
             throw PipelineStop(
               .refused,
               "table \(table) here belongs to gateway '\(identity.gateway ?? "-")' of site '\(identity.site ?? "-")' "
@@ -380,19 +380,33 @@ public enum SafeApply {
 
   // MARK: State
 
+  /// The state directory of the target namespace, which must exist: a state directory is never made for a name
+  /// that names no namespace.
   static func stateDirectory(_ options: SafeApplyOptions) throws(PipelineStop) -> StateDirectory {
-    if options.networkNamespace != nil {
-      return try StateDirectory.resolve(root: options.stateRoot, networkNamespace: options.networkNamespace)
+    if let name = options.networkNamespace {
+      do throws(KernelSessionError) {
+        let path = try KernelSession.networkNamespacePath(name)
+        guard access(path, F_OK) == 0 else { throw .system("no network namespace '\(name)' (\(path))", errno: errno) }
+      } catch {
+        throw PipelineStop(.failed, error.description)
+      }
     }
-    return try StateDirectory.resolve(root: options.stateRoot, networkNamespace: nil)
+    return try StateDirectory.resolve(root: options.stateRoot, networkNamespace: options.networkNamespace)
   }
 
   static func readPending(_ state: StateDirectory) throws(PipelineStop) -> PendingApply? {
     guard let bytes = try state.read(StateDirectory.File.pendingRecord) else { return nil }
-    do { return try JSONDecoder().decode(PendingApply.self, from: Data(bytes)) } catch {
-      throw PipelineStop(
-        .failed, "the pending record '\(state.file(StateDirectory.File.pendingRecord))' is damaged: \(error)")
+    let record = state.file(StateDirectory.File.pendingRecord)
+    let pending: PendingApply
+    do { pending = try JSONDecoder().decode(PendingApply.self, from: Data(bytes)) } catch {
+      throw PipelineStop(.failed, "the pending record '\(record)' is damaged: \(error)")
     }
+    let hex = pending.token.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    guard pending.token.utf8.count == 16, hex, LiveTable.isConduitTableName(pending.table),
+      pending.networkNamespace.map({ (try? KernelSession.networkNamespacePath($0)) != nil }) ?? true,
+      pending.deadline.isFinite, pending.appliedAt.isFinite
+    else { throw PipelineStop(.failed, "the pending record '\(record)' is damaged: it holds a malformed field") }
+    return pending
   }
 
   private static func writePending(_ pending: PendingApply, _ state: StateDirectory) throws(PipelineStop) {

@@ -223,15 +223,18 @@ public final class ConntrackSession: @unchecked Sendable {
     state.mustDrain = false
   }
 
-  /// Opens and binds a netfilter netlink socket in the calling thread's network namespace.
-  static func openSocket() throws(ConntrackError) -> OpaquePointer {
-    guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
-      throw ConntrackError.system("opening a netfilter netlink socket", errno: errno)
+  /// Opens and binds a netlink socket of `protocol` (netfilter unless told otherwise), called `name` in errors, in
+  /// the calling thread's network namespace; it waits at most 30 s for an answer.
+  static func openSocket(protocol: Int32 = NETLINK_NETFILTER, name: String = "netfilter") throws(ConntrackError)
+    -> OpaquePointer
+  {
+    guard let socket = mnl_socket_open(`protocol`) else {
+      throw ConntrackError.system("opening a \(name) netlink socket", errno: errno)
     }
     guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
       let code = errno
       mnl_socket_close(socket)
-      throw ConntrackError.system("binding a netfilter netlink socket", errno: code)
+      throw ConntrackError.system("binding a \(name) netlink socket", errno: code)
     }
     var enabled: Int32 = 1
     _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &enabled, socklen_t(MemoryLayout<Int32>.size))

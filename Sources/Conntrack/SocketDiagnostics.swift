@@ -141,19 +141,7 @@ final class NetlinkRequestSocket {
   /// Opens and binds a socket of netlink `protocol` (`NETLINK_ROUTE`, …), called `name` in errors, that waits at
   /// most 30 s for an answer.
   init(protocol: Int32, name: String) throws(ConntrackError) {
-    guard let socket = mnl_socket_open(`protocol`) else {
-      throw ConntrackError.system("opening a \(name) netlink socket", errno: errno)
-    }
-    guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
-      let code = errno
-      mnl_socket_close(socket)
-      throw ConntrackError.system("binding a \(name) netlink socket", errno: code)
-    }
-    var enabled: Int32 = 1
-    _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &enabled, socklen_t(MemoryLayout<Int32>.size))
-    var timeout = timeval(tv_sec: 30, tv_usec: 0)
-    _ = setsockopt(
-      mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let socket = try ConntrackSession.openSocket(protocol: `protocol`, name: name)
     self.socket = socket
     self.name = name
     portID = mnl_socket_get_portid(socket)

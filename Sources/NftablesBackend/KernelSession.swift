@@ -61,16 +61,22 @@ public final class KernelSession {
   /// Enters the network namespace `/run/netns/NAME` for the calling thread. NAME is a name `ip netns` gives, not a
   /// path: one with `/`, or `.` or `..`, is refused rather than followed out of `/run/netns`.
   public static func enterNetworkNamespace(_ name: String) throws(KernelSessionError) {
-    guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
-      throw .system("'\(name)' is not a network namespace name (/run/netns/NAME)", errno: EINVAL)
-    }
-    let path = "/run/netns/\(name)"
+    let path = try networkNamespacePath(name)
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw .system("no network namespace '\(name)' (\(path))", errno: errno) }
     defer { close(descriptor) }
     guard conduit_enter_network_namespace(descriptor) == 0 else {
       throw .system("cannot enter network namespace '\(name)'", errno: errno)
     }
+  }
+
+  /// `/run/netns/NAME` for a name `ip netns` gives, refusing one with `/`, or `.` or `..`, rather than following it
+  /// out of `/run/netns`.
+  public static func networkNamespacePath(_ name: String) throws(KernelSessionError) -> String {
+    guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
+      throw .system("'\(name)' is not a network namespace name (/run/netns/NAME)", errno: EINVAL)
+    }
+    return "/run/netns/\(name)"
   }
 
   /// Sends the batch in one `sendmsg` and reads the answer to every message that asks for one, as the batch's own
@@ -122,12 +128,8 @@ public final class KernelSession {
       writer.tableMessage(NetlinkConstant.messageNewTable, name)
       writer.tableMessage(NetlinkConstant.messageDeleteTable, name)
     }
-    var setID: UInt32 = 0
     for table in saved.tables {
-      for message in table.messages {
-        if LiveTable.type(of: message) == NetlinkConstant.messageNewSet { setID += 1 }
-        writer.append(LiveTable.recreation(of: message[...], setID: setID) ?? message)
-      }
+      for message in table.messages { writer.append(message) }
     }
     let acknowledged = writer.acknowledged
     try transmit(writer.finished(), acknowledged: acknowledged, origins: .empty)

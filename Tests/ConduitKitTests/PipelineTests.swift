@@ -177,11 +177,17 @@ import Testing
   @Test func applyToANamespaceThatDoesNotExistFailsWithoutChangingAnything() throws {
     let artifact = try GatewayApply.artifact(
       at: Self.cell.policyPath, compiling: CompileRequest(policy: Self.cell, gateway: "gw-c3"))
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-state-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
     let stop = Self.stop { () throws(PipelineStop) in
-      try GatewayApply.apply(artifact, networkNamespace: "conduit-kit-no-such-\(getpid())", force: false)
+      try SafeApply.apply(
+        artifact, artifactBytes: artifact.encoded(),
+        options: SafeApplyOptions(networkNamespace: "conduit-kit-no-such-\(getpid())", stateRoot: root.path),
+        waiting: { _ in })
     }
     #expect(stop?.reason == .failed)
     #expect(stop?.message?.contains("no network namespace") == true)
+    #expect(!FileManager.default.fileExists(atPath: root.path), "no state directory for a namespace that is not there")
   }
 
   @Test func queryAnswersAndNamesTheRule() throws {
