@@ -246,7 +246,9 @@ public struct SavedTables: Sendable, Equatable {
     }
     guard try u32() == Int(Self.formatVersion) else { throw SavedTablesError("its format version is not 1") }
     var removing: [String] = []
-    for _ in 0..<min(try u32(), 1 << 16) { removing.append(try string()) }
+    let removingCount = try u32()
+    guard removingCount <= 1 << 16 else { throw SavedTablesError("it claims \(removingCount) tables to remove") }
+    for _ in 0..<removingCount { removing.append(try string()) }
     var tables: [LiveTable] = []
     let tableCount = try u32()
     guard tableCount <= 1 << 16 else { throw SavedTablesError("it claims \(tableCount) tables") }
