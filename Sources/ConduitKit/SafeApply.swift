@@ -1,5 +1,6 @@
 import Conntrack
 import Crypto
+import FirewallIR
 import FlowSpace
 import Foundation
 import NftablesBackend
@@ -19,6 +20,13 @@ public struct SafeApplyOptions: Sendable {
   public var replace = false
   /// `--boot`: the boot unit's apply (missing interfaces are fine; a pending apply is dropped).
   public var boot = false
+  /// `--guard-port`: management ports the lock-out guard protects beside 22.
+  public var guardPorts: Set<UInt16> = []
+  /// `--no-guard`: apply even when the ruleset would not admit an open management session again.
+  public var noGuard = false
+
+  /// The ports the lock-out guard protects.
+  public var guardedPorts: Set<UInt16> { guardPorts.union([LockOutGuard.defaultPort]) }
 
   /// Options with the defaults of a plain `apply`.
   public init(networkNamespace: String? = nil, stateRoot: String? = nil) {
@@ -117,8 +125,9 @@ public enum SafeApply {
       }
     }
     let table = artifact.header.table
+    let confirmed = confirmedArtifact(state)
     let plan = try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> ApplyPlan in
-      try planned(artifact, options)
+      try planned(artifact, options, confirmed: confirmed)
     }
     notes += plan.notes
     guard let seconds = options.confirmSeconds else {
@@ -273,9 +282,9 @@ public enum SafeApply {
     var notes: [String]
   }
 
-  private static func planned(_ artifact: NftablesArtifact, _ options: SafeApplyOptions) throws(PipelineStop)
-    -> ApplyPlan
-  {
+  private static func planned(
+    _ artifact: NftablesArtifact, _ options: SafeApplyOptions, confirmed: NftablesArtifact?
+  ) throws(PipelineStop) -> ApplyPlan {
     let missing = artifact.interfaces.filter { if_nametoindex($0) == 0 }
     if !missing.isEmpty, !options.force, !options.boot {
       throw PipelineStop(
@@ -303,6 +312,11 @@ public enum SafeApply {
         } else {
           notes.append("table \(table) had no identity (an older conduit's); it is replaced")
         }
+      }
+      if !options.noGuard {
+        let liveIdentity = present.contains(table) ? try session.identity(ofTable: table) : nil
+        let live = present.contains(table) ? (confirmed?.identity == liveIdentity ? confirmed : nil) : nil
+        notes += try guarded(artifact, options, live: live, liveTablePresent: present.contains(table))
       }
       let others = present.filter { $0 != table }
       if !others.isEmpty {
@@ -339,6 +353,59 @@ public enum SafeApply {
     } catch {
       throw PipelineStop(.failed, "\(error)")
     }
+  }
+
+  /// The lock-out guard on `artifact` in the calling thread's namespace: refuses when an open management session
+  /// would not be admitted again, naming the line of `live` (the confirmed artifact, when it is what runs) that
+  /// admits it today; returns notes on the isolated sessions it does not guard.
+  static func guarded(
+    _ artifact: NftablesArtifact, _ options: SafeApplyOptions, live: NftablesArtifact?, liveTablePresent: Bool
+  ) throws(PipelineStop) -> [String] {
+    let admission: GatewayAdmission
+    do { admission = try GatewayAdmission(artifact) } catch {
+      throw PipelineStop(.failed, "the lock-out guard cannot read the ruleset: \(error); nothing was applied")
+    }
+    let finding: LockOutGuard.Finding
+    do { finding = try LockOutGuard.judge(admission, ports: options.guardedPorts) } catch {
+      throw PipelineStop(
+        .failed,
+        "the lock-out guard cannot list the open management sessions: \(error); nothing was applied "
+          + "(--no-guard applies without it)")
+    }
+    let notes = finding.isolated.map {
+      "the session \(LockOutGuard.describe($0)) is from an address the new ruleset isolates: not guarded"
+    }
+    guard !finding.lockedOut.isEmpty else { return notes }
+    let liveAdmission = live.flatMap { try? GatewayAdmission($0) }
+    let lines = finding.lockedOut.map { session in
+      var today = "none"
+      if let live, let liveAdmission, let interface = session.interface {
+        switch liveAdmission.verdict(
+          client: session.connection.remote, interface: interface, port: session.connection.localPort)
+        {
+        case .admitted(let element?):
+          today =
+            element < live.batch.origins.elements.count
+            ? live.batch.origins.place(live.batch.origins.elements[element]) ?? "none" : "none"
+        case .inputNotFiltered: today = "none (the live table leaves the gateway's input alone)"
+        default: break
+        }
+      } else if !liveTablePresent {
+        today = "none (no conduit table is live)"
+      }
+      return "  \(LockOutGuard.describe(session)): \(LockOutGuard.reason(session)); admitted today by: \(today)"
+    }
+    let count = finding.lockedOut.count
+    throw PipelineStop(
+      .refused,
+      "the new ruleset would lock out \(count) open management session\(count == 1 ? "" : "s"); nothing was applied "
+        + "(--no-guard applies anyway):\n" + lines.joined(separator: "\n"))
+  }
+
+  /// The confirmed artifact of the state directory, when there is one and it reads.
+  static func confirmedArtifact(_ state: StateDirectory) -> NftablesArtifact? {
+    guard let bytes = try? state.read(StateDirectory.File.confirmedArtifact) else { return nil }
+    return try? NftablesArtifact(decoding: bytes)
   }
 
   private static func send(_ artifact: NftablesArtifact, deleting others: [String], _ options: SafeApplyOptions)

@@ -130,12 +130,13 @@ public enum Lowering {
       )
     }
 
+    let isolated = AddressSet.union(of: mitigations.map(\.isolated))
     return Ruleset(
       site: policy.siteName, gateway: gateway?.name, gatewayRange: gateway?.nameRange,
       interfaces: gateway?.interfaces.filter { !$0.zones.isEmpty }.map(\.name) ?? [],
       interfaceZones: gateway.map { interfaceZones($0, policy) } ?? [], chains: chains, elements: elements,
-      rules: rules, management: gateway.flatMap { managementElements($0) }, mitigations: options.mitigations,
-      mainPolicyPath: policy.files.first?.file.path)
+      rules: rules, management: gateway.flatMap { managementElements($0, isolated: isolated) },
+      mitigations: options.mitigations, isolated: isolated, mainPolicyPath: policy.files.first?.file.path)
   }
 
   private static func selectGateway(_ policy: Policy, _ name: String?) throws(LoweringError) -> Gateway? {
@@ -175,14 +176,15 @@ public enum Lowering {
     return result
   }
 
-  private static func managementElements(_ gateway: Gateway) -> [ManagementElement]? {
+  /// The gateway's management elements; the addresses an active mitigation isolates lose their access too.
+  private static func managementElements(_ gateway: Gateway, isolated: AddressSet) -> [ManagementElement]? {
     guard !gateway.management.isEmpty else { return nil }
     var result: [ManagementElement] = []
     for family in AddressFamily.allCases {
       for kind in MatchKind.kinds(of: family) {
         var lines: [SegmentMap<UInt128, SegmentMap<UInt16, RuleCover>>] = []
         for (index, line) in gateway.management.enumerated() {
-          let sources = line.sources.reduce(AddressSet()) { $0.union($1.addresses) }
+          let sources = line.sources.reduce(AddressSet()) { $0.union($1.addresses) }.subtracting(isolated)
           let ranges: [ClosedRange<UInt128>] =
             family == .ipv4
             ? sources.v4.ranges.map { UInt128($0.lowerBound)...UInt128($0.upperBound) } : sources.v6.ranges

@@ -152,6 +152,8 @@ public struct Ruleset: Sendable {
   public var management: [ManagementElement]?
   /// Active mitigations, in the order given.
   public var mitigations: [String]
+  /// The addresses the active mitigations isolate (cut from conduit and management flows alike).
+  public var isolated: AddressSet = AddressSet()
   /// The path of the main policy file (the first one read), against which origins are recorded; nil for a ruleset
   /// built without one.
   public var mainPolicyPath: String?

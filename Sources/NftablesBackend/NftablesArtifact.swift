@@ -1,5 +1,6 @@
 import Crypto
 import FirewallIR
+import FlowSpace
 import Foundation
 import PolicyLanguage
 
@@ -69,6 +70,9 @@ public struct NftablesArtifact: Sendable {
     /// Sequence number (decimal text) to the policy place (`file:line:col`, relative like `sources`) behind the
     /// message. The places of set elements are in their own section (`SectionType.elementOrigins`).
     public var origins: [String: String]
+    /// The prefixes the active mitigations isolate, when they isolate any: the lock-out guard reports sessions from
+    /// them instead of refusing a ruleset that cuts them off on purpose.
+    public var isolated: [String]? = nil
   }
 
   /// A section this build writes or keeps without interpreting it.
@@ -115,13 +119,15 @@ public struct NftablesArtifact: Sendable {
   public var interfaces: [String] { layout.interfaces }
   /// What the table will say it is in the kernel (the comment of its identity chain), when the batch creates one.
   public var identity: NftablesIdentity? { layout.identity }
+  /// The addresses the active mitigations isolate (from the header).
+  public var isolated: AddressSet { AddressSet((header.isolated ?? []).compactMap { IPPrefix($0) }) }
 
   /// Builds an artifact from a batch; throws when the batch is not one `apply` would send. Control characters in
   /// the names and paths the header records are written as `\u{…}` escapes.
   public init(
     batch: NftablesBatch, flowTable: FlowTable, compiler: String, site: String?, gateway: String?,
     mitigations: [String], effectiveDate: String, policyDigest: String, sources: [String],
-    otherSections: [Section] = []
+    isolated: AddressSet = AddressSet(), otherSections: [Section] = []
   ) throws(ReadError) {
     let layout: NetlinkBatchLayout
     do { layout = try NetlinkBatchLayout(validating: batch.bytes) } catch { throw ReadError(error.description) }
@@ -135,7 +141,8 @@ public struct NftablesArtifact: Sendable {
         effectiveDate: effectiveDate),
       sources: sources.map(TerminalText.escaped),
       origins: Dictionary(
-        uniqueKeysWithValues: batch.origins.messagePlaces.map { (String($0.key), TerminalText.escaped($0.value)) }))
+        uniqueKeysWithValues: batch.origins.messagePlaces.map { (String($0.key), TerminalText.escaped($0.value)) }),
+      isolated: isolated.isEmpty ? nil : isolated.prefixes.map(\.description))
     try self.init(
       header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout,
       elementOrigins: batch.origins.elements.isEmpty ? nil : Self.elementOriginsSection(batch.origins),
@@ -158,6 +165,9 @@ public struct NftablesArtifact: Sendable {
     let texts = [header.compiler, header.site ?? "", header.gateway ?? ""] + header.mitigations + header.sources
     if let text = (texts + Array(header.origins.values)).first(where: { !Self.isPrintable($0) }) {
       throw ReadError("its header holds text with control characters ('\(TerminalText.escaped(text))')")
+    }
+    if let prefix = header.isolated?.first(where: { IPPrefix($0) == nil }) {
+      throw ReadError("its header names the isolated prefix '\(TerminalText.escaped(prefix))', which is not one")
     }
     let acknowledged = Set(layout.acknowledgedSequences)
     var files: [String] = []

@@ -36,7 +36,7 @@ public struct NftablesArtifactBackend: Backend {
       return try NftablesArtifact(
         batch: batch, flowTable: flowTable, compiler: context.compiler, site: ruleset.site,
         gateway: ruleset.gateway, mitigations: ruleset.mitigations, effectiveDate: context.effectiveDate,
-        policyDigest: policyDigest, sources: context.sources.map(\.path))
+        policyDigest: policyDigest, sources: context.sources.map(\.path), isolated: ruleset.isolated)
     } catch {
       throw BackendFailure("the batch built is not one conduit would apply: \(error)")
     }

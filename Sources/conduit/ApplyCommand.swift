@@ -11,8 +11,11 @@ struct ApplyCommand: ParsableCommand {
     abstract: "Apply an nft artifact (or a policy) to the kernel atomically.",
     discussion: """
       The artifact is verified (magic, version, SHA-256) before anything is sent; its interfaces must exist in the \
-      target namespace unless --force. Exit status: 0 applied, 1 the kernel rejected the batch (nothing changed), \
-      2 unreadable or damaged input, no permission or no such namespace, 64 usage.
+      target namespace unless --force. Before anything is sent, every established TCP session to the gateway's \
+      port 22 and each --guard-port must still be admitted by the new ruleset as a new connection (on the \
+      interface the route toward the client gives); otherwise apply refuses unless --no-guard. Exit status: 0 \
+      applied, 1 refused (a lock-out, a pending apply, another gateway's table) or the kernel rejected the batch \
+      (nothing changed), 2 unreadable or damaged input, no permission or no such namespace, 64 usage.
       """)
 
   @Argument(help: "An artifact from `conduit compile --target nft`, or a policy file (.conduit).")
@@ -53,10 +56,21 @@ struct ApplyCommand: ParsableCommand {
   @Flag(help: "Applied by the boot unit: missing interfaces are fine, a pending apply is dropped.")
   var boot = false
 
+  @Option(
+    name: .customLong("guard-port"),
+    help: ArgumentHelp(
+      "A management port whose open sessions the new ruleset must still admit, beside 22 (repeatable).",
+      valueName: "port"))
+  var guardPorts: [UInt16] = []
+
+  @Flag(help: "Apply even when the new ruleset would not admit an open management session again.")
+  var noGuard = false
+
   func validate() throws {
     if dryRun {
       throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
     }
+    if guardPorts.contains(0) { throw ValidationError("'--guard-port' takes a port from 1 to 65535") }
     if let confirm, confirm < 1 || confirm > 86_400 {
       throw ValidationError("'--confirm' takes 1 to 86400 seconds")
     }
@@ -73,6 +87,8 @@ struct ApplyCommand: ParsableCommand {
     options.force = force
     options.replace = replace
     options.boot = boot
+    options.guardPorts = Set(guardPorts)
+    options.noGuard = noGuard
     let report = try stage { () throws(PipelineStop) in
       try SafeApply.apply(
         artifact, artifactBytes: artifact.encoded(), options: options,

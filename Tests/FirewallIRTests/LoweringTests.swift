@@ -194,4 +194,24 @@ import Testing
       try Lab(Self.site).lower(LoweringOptions(mitigations: ["nope"]))
     }
   }
+
+  @Test func anIsolatedAddressLosesItsManagementAccessToo() throws {
+    let site =
+      Self.site + """
+        mitigation cut-eng {
+          reason "engineering workstation compromised"
+          isolate eng-1
+        }
+
+        """
+    let engineering = try #require(IPAddress("10.30.0.40"))
+    let (plain, _) = try Lab(site).lower()
+    #expect(plain.management?.contains { $0.sources.first == engineering } == true)
+    #expect(plain.isolated.isEmpty)
+    let (isolating, diagnostics) = try Lab(site).lower(LoweringOptions(mitigations: ["cut-eng"]))
+    #expect(!diagnostics.contains { $0.severity == .error }, "\(diagnostics.map(\.message))")
+    let management = try #require(isolating.management, "the input chain stays: nothing is admitted")
+    #expect(!management.contains { $0.sources.first <= engineering && engineering <= $0.sources.last })
+    #expect(isolating.isolated.contains(engineering))
+  }
 }
