@@ -60,6 +60,14 @@ public enum LockOutGuard {
       + " (arriving on \(session.interface.map(TerminalText.escaped) ?? "no interface: no route toward it"))"
   }
 
+  /// The refusal of a ruleset that would lock out `count` sessions, one indented line per session.
+  static func refusal(count: Int, lines: [String]) -> PipelineStop {
+    PipelineStop(
+      .refused,
+      "the new ruleset would lock out \(count) open management session\(count == 1 ? "" : "s"); nothing was applied "
+        + "(--no-guard applies anyway):\n" + lines.joined(separator: "\n"))
+  }
+
   /// Why the new ruleset would not admit `session` again.
   public static func reason(_ session: Session) -> String {
     switch session.verdict {

@@ -55,6 +55,8 @@ public struct PendingApply: Codable, Sendable, Equatable {
   public var networkNamespace: String?
   /// The watchdog armed for it, once armed.
   public var watchdog: Watchdog?
+  /// `iptables` for an apply of the iptables filter tables; nil for conduit's nftables table.
+  public var target: String? = nil
 
   /// The rollback that fires unless `confirm` comes first.
   public struct Watchdog: Codable, Sendable, Equatable {
@@ -81,6 +83,8 @@ public struct ConfirmedApply: Codable, Sendable, Equatable {
   public var sources: [String]
   public var appliedAt: Double
   public var confirmedAt: Double
+  /// `iptables` for the iptables filter tables; nil for conduit's nftables table.
+  public var target: String? = nil
 }
 
 /// What `apply` did on a live gateway.
@@ -117,11 +121,7 @@ public enum SafeApply {
         state.log("boot: dropped the pending apply \(pending.token) of table \(pending.table); a reboot never confirms")
         notes.append("the pending apply of table \(pending.table) was dropped: a reboot never confirms it")
       } else {
-        throw PipelineStop(
-          .refused,
-          "an apply of table \(pending.table) is pending (rolled back at \(pending.deadlineText) unless confirmed); "
-            + "run `conduit confirm\(namespaceOption(pending.networkNamespace))` or "
-            + "`conduit rollback\(namespaceOption(pending.networkNamespace))` first")
+        throw pendingRefusal(pending)
       }
     }
     let table = artifact.header.table
@@ -171,6 +171,15 @@ public enum SafeApply {
       stateDirectory: state.path)
   }
 
+  /// The refusal of an apply while `pending` waits for its confirmation.
+  static func pendingRefusal(_ pending: PendingApply) -> PipelineStop {
+    PipelineStop(
+      .refused,
+      "an apply of table \(pending.table) is pending (rolled back at \(pending.deadlineText) unless confirmed); "
+        + "run `conduit confirm\(namespaceOption(pending.networkNamespace))` or "
+        + "`conduit rollback\(namespaceOption(pending.networkNamespace))` first")
+  }
+
   /// What `confirm` did.
   public struct ConfirmReport: Sendable {
     public var pending: PendingApply
@@ -187,6 +196,9 @@ public enum SafeApply {
     defer { withExtendedLifetime(lock) {} }
     guard let pending = try readPending(state) else { throw nothingPending(state) }
     Watchdog.disarm(pending.watchdog)
+    if pending.target == IptablesGatewayApply.target {
+      return try IptablesGatewayApply.confirm(pending, state: state, networkNamespace: networkNamespace)
+    }
     guard let bytes = try state.read(StateDirectory.File.pendingArtifact),
       NftablesArtifact.sha256(bytes) == pending.artifactSHA256
     else {
@@ -229,15 +241,19 @@ public enum SafeApply {
     else {
       throw PipelineStop(.failed, "the saved state in '\(state.path)' is missing or damaged; nothing was changed")
     }
-    let saved: SavedTables
-    do { saved = try SavedTables(decoding: bytes) } catch {
-      throw PipelineStop(.failed, "the saved state in '\(state.path)' is refused: \(error); nothing was changed")
-    }
-    try inNamespace(networkNamespace) { () throws(PipelineStop) in
-      do throws(KernelSessionError) {
-        try KernelSession().restore(saved)
-      } catch {
-        throw PipelineStop(.failed, "the rollback failed: \(error)")
+    if pending.target == IptablesGatewayApply.target {
+      try inNamespace(networkNamespace) { () throws(PipelineStop) in try IptablesGatewayApply.restore(bytes) }
+    } else {
+      let saved: SavedTables
+      do { saved = try SavedTables(decoding: bytes) } catch {
+        throw PipelineStop(.failed, "the saved state in '\(state.path)' is refused: \(error); nothing was changed")
+      }
+      try inNamespace(networkNamespace) { () throws(PipelineStop) in
+        do throws(KernelSessionError) {
+          try KernelSession().restore(saved)
+        } catch {
+          throw PipelineStop(.failed, "the rollback failed: \(error)")
+        }
       }
     }
     if expectedToken == nil { Watchdog.disarm(pending.watchdog) }
@@ -395,11 +411,7 @@ public enum SafeApply {
       }
       return "  \(LockOutGuard.describe(session)): \(LockOutGuard.reason(session)); admitted today by: \(today)"
     }
-    let count = finding.lockedOut.count
-    throw PipelineStop(
-      .refused,
-      "the new ruleset would lock out \(count) open management session\(count == 1 ? "" : "s"); nothing was applied "
-        + "(--no-guard applies anyway):\n" + lines.joined(separator: "\n"))
+    throw LockOutGuard.refusal(count: finding.lockedOut.count, lines: lines)
   }
 
   /// The confirmed artifact of the state directory, when there is one and it reads.
@@ -469,20 +481,25 @@ public enum SafeApply {
       throw PipelineStop(.failed, "the pending record '\(record)' is damaged: \(error)")
     }
     let hex = pending.token.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-    guard pending.token.utf8.count == 16, hex, LiveTable.isConduitTableName(pending.table),
+    let tableFits =
+      pending.target == IptablesGatewayApply.target
+      ? pending.table == IptablesGatewayApply.tableName
+      : pending.target == nil && LiveTable.isConduitTableName(pending.table)
+    guard pending.token.utf8.count == 16, hex, tableFits,
       pending.networkNamespace.map({ (try? KernelSession.networkNamespacePath($0)) != nil }) ?? true,
       pending.deadline.isFinite, pending.appliedAt.isFinite
     else { throw PipelineStop(.failed, "the pending record '\(record)' is damaged: it holds a malformed field") }
     return pending
   }
 
-  private static func writePending(_ pending: PendingApply, _ state: StateDirectory) throws(PipelineStop) {
+  static func writePending(_ pending: PendingApply, _ state: StateDirectory) throws(PipelineStop) {
     try state.write(StateDirectory.File.pendingRecord, encodeJSON(pending))
   }
 
-  private static func dropPending(_ state: StateDirectory) throws(PipelineStop) {
+  static func dropPending(_ state: StateDirectory) throws(PipelineStop) {
     try state.remove(StateDirectory.File.pendingRecord)
     try state.remove(StateDirectory.File.pendingArtifact)
+    try state.remove(StateDirectory.File.pendingIptables)
     try state.remove(StateDirectory.File.restore)
   }
 
@@ -501,12 +518,12 @@ public enum SafeApply {
     name.map { " --netns \(TerminalText.escaped($0))" } ?? ""
   }
 
-  private static func randomToken() -> String {
+  static func randomToken() -> String {
     var generator = SystemRandomNumberGenerator()
     return (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
   }
 
-  private static func crashPoint(_ step: String) {
+  static func crashPoint(_ step: String) {
     if ProcessInfo.processInfo.environment[crashVariable] == step { kill(getpid(), SIGKILL) }
   }
 

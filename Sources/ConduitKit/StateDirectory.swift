@@ -23,6 +23,10 @@ public struct StateDirectory: Sendable {
     public static let confirmedRecord = "confirmed.json"
     public static let pendingArtifact = "pending.nftb"
     public static let pendingRecord = "pending.json"
+    /// The rules of a pending `apply --target iptables` (`IptablesRulesFile`).
+    public static let pendingIptables = "pending.iptb"
+    /// The rules of the last confirmed `apply --target iptables`.
+    public static let confirmedIptables = "confirmed.iptb"
     public static let restore = "restore.bin"
     public static let log = "watchdog.log"
     public static let lock = "lock"

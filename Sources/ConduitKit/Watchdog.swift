@@ -87,12 +87,20 @@ enum Watchdog {
     try spawn(executable, arguments, detached: true)
   }
 
-  private static func spawn(_ executable: String, _ arguments: [String], detached: Bool) throws(PipelineStop) -> Int32 {
+  /// Starts `executable` from the calling thread (so in its network namespace), its standard streams on
+  /// `/dev/null` or on `streams` (descriptors for 0, 1 and 2), with default signal handling.
+  static func spawn(_ executable: String, _ arguments: [String], detached: Bool, streams: [Int32]? = nil)
+    throws(PipelineStop) -> Int32
+  {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for descriptor in Int32(0)...2 {
-      posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+      if let streams {
+        posix_spawn_file_actions_adddup2(&actions, streams[Int(descriptor)], descriptor)
+      } else {
+        posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+      }
     }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)

@@ -24,6 +24,12 @@ struct ApplyCommand: ParsableCommand {
   @Option(help: "The gateway to compile for, when INPUT is a policy with several gateways.")
   var gateway: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "The gateway's firewall: nft (conduit's own table), or iptables (the filter tables of both families, from a "
+        + "policy).", valueName: "nft|iptables"))
+  var target = "nft"
+
   @Option(help: "Apply inside this network namespace (/run/netns/NAME).")
   var netns: String?
 
@@ -70,6 +76,12 @@ struct ApplyCommand: ParsableCommand {
     if dryRun {
       throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
     }
+    guard target == "nft" || target == "iptables" else {
+      throw ValidationError("'--target' of apply is nft or iptables, not '\(target)'")
+    }
+    if target == "iptables", boot {
+      throw ValidationError("'--boot' applies the confirmed nftables artifact; iptables gateways have no boot unit")
+    }
     if guardPorts.contains(0) { throw ValidationError("'--guard-port' takes a port from 1 to 65535") }
     if let confirm, confirm < 1 || confirm > 86_400 {
       throw ValidationError("'--confirm' takes 1 to 86400 seconds")
@@ -81,7 +93,6 @@ struct ApplyCommand: ParsableCommand {
     let request = CompileRequest(
       policy: PolicyRequest(policyPath: input, baselinePath: baseline, today: date.day), gateway: gateway,
       mitigations: mitigations)
-    let artifact = try stage { () throws(PipelineStop) in try GatewayApply.artifact(at: input, compiling: request) }
     var options = SafeApplyOptions(networkNamespace: netns, stateRoot: stateDir)
     options.confirmSeconds = confirm
     options.force = force
@@ -89,10 +100,28 @@ struct ApplyCommand: ParsableCommand {
     options.boot = boot
     options.guardPorts = Set(guardPorts)
     options.noGuard = noGuard
-    let report = try stage { () throws(PipelineStop) in
-      try SafeApply.apply(
-        artifact, artifactBytes: artifact.encoded(), options: options,
-        waiting: { reportWaiting($0) })
+    let report: SafeApplyReport
+    let applied: String
+    if target == "iptables" {
+      guard input.hasSuffix(".conduit") else {
+        reportError("'--target iptables' applies a policy (.conduit); there is no iptables artifact")
+        throw ExitCode(2)
+      }
+      let rules = try stage { () throws(PipelineStop) in try Pipeline.iptablesGateway(request) }
+      report = try stage { () throws(PipelineStop) in
+        try IptablesGatewayApply.apply(rules, options: options, waiting: { reportWaiting($0) })
+      }
+      applied = "applied the iptables and ip6tables filter tables"
+    } else {
+      let artifact = try stage { () throws(PipelineStop) in
+        try GatewayApply.artifact(at: input, compiling: request)
+      }
+      report = try stage { () throws(PipelineStop) in
+        try SafeApply.apply(
+          artifact, artifactBytes: artifact.encoded(), options: options,
+          waiting: { reportWaiting($0) })
+      }
+      applied = "applied table inet \(report.table)"
     }
     var unreported: StandardOutputError?
     func writeLine(_ line: String) {
@@ -103,13 +132,13 @@ struct ApplyCommand: ParsableCommand {
     let place = report.networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""
     if let pending = report.pending {
       let option = report.networkNamespace.map { " --netns \(TerminalText.escaped($0))" } ?? ""
-      writeLine("applied table inet \(report.table)\(place), pending confirmation")
+      writeLine("\(applied)\(place), pending confirmation")
       writeLine(
         "run `conduit confirm\(option)` before \(StateDirectory.timestamp(Date(timeIntervalSince1970: pending.deadline))) "
           + "or it is rolled back to \(TerminalText.escaped(pending.restoreSummary)); `conduit rollback\(option)` undoes it now"
       )
     } else {
-      writeLine("applied table inet \(report.table)\(place)")
+      writeLine("\(applied)\(place)")
     }
     switch report.cutConnections {
     case .success(let cut):

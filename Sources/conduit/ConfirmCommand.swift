@@ -30,7 +30,7 @@ struct ConfirmCommand: ParsableCommand {
       try SafeApply.confirm(
         networkNamespace: location.netns, stateRoot: location.stateDir, waiting: { reportWaiting($0) })
     }
-    var lines = ["confirmed table inet \(report.pending.table)"]
+    var lines = ["confirmed \(tableDescription(report.pending))"]
     switch report.cutConnections {
     case .success(let cut):
       lines.append("cut \(cut) tracked connection\(cut == 1 ? "" : "s") the new ruleset no longer allows")
@@ -50,7 +50,8 @@ struct RollbackCommand: ParsableCommand {
     commandName: "rollback",
     abstract: "Undo the pending `apply --confirm` now.",
     discussion: """
-      conduit's table is restored as it was before the apply (deleted when there was none), in one transaction. \
+      conduit's table is restored as it was before the apply (deleted when there was none), in one transaction; \
+      on an iptables gateway, the filter tables of both families as iptables-save gave them. \
       Exit status: 0 rolled back, 1 nothing is pending, 2 the state or the kernel failed.
       """)
 
@@ -64,13 +65,19 @@ struct RollbackCommand: ParsableCommand {
     do {
       try StandardStreams.write([
         Array(
-          "rolled back table inet \(pending.table): restored \(TerminalText.escaped(pending.restoreSummary))\n".utf8)
+          "rolled back \(tableDescription(pending)): restored \(TerminalText.escaped(pending.restoreSummary))\n".utf8)
       ])
     } catch {
       reportError("\(error) (the rollback is done)")
       throw ExitCode(2)
     }
   }
+}
+
+/// What a pending apply changed, in words: `table inet NAME` or the iptables filter tables.
+func tableDescription(_ pending: PendingApply) -> String {
+  pending.target == IptablesGatewayApply.target
+    ? "the iptables and ip6tables filter tables" : "table inet \(pending.table)"
 }
 
 /// `conduit watchdog`: the rollback armed by `apply --confirm`, run detached or by a systemd timer.
