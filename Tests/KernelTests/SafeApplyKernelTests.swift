@@ -1,4 +1,7 @@
+import FirewallIR
 import Foundation
+import NftablesBackend
+import PolicyLanguage
 import Testing
 
 /// `apply --confirm`, `confirm` and `rollback` on a gateway namespace: an unconfirmed apply undoes itself, exactly.
@@ -65,6 +68,54 @@ import Testing
     let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
     #expect(rollback.status == 0, "\(rollback.standardError)")
     #expect(try Self.conduitTable(in: lab) == before)
+  }
+
+  /// The artifact of a sample gateway compiled with `mitigations`, as `ArtifactApplyTests.compiled` makes it.
+  static func artifact(_ testCase: SamplePacketTests.Case, mitigations: [String]) throws -> NftablesArtifact {
+    let checked = try SamplePacketTests.checked(testCase.policy)
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      checked.policy, options: LoweringOptions(gateway: testCase.gateway, mitigations: mitigations),
+      diagnostics: &diagnostics)
+    return try NftablesArtifact.compiled(ruleset, names: NftablesNames(ruleset, diagnostics: &diagnostics))
+  }
+
+  /// The artifact of sample gateway gw-c3 (A) and the same gateway with its mitigation ews-quarantine compiled in (B).
+  static func twoArtifacts() throws -> (testCase: SamplePacketTests.Case, a: NftablesArtifact, b: NftablesArtifact) {
+    let testCase = try #require(try ArtifactApplyTests.cases.first { $0.gateway == "gw-c3" })
+    return (
+      testCase, try ArtifactApplyTests.compiled(testCase).artifact,
+      try artifact(testCase, mitigations: ["ews-quarantine"])
+    )
+  }
+
+  /// Over conduit's own unedited table (A, confirmed), an unconfirmed apply of another artifact (B) is undone
+  /// exactly, by `rollback` and by the watchdog at the deadline: the table lists as A did.
+  @Test(.kernelTests) func anUnconfirmedApplyOverAConfirmedTableRestoresItExactly() throws {
+    let (testCase, a, b) = try Self.twoArtifacts()
+    let lab = try ArtifactApplyTests.lab(for: testCase)
+    defer { lab.close() }
+    let confirmed = try ArtifactApplyTests.apply(a.encoded(), in: lab)
+    #expect(confirmed.status == 0, "\(confirmed.standardError)")
+    let listedA = try Self.conduitTable(in: lab)
+    #expect(listedA.contains("table inet \(a.header.table)"))
+
+    let byHand = try ArtifactApplyTests.apply(b.encoded(), in: lab, ["--confirm", "30"])
+    #expect(byHand.status == 0, "\(byHand.standardError)")
+    let listedB = try Self.conduitTable(in: lab)
+    #expect(listedB != listedA, "the mitigation changes the table")
+    let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(rollback.status == 0, "\(rollback.standardError)")
+    #expect(rollback.standardOutput.contains("restored table \(a.header.table)"))
+    #expect(try Self.conduitTable(in: lab) == listedA)
+
+    let byWatchdog = try ArtifactApplyTests.apply(b.encoded(), in: lab, ["--confirm", "2"])
+    #expect(byWatchdog.status == 0, "\(byWatchdog.standardError)")
+    #expect(try Self.conduitTable(in: lab) == listedB)
+    #expect(try Self.waitUntil(seconds: 6) { try Self.conduitTable(in: lab) == listedA })
+    let late = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(late.status == 1)
+    #expect(late.standardError.contains("the watchdog rolled back"))
   }
 
   @Test(.kernelTests) func aConfirmedApplyStaysPastItsDeadline() throws {
