@@ -77,7 +77,8 @@ public enum IptablesGatewayApply {
       try SafeApply.dropPending(state)
       notes.append("the pending apply of table \(pending.table) was dropped: a reboot never confirms it")
     }
-    let saved = try SafeApply.inNamespace(options.networkNamespace) { () throws(PipelineStop) -> IptablesRulesFile in
+    let (saved, nftablesTables) = try SafeApply.inNamespace(options.networkNamespace) {
+      () throws(PipelineStop) -> (IptablesRulesFile, [String]) in
       let missing = rules.ruleset.interfaces.filter { if_nametoindex($0) == 0 }
       if !missing.isEmpty, !options.force, !options.boot {
         throw PipelineStop(
@@ -87,7 +88,11 @@ public enum IptablesGatewayApply {
       }
       let live = try savedFilterTables()
       if !options.noGuard { try guarded(rules, options, live: live) }
-      return live
+      return (live, (try? KernelSession().conduitTableNames()) ?? [])
+    }
+    notes += nftablesTables.map {
+      "conduit's nftables table inet \($0) is loaded here too, and filters as well: "
+        + "delete it (`nft delete table inet \($0)`) once the iptables rules are confirmed"
     }
     let pendingBytes = rules.file.encoded()
     guard let seconds = options.confirmSeconds else {

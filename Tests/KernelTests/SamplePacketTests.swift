@@ -269,12 +269,16 @@ struct LabWorld {
     return []
   }
 
-  /// The gateway's own ssh: allowed from management sources, dropped from the rest.
+  /// The gateway's own ssh: allowed from management sources an active mitigation does not isolate, dropped from the
+  /// rest.
   private func managementProbes() -> [PlannedProbe] {
     guard !gateway.management.isEmpty else { return [] }
+    let isolated = policy.mitigations.filter { ruleset.mitigations.contains($0.name) }
+      .reduce(AddressSet()) { $0.union($1.isolated) }
     let sources = gateway.management.filter { line in
       line.items.contains { if case .ports(.tcp, let ports) = $0.match { ports.contains(22) } else { false } }
     }.reduce(AddressSet()) { $0.union($1.sources.reduce(AddressSet()) { $0.union($1.addresses) }) }
+      .subtracting(isolated)
     let all = hosts.values.flatMap { $0 }.sorted()
     var result: [PlannedProbe] = []
     if let allowed = all.first(where: { sources.contains($0) }) {
