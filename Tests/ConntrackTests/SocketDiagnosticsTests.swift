@@ -1,6 +1,7 @@
 import CNetlink
 import FlowSpace
 import Foundation
+import PolicyTestSupport
 import Testing
 
 @testable import Conntrack
@@ -169,21 +170,13 @@ struct SocketDiagnosticsTests {
   }
 }
 
-/// Decides whether the tests that need root and `ip netns` run, are skipped or fail, like KernelTests'
-/// `KernelTestGate`: where either is missing they are skipped, unless `CONDUIT_REQUIRE_KERNEL_TESTS=1` is set (as in
-/// CI); then `available` is true anyway, so the test runs and fails when it builds its `DiagnosticsLab`.
+/// Decides whether the tests that need root and `ip netns` run, are skipped or fail (`KernelTestRequirement`, as
+/// KernelTests' gate decides): where either is missing they are skipped, unless `CONDUIT_REQUIRE_KERNEL_TESTS=1` is
+/// set (as in CI); then `available` is true anyway, so the test runs and fails when it builds its `DiagnosticsLab`.
 enum DiagnosticsKernelGate {
-  /// The environment variable that turns a missing capability from a skip into a failure.
-  static let requiredVariable = "CONDUIT_REQUIRE_KERNEL_TESTS"
-
-  /// Whether kernel tests must run.
-  static var isRequired: Bool {
-    ProcessInfo.processInfo.environment[requiredVariable] == "1"
-  }
-
   /// Whether a gated test should run: when the capability is there, or when it is required (to fail if missing).
   static var available: Bool {
-    isRequired || missingCapability == nil
+    KernelTestRequirement.isRequired || missingCapability == nil
   }
 
   /// Why kernel tests cannot run, or nil when they can. Checked once per process.
@@ -200,25 +193,15 @@ enum DiagnosticsKernelGate {
   private static let capability: Result<(ip: String, python: String), DiagnosticsLabError> = checkCapability()
 
   private static func checkCapability() -> Result<(ip: String, python: String), DiagnosticsLabError> {
-    guard geteuid() == 0 else { return .failure(DiagnosticsLabError("kernel tests cannot run: not running as root")) }
-    guard let ip = locate("ip"), let python = locate("python3") else {
+    if let missing = KernelTestRequirement.missingNamespaces(
+      probe: "cdt-diag-\(DiagnosticsLab.randomIdentifier())-gate")
+    {
+      return .failure(DiagnosticsLabError("kernel tests cannot run: \(missing)"))
+    }
+    guard let ip = KernelTestRequirement.locate("ip"), let python = KernelTestRequirement.locate("python3") else {
       return .failure(DiagnosticsLabError("kernel tests cannot run: `ip` or `python3` is not installed"))
     }
-    let probe = "cdt-diag-\(DiagnosticsLab.randomIdentifier())-gate"
-    do {
-      try DiagnosticsLab.run(ip, ["netns", "add", probe])
-      defer { try? DiagnosticsLab.run(ip, ["netns", "delete", probe]) }
-      try DiagnosticsLab.run(ip, ["netns", "exec", probe, ip, "link", "show", "lo"])
-    } catch {
-      return .failure(DiagnosticsLabError("kernel tests cannot run: `ip netns` does not work: \(error)"))
-    }
     return .success((ip, python))
-  }
-
-  private static func locate(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-    return directories.lazy.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 }
 
@@ -227,7 +210,7 @@ extension Trait where Self == ConditionTrait {
   static var diagnosticsKernelTests: Self {
     .enabled(
       if: DiagnosticsKernelGate.available,
-      "needs root and `ip netns`; \(DiagnosticsKernelGate.requiredVariable)=1 turns this skip into a failure")
+      "needs root and `ip netns`; \(KernelTestRequirement.variable)=1 turns this skip into a failure")
   }
 }
 

@@ -35,13 +35,6 @@ struct CommandFailure: Error, CustomStringConvertible, Sendable {
 
 /// Runs programs, with their input and output in temporary files so that no pipe can fill up and block.
 enum Command {
-  /// Finds `name` on `PATH` and in the usual system directories, which root's `PATH` may lack.
-  static func locate(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-    return directories.lazy.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }
-
   /// Runs `executable` with `arguments` to completion, feeding it `input` on standard input.
   static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> CommandOutput {
     let files = try TemporaryFiles(count: 3)

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyTestSupport
 import Testing
 
 /// The absolute paths of the programs that kernel tests run.
@@ -41,12 +42,10 @@ struct KernelTestsUnavailable: Error, CustomStringConvertible, Sendable {
 /// `@Test(.enabled(if: KernelTestGate.available))`.
 enum KernelTestGate {
   /// The environment variable that turns a missing capability from a skip into a failure.
-  static let requiredVariable = "CONDUIT_REQUIRE_KERNEL_TESTS"
+  static let requiredVariable = KernelTestRequirement.variable
 
   /// Whether kernel tests must run (the environment sets `CONDUIT_REQUIRE_KERNEL_TESTS=1`).
-  static var isRequired: Bool {
-    ProcessInfo.processInfo.environment[requiredVariable] == "1"
-  }
+  static var isRequired: Bool { KernelTestRequirement.isRequired }
 
   /// Whether a gated test should run: when the capability is there, or when it is required (to fail if missing).
   static var available: Bool {
@@ -67,13 +66,15 @@ enum KernelTestGate {
   private static let capability: Result<KernelTools, KernelTestsUnavailable> = checkCapability()
 
   private static func checkCapability() -> Result<KernelTools, KernelTestsUnavailable> {
-    guard geteuid() == 0 else { return .failure(KernelTestsUnavailable(reason: "not running as root")) }
+    if let missing = KernelTestRequirement.missingNamespaces(probe: "cdt-\(NetworkLab.randomIdentifier())-gate") {
+      return .failure(KernelTestsUnavailable(reason: missing))
+    }
     let names = [
       "ip", "nft", "iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save", "python3", "sh",
     ]
     var paths: [String: String] = [:]
     for name in names {
-      guard let path = Command.locate(name) else {
+      guard let path = KernelTestRequirement.locate(name) else {
         return .failure(KernelTestsUnavailable(reason: "`\(name)` is not installed"))
       }
       paths[name] = path
@@ -84,15 +85,6 @@ enum KernelTestGate {
         .check("python3").standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     } catch {
       return .failure(KernelTestsUnavailable(reason: "python3 does not run: \(error)"))
-    }
-    let probeNamespace = "cdt-\(NetworkLab.randomIdentifier())-gate"
-    do {
-      try Command.run(paths["ip"]!, ["netns", "add", probeNamespace]).check("ip netns add")
-      defer { _ = try? Command.run(paths["ip"]!, ["netns", "delete", probeNamespace]) }
-      try Command.run(paths["ip"]!, ["netns", "exec", probeNamespace, paths["sh"]!, "-c", "true"])
-        .check("ip netns exec")
-    } catch {
-      return .failure(KernelTestsUnavailable(reason: "`ip netns` does not work: \(error)"))
     }
     return .success(
       KernelTools(
