@@ -112,6 +112,28 @@ import Testing
       hidden, binary, ["compile", policy, "--gateway", "gw-core", "--target", "nft", "--today", "2026-11-28"])
     #expect(compile.status == 0, "\(compile.standardError)")
     #expect(compile.standardOutputBytes.starts(with: Array("CDTNFT\r\n".utf8)))
+
+    // Applying it in a namespace exercises libmnl, the netlink session and the state directory.
+    let ip = try #require(Self.locate("ip"), "ip (iproute2) is not installed")
+    let namespace = "cdt-bin-\(UInt32.random(in: 0...UInt32.max))"
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cdt-bin-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let artifact = scratch.appendingPathComponent("gw-core.nftb")
+    try Data(compile.standardOutputBytes).write(to: artifact)
+    #expect(try ConduitRunner.run(URL(fileURLWithPath: ip), ["netns", "add", namespace]).status == 0)
+    defer { _ = try? ConduitRunner.run(URL(fileURLWithPath: ip), ["netns", "delete", namespace]) }
+    let apply = try Self.runHiding(
+      hidden, binary,
+      [
+        "apply", artifact.path, "--netns", namespace, "--force",
+        "--state-dir", scratch.appendingPathComponent("state").path,
+      ])
+    #expect(apply.status == 0, "\(apply.standardError)")
+    #expect(apply.standardOutput.contains("applied table inet conduit_millbrook"), "\(apply.standardOutput)")
+    let listing = try ConduitRunner.run(
+      URL(fileURLWithPath: ip), ["netns", "exec", namespace, "nft", "list", "tables"])
+    #expect(listing.standardOutput.contains("table inet conduit_millbrook"), "\(listing.standardOutput)")
   }
 
   /// Where the boot unit's `ExecStart` expects conduit.

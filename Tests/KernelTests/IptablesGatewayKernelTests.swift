@@ -99,6 +99,24 @@ import Testing
     #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 1)
   }
 
+  @Test(.kernelTests) func anUnconfirmedApplyIsRolledBackByTheWatchdog() throws {
+    let lab = try NetworkLab(interfaces: [ConntrackTests.eth1, ConntrackTests.eth2])
+    defer { lab.close() }
+    try lab.loadIptables(ipv4: Self.handWritten4, ipv6: Self.handWritten6)
+    let before = try Self.filterTables(in: lab)
+    let policy = try LockOutGuardKernelTests.write(
+      LockOutGuardKernelTests.policy(management: "management service ssh from hmi"), named: "ipt.conduit", in: lab)
+    let started = Date()
+    let pending = try Self.apply(policy, in: lab, ["--confirm", "2"])
+    #expect(pending.status == 0, "\(pending.standardError)")
+    #expect(Date().timeIntervalSince(started) < 2, "apply --confirm returns at once")
+    #expect(try Self.filterTables(in: lab) != before)
+    #expect(try SafeApplyKernelTests.waitUntil(seconds: 8) { try Self.filterTables(in: lab) == before })
+    let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(rollback.status == 1)
+    #expect(rollback.standardError.contains("the watchdog rolled back"), "\(rollback.standardError)")
+  }
+
   @Test(.kernelTests) func theLockOutGuardJudgesTheIptablesInputChain() throws {
     let lab = try NetworkLab(interfaces: [ConntrackTests.eth1, ConntrackTests.eth2])
     defer { lab.close() }
