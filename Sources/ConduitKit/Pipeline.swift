@@ -151,7 +151,8 @@ public enum Pipeline {
     let policy = resolved.policy
     let regions = resolved.hasErrors ? nil : ConduitRegions(policy)
     let checkOptions = CheckOptions(today: today, mitigationsActive: !request.mitigations.isEmpty, regions: regions)
-    let loweringOptions = LoweringOptions(gateway: request.gateway, mitigations: request.mitigations, regions: regions)
+    let loweringOptions = LoweringOptions(
+      gateway: request.gateway, mitigations: request.mitigations, regions: regions, today: today)
     typealias Built = Result<(Ruleset, Output?, DiagnosticEngine), PipelineStop>
     let build = { @Sendable () -> Built in
       var found = DiagnosticEngine()

@@ -12,15 +12,20 @@ public struct LoweringOptions: Sendable {
   public var ignoringGateways: Bool
   /// The policy's conduit regions when already computed (by `compile`, for the check too).
   public var regions: ConduitRegions?
+  /// The day expiry is judged against (`--today`): a conduit already expired on it (kept by an emergency build)
+  /// gets no expiry in the kernel; nil gives every conduit with `expires` its expiry.
+  public var today: CalendarDay?
 
   /// Creates options.
   public init(
-    gateway: String? = nil, mitigations: [String] = [], ignoringGateways: Bool = false, regions: ConduitRegions? = nil
+    gateway: String? = nil, mitigations: [String] = [], ignoringGateways: Bool = false, regions: ConduitRegions? = nil,
+    today: CalendarDay? = nil
   ) {
     self.gateway = gateway
     self.mitigations = mitigations
     self.ignoringGateways = ignoringGateways
     self.regions = regions
+    self.today = today
   }
 }
 
@@ -67,7 +72,10 @@ public enum Lowering {
     let chains = enforced.map { conduit in
       ConduitChain(
         conduit: conduit.name, conduitID: conduit.id,
-        zones: [conduit.zones!.first, conduit.zones!.second].map { policy.zones[$0].name }, range: conduit.nameRange)
+        zones: [conduit.zones!.first, conduit.zones!.second].map { policy.zones[$0].name }, range: conduit.nameRange,
+        expiresAt: conduit.expires.flatMap { expires in
+          options.today.map { expires >= $0 } ?? true ? Int64(expires.daysSinceEpoch + 1) * 86_400 : nil
+        })
     }
     let rules = policy.rules.map { rule in
       RuleOrigin(

@@ -85,6 +85,9 @@ public struct ConduitChain: Hashable, Sendable {
   public var zones: [String]
   /// Where the conduit is declared.
   public var range: SourceRange
+  /// When the conduit stops admitting new connections in the kernel (seconds since 1970, UTC: the end of its
+  /// `expires` day); nil without `expires`, or when an emergency build keeps an expired conduit.
+  public var expiresAt: Int64? = nil
 }
 
 /// One disjoint element of the flow space the gateway forwards: every new connection from `sources` to

@@ -27,6 +27,35 @@ public struct IptablesNames: Sendable {
     }
   }
 
+  /// The last instant `-m time --datestart` expresses (2038-01-19 03:14:07 UTC): iptables caps later dates into a
+  /// rule that never matches.
+  static let latestDateStart: Int64 = 2_147_483_647
+
+  /// `--datestart` of the expiry of `chain` (`YYYY-MM-DDT00:00:00`, UTC: the end of its `expires` day), nil without
+  /// expiry or when the date is beyond what iptables can express.
+  public static func expiryStart(_ chain: ConduitChain) -> String? {
+    guard let expiresAt = chain.expiresAt, expiresAt <= latestDateStart else { return nil }
+    let days = Int(expiresAt / 86_400)
+    let (year, month, day) = civilDate(daysSinceEpoch: days)
+    func pad(_ value: Int, _ width: Int) -> String {
+      String(repeating: "0", count: max(0, width - String(value).count)) + String(value)
+    }
+    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T00:00:00"
+  }
+
+  /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+  static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
+    let z = daysSinceEpoch + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthPart = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthPart + 2) / 5 + 1
+    let month = monthPart < 10 ? monthPart + 3 : monthPart - 9
+    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+  }
+
   /// Names for a ruleset's chains of one family: policy names with the characters iptables cannot write replaced
   /// by `_` and, when longer than 28 characters, shortened with a hash suffix. Two objects whose names still
   /// coincide are a `name-collision` error.
@@ -49,6 +78,12 @@ public struct IptablesNames: Sendable {
       } else {
         owners[name] = (what, range)
       }
+    }
+    for chain in ruleset.chains where chain.expiresAt != nil && Self.expiryStart(chain) == nil {
+      diagnostics.warning(
+        .expiryNotEnforced,
+        "conduit '\(chain.conduit)' expires after 2038-01-18: iptables' time match cannot express the date, so the "
+          + "kernel will not stop it; recompile before it expires, or use nftables", at: chain.range)
     }
     for (index, chain) in ruleset.chains.enumerated() {
       claim(conduitChains[index], "conduit '\(chain.conduit)'", chain.range)
@@ -178,6 +213,13 @@ public struct IptablesRestoreRenderer: Sendable {
     for index in ruleset.chains.indices where usedChains.contains(index) {
       let conduit = ruleset.chains[index].conduit
       let comment = IptablesArgument.comment("conduit \(conduit)")
+      if let start = IptablesNames.expiryStart(ruleset.chains[index]) {
+        let expired = "-A \(names.conduitChains[index]) -m time --datestart \(start)"
+        lines.append(
+          "\(expired) -m limit --limit 10/sec -j LOG --log-prefix "
+            + IptablesArgument.logPrefix("conduit exp", naming: conduit))
+        lines.append("\(expired) -j DROP")
+      }
       lines.append("-A \(names.conduitChains[index]) -m comment --comment \(comment) -j ACCEPT")
       lines.append(
         "-A \(names.logChains[index]) -j LOG --log-prefix \(IptablesArgument.logPrefix("conduit", naming: conduit))")

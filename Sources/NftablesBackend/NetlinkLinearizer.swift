@@ -149,6 +149,16 @@ public struct NetlinkLinearizer {
           register: first, set: set, setID: setIDs.id(for: set),
           destination: verdictMap ? NetlinkConstant.registerVerdict : nil, inverted: inverted)
       ]
+    case .timeAtLeast(let seconds):
+      let nanoseconds = UInt64(max(seconds, 0)).multipliedReportingOverflow(by: 1_000_000_000)
+      return [
+        .meta(key: UInt32(NFT_META_TIME_NS.rawValue), register: first),
+        .byteOrder(register: first, operation: UInt32(NFT_BYTEORDER_HTON.rawValue), length: 8, size: 8),
+        .compare(
+          operation: UInt32(NFT_CMP_GTE.rawValue), register: first,
+          data: withUnsafeBytes(
+            of: (nanoseconds.overflow ? UInt64.max : nanoseconds.partialValue).bigEndian, Array.init)),
+      ]
     case .counter: return [.counter]
     case .limitPerSecond(let rate): return [.limit(rate: rate, unit: 1, burst: 5)]
     case .log(let prefix): return [.log(prefix: prefix)]

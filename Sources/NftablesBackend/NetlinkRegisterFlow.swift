@@ -154,6 +154,8 @@ enum NetlinkRegisterFlow {
           loads += 1
         case UInt32(NFT_META_NFPROTO.rawValue), UInt32(NFT_META_L4PROTO.rawValue), UInt32(NFT_META_IIF.rawValue):
           try write(&registers, destination, bytes: 4, message: message)
+        case UInt32(NFT_META_TIME_NS.rawValue):
+          try write(&registers, destination, bytes: 8, message: message)
         default: throw error(message, "loads meta key \(key), which conduit never loads")
         }
       case "ct":

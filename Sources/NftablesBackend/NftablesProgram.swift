@@ -41,7 +41,8 @@ struct NftablesProgram {
     for (index, chain) in ruleset.chains.enumerated() {
       let origin = places.index(of: chain.range)
       chains.append(
-        ProgramChain(name: names.conduitChains[index], hook: nil, rules: [[.counter, .accept]], origin: origin))
+        ProgramChain(
+          name: names.conduitChains[index], hook: nil, rules: Self.conduitRules(chain), origin: origin))
       let prefix = NftablesString.logPrefix("conduit", naming: chain.conduit)
       let logRule: [ProgramStatement] = [.log(prefix), .goto(names.conduitChains[index])]
       chains.append(ProgramChain(name: names.logChains[index], hook: nil, rules: [logRule], origin: origin))
@@ -53,6 +54,20 @@ struct NftablesProgram {
         ProgramChain(
           name: NftablesIdentity.chainName, hook: nil, rules: [], origin: tableOrigin, comment: identity.comment))
     }
+  }
+
+  /// A conduit chain's rules: new connections are accepted, counted; once an expiring conduit's `expires` day has
+  /// ended, they are logged (at most 10 a second) and dropped, counted, instead.
+  static func conduitRules(_ chain: ConduitChain) -> [[ProgramStatement]] {
+    guard let expiresAt = chain.expiresAt else { return [[.counter, .accept]] }
+    return [
+      [
+        .timeAtLeast(expiresAt), .limitPerSecond(10),
+        .log(NftablesString.logPrefix("conduit expired", naming: chain.conduit)),
+      ],
+      [.timeAtLeast(expiresAt), .counter, .drop],
+      [.counter, .accept],
+    ]
   }
 
   /// The kinds that have a map of their own: TCP and UDP share one.
@@ -342,6 +357,8 @@ enum ProgramStatement {
   case hopLimit(UInt8)
   /// `iif lo`.
   case loopbackInput
+  /// `meta time >= SECONDS` (seconds since 1970, UTC: nft reads a number as epoch seconds, a date in local time).
+  case timeAtLeast(Int64)
   /// `FIELD . FIELD … [!=] @set`, or `… vmap @map`.
   case lookup([ProgramField], set: String, inverted: Bool, verdictMap: Bool)
   case counter

@@ -125,6 +125,7 @@ public struct NftablesTextRenderer: Sendable {
     case .lookup(let fields, let set, let inverted, let verdictMap):
       fields.map(text).joined(separator: " . ") + (verdictMap ? " vmap @\(set)" : inverted ? " != @\(set)" : " @\(set)")
     case .counter: "counter"
+    case .timeAtLeast(let seconds): "meta time >= \(seconds)"
     case .limitPerSecond(let rate): "limit rate \(rate)/second"
     case .log(let prefix): "log prefix \(NftablesString.quoted(prefix))"
     case .accept: "accept"

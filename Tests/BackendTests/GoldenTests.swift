@@ -7,6 +7,7 @@ import NftablesBackend
 import PolicyChecker
 import PolicyLanguage
 import PolicyModel
+import PolicyTestSupport
 import Testing
 
 /// Golden files: every sample policy, every gateway and every target beside its expected output in `Golden/`.
@@ -125,5 +126,50 @@ import Testing
       actual == expected,
       "\(testCase.goldenName) differs: see \(got.path); re-record with CONDUIT_RECORD_GOLDEN=1 if the change is intended"
     )
+  }
+}
+
+/// iptables' time match cannot express dates after 2038-01-19 03:14:07: a later expiry gets no rule and a warning.
+@Suite struct IptablesExpiryTests {
+  @Test func anExpiryBeyond2038IsWarnedAboutAndNotWritten() throws {
+    func rendered(_ expires: String) throws -> (text: String, diagnostics: [Diagnostic]) {
+      let site = """
+        site y2038
+        zone ops {
+          level 3; security-level 2
+          network 10.30.0.0/24
+        }
+        zone ctl {
+          level 2; security-level 2
+          network 10.40.0.0/24
+        }
+        gateway gw {
+          interface eth1 ops
+          interface eth2 ctl
+        }
+        conduit ops-ctl {
+          between ops and ctl
+          owner "ot"; justification "test"; expires \(expires)
+          allow 10.30.0.1 -> 10.40.0.1 service tcp/502
+        }
+
+        """
+      let checked = try checkPolicy(text: site)
+      var diagnostics = DiagnosticEngine()
+      let ruleset = try Lowering.lower(
+        checked.policy, options: LoweringOptions(today: CalendarDay("2026-11-28")), diagnostics: &diagnostics)
+      let backend = IptablesBackend(family: .ipv4)
+      let output = try #require(
+        try backend.compile(
+          ruleset, context: RenderContext(effectiveDate: "2026-11-28", compiler: "conduit tests"),
+          diagnostics: &diagnostics))
+      return (String(decoding: output.joined(), as: UTF8.self), diagnostics.diagnostics)
+    }
+    let last = try rendered("2038-01-18")
+    #expect(last.text.contains("-m time --datestart 2038-01-19T00:00:00 -j DROP"))
+    #expect(!last.diagnostics.contains { $0.id == .expiryNotEnforced })
+    let beyond = try rendered("2038-01-19")
+    #expect(!beyond.text.contains("-m time"))
+    #expect(beyond.diagnostics.contains { $0.id == .expiryNotEnforced && $0.severity == .warning })
   }
 }

@@ -214,4 +214,22 @@ import Testing
     #expect(!management.contains { $0.sources.first <= engineering && engineering <= $0.sources.last })
     #expect(isolating.isolated.contains(engineering))
   }
+
+  @Test func anExpiringConduitGetsItsExpiryAndAnExpiredOneAnEmergencyBuildKeepsGetsNone() throws {
+    let site =
+      Self.site.replacingOccurrences(
+        of: "security-level 3; owner \"ot\"; justification \"polling\"",
+        with: "security-level 3; owner \"ot\"; justification \"polling\"\n  expires 2026-01-31") + """
+        mitigation cut-eng {
+          reason "engineering workstation compromised"
+          isolate eng-1
+        }
+
+        """
+    let endOfDay = Int64(try #require(CalendarDay("2026-02-01")).daysSinceEpoch) * 86_400
+    let (live, _) = try Lab(site).lower(LoweringOptions(today: CalendarDay("2026-01-31")))
+    #expect(live.chains.map(\.expiresAt) == [endOfDay, nil])
+    let (kept, _) = try Lab(site).lower(LoweringOptions(mitigations: ["cut-eng"], today: CalendarDay("2026-02-01")))
+    #expect(kept.chains.map(\.expiresAt) == [nil, nil], "an emergency build keeps the expired conduit: no expiry")
+  }
 }
