@@ -37,8 +37,11 @@ public struct StateDirectory: Sendable {
 
   /// The state directory of the target namespace: under `root` (or `$CONDUIT_STATE_DIR`, or `/var/lib/conduit`),
   /// `netns/NAME` for a named namespace, `host` when the calling thread is in PID 1's network namespace, else
-  /// `netns-inode/INODE`. Created when missing.
-  public static func resolve(root: String?, networkNamespace: String?) throws(PipelineStop) -> StateDirectory {
+  /// `netns-inode/INODE`. Created when missing unless `creating` is false (`apply --dry-run` writes nothing); a
+  /// symbolic link on the way is refused either way.
+  public static func resolve(root: String?, networkNamespace: String?, creating: Bool = true) throws(PipelineStop)
+    -> StateDirectory
+  {
     let root =
       root ?? ProcessInfo.processInfo.environment[rootVariable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultRoot
     let relative: String
@@ -70,12 +73,13 @@ public struct StateDirectory: Sendable {
       }
     }
     let directory = StateDirectory(path: (root.hasSuffix("/") ? String(root.dropLast()) : root) + "/" + relative)
-    try directory.create()
+    try directory.checkPath(creatingMissing: creating)
     return directory
   }
 
-  /// Creates the directory and its parents (`0700`), refusing a symbolic link on the way.
-  func create() throws(PipelineStop) {
+  /// Creates the directory and its parents (`0700`) when `creatingMissing`, refusing a symbolic link on the way;
+  /// otherwise only checks the parts that exist.
+  func checkPath(creatingMissing: Bool) throws(PipelineStop) {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
       current += "/" + component
@@ -87,6 +91,7 @@ public struct StateDirectory: Sendable {
         }
         continue
       }
+      if errno == ENOENT, !creatingMissing { return }
       guard errno == ENOENT, mkdir(current, 0o700) == 0 || errno == EEXIST else {
         if errno == EACCES || errno == EPERM {
           throw PipelineStop(

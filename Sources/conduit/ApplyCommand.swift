@@ -16,6 +16,14 @@ struct ApplyCommand: ParsableCommand {
       interface the route toward the client gives); otherwise apply refuses unless --no-guard. Exit status: 0 \
       applied, 1 refused (a lock-out, a pending apply, another gateway's table) or the kernel rejected the batch \
       (nothing changed), 2 unreadable or damaged input, no permission or no such namespace, 64 usage.
+
+      --dry-run sends nothing, takes no lock and writes nothing: it lists the live table (root or CAP_NET_ADMIN) \
+      and prints what applying would change. When the live table is the state directory's confirmed artifact \
+      without drift, it shows the flows added (+) and removed (-) per conduit, as `conduit diff` does; otherwise \
+      the table objects (chains, rules, sets, elements) that would change, and why there is no flow view. It also \
+      says what apply would refuse (a pending apply, another gateway's table without --replace, other conduit \
+      tables, missing interfaces). Exit status: 0 nothing would change, 1 something would or apply would refuse, \
+      2 unreadable input, no permission or no such namespace.
       """)
 
   @Argument(help: "An artifact from `conduit compile --target nft`, or a policy file (.conduit).")
@@ -50,7 +58,7 @@ struct ApplyCommand: ParsableCommand {
       valueName: "seconds"))
   var confirm: Int?
 
-  @Flag(help: "Show what would change without applying (not available yet).")
+  @Flag(help: "Show what applying would change in the live table, touching nothing (exit 0 nothing, 1 something).")
   var dryRun = false
 
   @Option(help: "The state directory's root (default $CONDUIT_STATE_DIR or /var/lib/conduit).")
@@ -73,8 +81,8 @@ struct ApplyCommand: ParsableCommand {
   var noGuard = false
 
   func validate() throws {
-    if dryRun {
-      throw ValidationError("'--dry-run' arrives with the safe-apply work; it is not available yet")
+    if dryRun, target == "iptables" {
+      throw ValidationError("'--dry-run' compares conduit's nftables table; it is not available for iptables gateways")
     }
     guard target == "nft" || target == "iptables" else {
       throw ValidationError("'--target' of apply is nft or iptables, not '\(target)'")
@@ -115,6 +123,12 @@ struct ApplyCommand: ParsableCommand {
     } else {
       let artifact = try stage { () throws(PipelineStop) in
         try GatewayApply.artifact(at: input, compiling: request)
+      }
+      if dryRun {
+        let dryRun = try stage { () throws(PipelineStop) in try DryRun.report(artifact, options: options) }
+        try printOutput(dryRun.lines.joined(separator: "\n") + "\n")
+        if !dryRun.isNothingToDo { throw ExitCode(1) }
+        return
       }
       report = try stage { () throws(PipelineStop) in
         try SafeApply.apply(
