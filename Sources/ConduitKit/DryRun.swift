@@ -4,6 +4,7 @@ import Foundation
 import NftablesBackend
 import PolicyAnalysis
 import PolicyLanguage
+import PolicyModel
 
 /// What `apply --dry-run` found: what applying the artifact would change in the live table, and what `apply` would
 /// refuse. Nothing is sent, no lock is taken and nothing is written (not even the state directory).
@@ -41,6 +42,8 @@ public struct DryRunReport: Sendable {
   public var notes: [String] = []
   /// Whether applying would change the kernel's ruleset (or the state directory's pending apply).
   public var wouldChange: Bool
+  /// Names flows by the assets of the policy compiled, when the input was one.
+  var flowNames = FlowDescription([])
 
   /// Whether `apply` would go through and change nothing: exit 0; otherwise 1.
   public var isNothingToDo: Bool { !wouldChange && refusals.isEmpty }
@@ -75,7 +78,7 @@ public struct DryRunReport: Sendable {
               + "(their layout, or the policy lines they count for)")
         }
       } else {
-        out += Self.flowLines(difference, oldConduits: oldConduits, newConduits: newConduits)
+        out += Self.flowLines(difference, oldConduits: oldConduits, newConduits: newConduits, names: flowNames)
       }
       if !others.isEmpty {
         out.append("other table objects apply would change:")
@@ -103,8 +106,9 @@ public struct DryRunReport: Sendable {
   }
 
   /// The flows in `conduit diff`'s text form: per conduit, `+` added and `-` removed, then a count line.
-  static func flowLines(_ difference: FlowTableDifference, oldConduits: [String], newConduits: [String]) -> [String] {
-    let names = FlowDescription([])
+  static func flowLines(
+    _ difference: FlowTableDifference, oldConduits: [String], newConduits: [String], names: FlowDescription
+  ) -> [String] {
     func conduit(_ index: Int, _ conduits: [String]) -> String {
       index < conduits.count ? conduits[index] : "chain \(index)"
     }
@@ -130,9 +134,10 @@ public struct DryRunReport: Sendable {
 /// view needs the live table to be the state directory's confirmed artifact (its identity) without drift
 /// (`ComparableTable`); otherwise the table's objects are compared.
 public enum DryRun {
-  /// What applying `artifact` with `options` would do.
-  public static func report(_ artifact: NftablesArtifact, options: SafeApplyOptions) throws(PipelineStop)
-    -> DryRunReport
+  /// What applying `artifact` with `options` would do; the assets of `policy` (the one `artifact` was compiled
+  /// from, if any) name the flows.
+  public static func report(_ artifact: NftablesArtifact, options: SafeApplyOptions, policy: Policy? = nil)
+    throws(PipelineStop) -> DryRunReport
   {
     if let name = options.networkNamespace {
       do throws(KernelSessionError) {
@@ -155,7 +160,8 @@ public enum DryRun {
     }
     var report = DryRunReport(
       table: table, networkNamespace: options.networkNamespace, stateDirectory: state.path,
-      liveIdentity: live.table?.identity, newIdentity: artifact.identity, view: .creation(new), wouldChange: true)
+      liveIdentity: live.table?.identity, newIdentity: artifact.identity, view: .creation(new), wouldChange: true,
+      flowNames: FlowDescription(policy.map { [$0] } ?? []))
     try addRefusals(to: &report, artifact, live, state, options)
     if let unlistable = live.unlistable {
       if options.confirmSeconds != nil { report.refusals.append("--confirm is refused: \(unlistable)") }

@@ -4,6 +4,7 @@ import FlowSpace
 import Foundation
 import NftablesBackend
 import PolicyLanguage
+import PolicyModel
 
 /// The artifact `conduit apply` sends (`SafeApply`): read from a file, or compiled from a policy.
 public enum GatewayApply {
@@ -12,8 +13,16 @@ public enum GatewayApply {
   public static func artifact(at input: String, compiling request: CompileRequest) throws(PipelineStop)
     -> NftablesArtifact
   {
+    try artifactAndPolicy(at: input, compiling: request).artifact
+  }
+
+  /// The artifact `artifact(at:compiling:)` gives, with the policy it was compiled from when `input` is a policy
+  /// (nil for an artifact file), whose assets name the flows `apply --dry-run` shows.
+  public static func artifactAndPolicy(at input: String, compiling request: CompileRequest) throws(PipelineStop)
+    -> (artifact: NftablesArtifact, policy: Policy?)
+  {
     do {
-      return try NftablesArtifact.read(contentsOf: input)
+      return (try NftablesArtifact.read(contentsOf: input), nil)
     } catch  where error.isUnreadable {
       throw PipelineStop(.unusableInput, error.description)
     } catch  where !error.isNotAnArtifact {
@@ -25,6 +34,7 @@ public enum GatewayApply {
     var request = request
     request.policy.policyPath = input
     request.strict = false
-    return try Pipeline.artifact(request).output
+    let compiled = try Pipeline.artifact(request)
+    return (compiled.output, compiled.policy)
   }
 }

@@ -121,11 +121,13 @@ struct ApplyCommand: ParsableCommand {
       }
       applied = "applied the iptables and ip6tables filter tables"
     } else {
-      let artifact = try stage { () throws(PipelineStop) in
-        try GatewayApply.artifact(at: input, compiling: request)
+      let (artifact, policy) = try stage { () throws(PipelineStop) in
+        try GatewayApply.artifactAndPolicy(at: input, compiling: request)
       }
       if dryRun {
-        let dryRun = try stage { () throws(PipelineStop) in try DryRun.report(artifact, options: options) }
+        let dryRun = try stage { () throws(PipelineStop) in
+          try DryRun.report(artifact, options: options, policy: policy)
+        }
         try printOutput(dryRun.lines.joined(separator: "\n") + "\n")
         if !dryRun.isNothingToDo { throw ExitCode(1) }
         return

@@ -65,10 +65,10 @@ import Testing
     #expect(changed.status == 1, "\(changed.standardError)")
     let flows = """
       conduit 'ops-ctl':
-        + 10.30.0.31 -> 10.40.0.10 tcp/504
-        + fd00:30::31 -> fd00:40::10 tcp/504
-        - 10.30.0.31 -> 10.40.0.10 tcp/502
-        - fd00:30::31 -> fd00:40::10 tcp/502
+        + hmi (10.30.0.31) -> plc (10.40.0.10) tcp/504
+        + hmi (fd00:30::31) -> plc (fd00:40::10) tcp/504
+        - hmi (10.30.0.31) -> plc (10.40.0.10) tcp/502
+        - hmi (fd00:30::31) -> plc (fd00:40::10) tcp/502
       2 added, 2 removed
 
       """
