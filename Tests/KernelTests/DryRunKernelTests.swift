@@ -86,6 +86,17 @@ import Testing
         "no flow view: the live table has drifted from the confirmed artifact: set zones_v4: element \"eth1\" . "
           + "10.99.0.0/24 added\n"), "\(drifted.standardOutput)")
     #expect(drifted.standardOutput.contains("\n  set zones_v4: element \"eth1\" . 10.99.0.0/24 removed\n"))
+
+    let pending = try ConduitExecutable.run([
+      "apply", new.path, "--netns", lab.gatewayNamespace, "--today", "2026-11-28", "--confirm", "60",
+    ])
+    #expect(pending.status == 0, "\(pending.standardError)")
+    let refused = try Self.dryRun(new, in: lab)
+    #expect(refused.status == 1, "\(refused.standardError)")
+    #expect(refused.standardOutput.contains("no flow view: the live table's identity"), "\(refused.standardOutput)")
+    #expect(refused.standardOutput.contains("apply would refuse: an apply of table conduit_cut is pending"))
+    #expect(refused.standardOutput.hasSuffix("dry run: apply would not go through; nothing was changed\n"))
+    #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 0)
   }
 
   @Test(.kernelTests) func withoutPermissionADryRunSaysWhy() throws {
