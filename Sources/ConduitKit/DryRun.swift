@@ -40,6 +40,8 @@ public struct DryRunReport: Sendable {
   /// What `apply` would do beside changing the table (other tables deleted, a pending apply dropped, a table without
   /// identity replaced).
   public var notes: [String] = []
+  /// What the operator should know that changes nothing (open sessions the lock-out guard does not guard).
+  public var remarks: [String] = []
   /// Whether applying would change the kernel's ruleset (or the state directory's pending apply).
   public var wouldChange: Bool
   /// Names flows by the assets of the policy compiled, when the input was one.
@@ -94,6 +96,7 @@ public struct DryRunReport: Sendable {
       }
     }
     out += notes.map { "note: apply would \($0)" }
+    out += remarks.map { "note: \($0)" }
     out += refusals.map { "apply would refuse: \($0)" }
     if !refusals.isEmpty {
       out.append("dry run: apply would not go through; nothing was changed")
@@ -163,6 +166,7 @@ public enum DryRun {
       liveIdentity: live.table?.identity, newIdentity: artifact.identity, view: .creation(new), wouldChange: true,
       flowNames: FlowDescription(policy.map { [$0] } ?? []))
     try addRefusals(to: &report, artifact, live, state, options)
+    if !options.noGuard { try addLockOutGuard(to: &report, artifact, live, state, options) }
     if let unlistable = live.unlistable {
       if options.confirmSeconds != nil { report.refusals.append("--confirm is refused: \(unlistable)") }
       report.view = .objects(reason: "the live table cannot be compared: \(unlistable)", differences: [])
@@ -278,6 +282,31 @@ public enum DryRun {
         NoFlowView(description: "the live table has drifted from the confirmed artifact: \(shown)\(more)"))
     }
     return .success(confirmed)
+  }
+
+  /// What the lock-out guard of `apply` would refuse (open management sessions the new ruleset would not admit
+  /// again, with the confirmed artifact's line that admits them today when it is what runs), and the sessions it
+  /// would not guard.
+  private static func addLockOutGuard(
+    to report: inout DryRunReport, _ artifact: NftablesArtifact, _ live: LiveState, _ state: StateDirectory,
+    _ options: SafeApplyOptions
+  ) throws(PipelineStop) {
+    let confirmed = SafeApply.confirmedArtifact(state)
+    let running = live.table != nil && confirmed?.identity == report.liveIdentity ? confirmed : nil
+    let present = live.conduitTables.contains(artifact.header.table)
+    let verdict = try SafeApply.inNamespace(options.networkNamespace) {
+      () throws(PipelineStop) -> Result<[String], PipelineStop> in
+      do throws(PipelineStop) {
+        return .success(try SafeApply.guarded(artifact, options, live: running, liveTablePresent: present))
+      } catch {
+        return .failure(error)
+      }
+    }
+    switch verdict {
+    case .success(let notes): report.remarks += notes
+    case .failure(let stop):
+      report.refusals.append(stop.description.replacingOccurrences(of: "; nothing was applied", with: ""))
+    }
   }
 
   /// What `apply` with the same options would refuse (OPERATIONS.md), and what it would do beside the table.

@@ -22,8 +22,9 @@ struct ApplyCommand: ParsableCommand {
       without drift, it shows the flows added (+) and removed (-) per conduit, as `conduit diff` does; otherwise \
       the table objects (chains, rules, sets, elements) that would change, and why there is no flow view. It also \
       says what apply would refuse (a pending apply, another gateway's table without --replace, other conduit \
-      tables, missing interfaces). Exit status: 0 nothing would change, 1 something would or apply would refuse, \
-      2 unreadable input, no permission or no such namespace.
+      tables, missing interfaces, open management sessions the lock-out guard protects). Not for --target \
+      iptables. Exit status: 0 nothing would change, 1 something would or apply would refuse, 2 unreadable input, \
+      no permission or no such namespace.
       """)
 
   @Argument(help: "An artifact from `conduit compile --target nft`, or a policy file (.conduit).")

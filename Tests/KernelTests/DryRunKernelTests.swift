@@ -99,6 +99,32 @@ import Testing
     #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 0)
   }
 
+  @Test(.kernelTests) func aDryRunSaysWhatTheLockOutGuardWouldRefuse() throws {
+    let lab = try NetworkLab(interfaces: [ConntrackTests.eth1, ConntrackTests.eth2])
+    defer { lab.close() }
+    let server = try LockOutGuardKernelTests.startGatewayEchoServer(in: lab)
+    defer { server.kill() }
+    let gateway = try lab.gatewayAddress(on: "eth1", family: .ipv4)
+    let held = try HeldConnection(lab: lab, from: "10.30.0.31", to: gateway, port: 22)
+    defer { held.process.kill() }
+    let admittingText = LockOutGuardKernelTests.policy(management: "management service ssh from hmi")
+    let admitting = try LockOutGuardKernelTests.write(admittingText, named: "admitting.conduit", in: lab)
+    let other = try LockOutGuardKernelTests.write(
+      LockOutGuardKernelTests.policy(management: "management service ssh from plc"), named: "other.conduit", in: lab)
+    #expect(try LockOutGuardKernelTests.apply(admitting, in: lab).status == 0)
+    let line = try #require(
+      admittingText.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+        $0.contains("management service")
+      })
+    let refused = try Self.dryRun(URL(fileURLWithPath: other), in: lab)
+    #expect(refused.status == 1, "\(refused.standardError)")
+    #expect(
+      refused.standardOutput.contains(
+        "apply would refuse: the new ruleset would lock out 1 open management session (--no-guard applies anyway):\n"
+          + "  10.30.0.31 port \(held.localPort) to \(gateway) port 22 (arriving on eth1): no management line admits "
+          + "tcp/22 from 10.30.0.31; admitted today by: admitting.conduit:\(line + 1):"), "\(refused.standardOutput)")
+  }
+
   @Test(.kernelTests) func withoutPermissionADryRunSaysWhy() throws {
     let testCase = try #require(try ArtifactApplyTests.cases.first)
     let directory = try ArtifactApplyTests.WorldReadableDirectory()
