@@ -71,7 +71,8 @@ let package = Package(
     .testTarget(
       name: "PolicyCheckerTests", dependencies: ["PolicyChecker", "ConduitKit"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ConduitCLITests", dependencies: ["conduit"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
+      name: "ConduitCLITests", dependencies: ["conduit", "PolicyTestSupport"], exclude: ["Golden"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "KernelTests",
       dependencies: [

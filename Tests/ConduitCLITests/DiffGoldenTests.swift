@@ -1,69 +1,20 @@
 import Foundation
+import PolicyTestSupport
 import Testing
 
 /// Golden files for `conduit diff`: a realistic change request on every sample site, its text and JSON output
 /// beside the expected ones in `Golden/diff/`.
 @Suite struct DiffGoldenTests {
 
-  /// A change request: the sample site and the lines it edits (each old line must occur exactly once).
-  struct Change: CustomTestStringConvertible, Sendable {
-    var name: String
-    var site: String
-    var policy: String
-    var baseline: String
-    var edits: [(old: String, new: String)]
-
-    var testDescription: String { name }
-  }
-
-  static let changes = [
-    Change(
-      name: "millbrook-pump-engineering", site: "water-treatment", policy: "millbrook.conduit",
-      baseline: "millbrook-assets.csv",
-      edits: [
-        (
-          "  allow ews-02 -> plc-pump-* service s7comm log",
-          "  allow ews-01, ews-02 -> plc-pump-* service s7comm log"
-        ),
-        ("  allow idmz-av -> corp-av service https\n", ""),
-        ("  allow ot-nms -> zone control service ping", "  allow ot-nms -> zone control service ping, snmp"),
-      ]),
-    Change(
-      name: "eastmoor-remote-maintenance", site: "substation", policy: "eastmoor.conduit",
-      baseline: "eastmoor-assets.csv",
-      edits: [
-        (
-          "  allow cc-nms-01 -> rtac-*, gps-01, sw-st-01, station-hmi service snmp, ping",
-          "  allow cc-nms-01 -> rtac-*, gps-01, sw-st-01, station-hmi service snmp"
-        ),
-        ("  allow rem-jump-01 -> rtac-* service https log", "  allow rem-jump-01 -> rtac-* service https, ssh log"),
-      ]),
-    Change(
-      name: "cell3-edge-collection", site: "manufacturing-cell", policy: "cell3.conduit",
-      baseline: "cell3-assets.json",
-      edits: [
-        ("  allow edge-c3-01 -> plc-c3-02 service opcua", "  allow edge-c3-01 -> plc-c3-* service opcua"),
-        ("  allow hmi-c3-03 -> plc-c3-02 service s7comm\n", ""),
-      ]),
-  ]
+  static let changes = SampleChangeRequest.all
 
   @Test(arguments: changes)
-  func diffOfAChangeRequestMatchesItsGoldenFiles(_ change: Change) throws {
+  func diffOfAChangeRequestMatchesItsGoldenFiles(_ change: SampleChangeRequest) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-diff-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let site = GoldenFile.packageRoot.appendingPathComponent("Policies/\(change.site)")
-    for name in [change.policy, change.baseline] {
-      try FileManager.default.copyItem(
-        at: site.appendingPathComponent(name), to: directory.appendingPathComponent(name))
-    }
-    var text = try String(contentsOf: site.appendingPathComponent(change.policy), encoding: .utf8)
-    for edit in change.edits {
-      #expect(text.components(separatedBy: edit.old).count == 2, "'\(edit.old)' must occur once")
-      text = text.replacingOccurrences(of: edit.old, with: edit.new)
-    }
+    _ = try change.write(into: directory, packageRoot: GoldenFile.packageRoot)
     let changed = "changed-" + change.policy
-    try text.write(to: directory.appendingPathComponent(changed), atomically: true, encoding: .utf8)
 
     for format in ["text", "json"] {
       let result = try ConduitRunner.run(

@@ -16,12 +16,18 @@ import Testing
     get throws { try SamplePacketTests.cases.filter { $0.backend == .nftables } }
   }
 
-  /// The lowered ruleset of a sample gateway, its nft text and its artifact.
-  static func compiled(_ testCase: SamplePacketTests.Case) throws -> (text: String, artifact: NftablesArtifact) {
+  /// The lowered ruleset of a sample gateway.
+  static func compiledRuleset(_ testCase: SamplePacketTests.Case) throws -> Ruleset {
     let checked = try SamplePacketTests.checked(testCase.policy)
     var diagnostics = DiagnosticEngine()
-    let ruleset = try Lowering.lower(
+    return try Lowering.lower(
       checked.policy, options: LoweringOptions(gateway: testCase.gateway), diagnostics: &diagnostics)
+  }
+
+  /// The nft text and the artifact of a sample gateway's lowered ruleset.
+  static func compiled(_ testCase: SamplePacketTests.Case) throws -> (text: String, artifact: NftablesArtifact) {
+    let ruleset = try compiledRuleset(testCase)
+    var diagnostics = DiagnosticEngine()
     let names = NftablesNames(ruleset, diagnostics: &diagnostics)
     let artifact = try NftablesArtifact.compiled(ruleset, names: names)
     return (
