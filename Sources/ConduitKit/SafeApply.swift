@@ -57,6 +57,8 @@ public struct PendingApply: Codable, Sendable, Equatable {
   public var watchdog: Watchdog?
   /// `iptables` for an apply of the iptables filter tables; nil for conduit's nftables table.
   public var target: String? = nil
+  /// The ruleset's generation id right after the apply's transaction (nil when another commit may have followed).
+  public var generation: UInt32? = nil
 
   /// The rollback that fires unless `confirm` comes first.
   public struct Watchdog: Codable, Sendable, Equatable {
@@ -85,6 +87,9 @@ public struct ConfirmedApply: Codable, Sendable, Equatable {
   public var confirmedAt: Double
   /// `iptables` for the iptables filter tables; nil for conduit's nftables table.
   public var target: String? = nil
+  /// The ruleset's generation id right after conduit's own transaction: while the kernel still reports it, nothing
+  /// has changed the ruleset since (nil when unknown).
+  public var generation: UInt32? = nil
 }
 
 /// What `apply` did on a live gateway.
@@ -131,11 +136,11 @@ public enum SafeApply {
     }
     notes += plan.notes
     guard let seconds = options.confirmSeconds else {
-      try send(artifact, deleting: plan.othersToDelete, options)
+      let generation = try send(artifact, deleting: plan.othersToDelete, options)
       let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
         Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
       }
-      try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date())
+      try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date(), generation: generation)
       return SafeApplyReport(
         table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
         stateDirectory: state.path)
@@ -158,7 +163,8 @@ public enum SafeApply {
       "armed the watchdog for the apply \(pending.token) of table \(table): rollback at \(pending.deadlineText)")
     crashPoint("armed")
     do throws(PipelineStop) {
-      try send(artifact, deleting: plan.othersToDelete, options)
+      pending.generation = try send(artifact, deleting: plan.othersToDelete, options)
+      try writePending(pending, state)
     } catch {
       Watchdog.disarm(pending.watchdog)
       try dropPending(state)
@@ -209,7 +215,9 @@ public enum SafeApply {
     do { artifact = try NftablesArtifact(decoding: bytes) } catch {
       throw PipelineStop(.failed, "the pending artifact in '\(state.path)' is refused: \(error)")
     }
-    try recordConfirmed(artifact, bytes: bytes, state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt))
+    try recordConfirmed(
+      artifact, bytes: bytes, state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt),
+      generation: pending.generation)
     try dropPending(state)
     state.log("confirmed the apply \(pending.token) of table \(pending.table)")
     let cut = try inNamespace(networkNamespace) { () throws(PipelineStop) in
@@ -420,12 +428,18 @@ public enum SafeApply {
     return try? NftablesArtifact(decoding: bytes)
   }
 
+  /// Sends the artifact's batch (deleting `others` in the same transaction); returns the ruleset's generation id
+  /// after it when that transaction is provably the last one (the id one above the one before it), else nil.
   private static func send(_ artifact: NftablesArtifact, deleting others: [String], _ options: SafeApplyOptions)
-    throws(PipelineStop)
+    throws(PipelineStop) -> UInt32?
   {
-    try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
+    try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> UInt32? in
       do throws(KernelSessionError) {
-        try KernelSession().send(artifact.batch, deletingFirst: others)
+        let session = try KernelSession()
+        let before = try? session.generationID()
+        try session.send(artifact.batch, deletingFirst: others)
+        guard let before, let after = try? session.generationID(), after == before &+ 1 else { return nil }
+        return after
       } catch {
         throw kernelStop(error)
       }
@@ -442,17 +456,15 @@ public enum SafeApply {
   }
 
   private static func recordConfirmed(
-    _ artifact: NftablesArtifact, bytes: [UInt8], state: StateDirectory, appliedAt: Date
-  )
-    throws(PipelineStop)
-  {
+    _ artifact: NftablesArtifact, bytes: [UInt8], state: StateDirectory, appliedAt: Date, generation: UInt32?
+  ) throws(PipelineStop) {
     let header = artifact.header
     let record = ConfirmedApply(
       table: header.table, site: header.site, gateway: header.gateway, compiler: header.compiler,
       compileDigest: header.compileDigest, policyDigest: header.policyDigest,
       artifactSHA256: NftablesArtifact.sha256(bytes), mitigations: header.mitigations,
       effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: appliedAt.timeIntervalSince1970,
-      confirmedAt: Date().timeIntervalSince1970)
+      confirmedAt: Date().timeIntervalSince1970, generation: generation)
     try state.write(StateDirectory.File.confirmedArtifact, bytes)
     try state.write(StateDirectory.File.confirmedRecord, encodeJSON(record))
   }

@@ -35,6 +35,17 @@ extension KernelSession {
 
   private static let dumpAttempts = 8
 
+  /// The ruleset's generation id: the kernel adds one with every committed transaction in this namespace, so an id
+  /// unchanged since conduit's own commit proves that nobody changed the ruleset since, without a dump.
+  public func generationID() throws(KernelSessionError) -> UInt32 {
+    var interrupted = false
+    let replies = try dump(UInt16(NFT_MSG_GETGEN.rawValue), [], interrupted: &interrupted, single: true)
+    guard let reply = replies.first, let range = Self.attribute(UInt16(NFTA_GEN_ID.rawValue), of: reply),
+      range.count == 4
+    else { throw .malformed("the kernel's generation answer holds no generation id") }
+    return reply[range].reduce(0) { $0 << 8 | UInt32($1) }
+  }
+
   /// What the identity chain of table `inet NAME` says: nil when the table has no such chain or its comment is not
   /// conduit's identity. Lists the table's chains only.
   public func identity(ofTable name: String) throws(KernelSessionError) -> NftablesIdentity? {
@@ -114,16 +125,17 @@ extension KernelSession {
   }
 
   /// The replies to one nf_tables dump request of `type` (`NFT_MSG_GET…`) in the `inet` family, each a whole
-  /// message; sets `interrupted` when the kernel marks the dump inconsistent.
-  private func dump(_ type: UInt16, _ attributes: [(UInt16, [UInt8])], interrupted: inout Bool)
-    throws(KernelSessionError) -> [[UInt8]]
-  {
+  /// message; sets `interrupted` when the kernel marks the dump inconsistent. With `single`, a plain request whose
+  /// one answer is returned.
+  private func dump(
+    _ type: UInt16, _ attributes: [(UInt16, [UInt8])], interrupted: inout Bool, single: Bool = false
+  ) throws(KernelSessionError) -> [[UInt8]] {
     dumpSequence = dumpSequence == UInt32.max ? 1 << 30 : dumpSequence + 1
     let sequence = dumpSequence
     var request = [UInt8](repeating: 0, count: 20)
     let messageType = UInt16(NFNL_SUBSYS_NFTABLES) << 8 | type
     request.replaceSubrange(4..<6, with: withUnsafeBytes(of: messageType.littleEndian) { Array($0) })
-    let flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
+    let flags = UInt16(single ? NLM_F_REQUEST : NLM_F_REQUEST | NLM_F_DUMP)
     request.replaceSubrange(6..<8, with: withUnsafeBytes(of: flags.littleEndian) { Array($0) })
     request.replaceSubrange(8..<12, with: withUnsafeBytes(of: sequence.littleEndian) { Array($0) })
     request[16] = UInt8(NFPROTO_INET)
@@ -165,6 +177,7 @@ extension KernelSession {
         case messageType & 0xFF00 | UInt16(replyType & 0xFF) where replyType >> 8 == UInt16(NFNL_SUBSYS_NFTABLES):
           guard length >= 20 else { throw .system("the kernel's listing holds a truncated message", errno: EPROTO) }
           replies.append(Array(buffer[offset..<(offset + length)]))
+          if single { return replies }
         default:
           continue
         }
