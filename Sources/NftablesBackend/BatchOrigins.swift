@@ -158,6 +158,43 @@ struct PolicyPlaces: Sendable {
   /// The index of the place of rule `index` of the ruleset.
   func rule(_ index: Int) -> Int32 { Int32(index) }
 
+  /// The longest element comment nft lists (its 128 bytes with the NUL).
+  static let maximumCommentBytes = 127
+
+  /// An element's comment naming the policy lines of `indices`: `FILE:LINE`, further lines of one file as
+  /// `,LINE`, files apart by a space; cut at the last whole place that fits nft's 127 bytes, with ` +N` saying how
+  /// many places were left out. File names are written as nft strings carry them (`NftablesString.sanitized`).
+  func comment(_ indices: [Int32], sanitizedFiles: [String]) -> String? {
+    var lines: [(file: Int32, line: Int32)] = []
+    for index in indices where index >= 0 && Int(index) < places.count {
+      let place = places[Int(index)]
+      lines.append((place.file, place.line))
+    }
+    guard !lines.isEmpty else { return nil }
+    lines.sort { ($0.file, $0.line) < ($1.file, $1.line) }
+    var parts: [String] = []
+    var previous: (file: Int32, line: Int32)?
+    for entry in lines where previous.map({ $0 != entry }) ?? true {
+      let fileName = Int(entry.file) < sanitizedFiles.count ? sanitizedFiles[Int(entry.file)] : "?"
+      parts.append(
+        previous?.file == entry.file ? ",\(entry.line)" : (parts.isEmpty ? "" : " ") + "\(fileName):\(entry.line)")
+      previous = entry
+    }
+    var text = ""
+    for (index, part) in parts.enumerated() {
+      let later = parts.count - index - 1
+      let reserve = later > 0 ? " +\(later)".utf8.count : 0
+      guard text.utf8.count + part.utf8.count + reserve <= Self.maximumCommentBytes else {
+        return text.isEmpty ? nil : text + " +\(parts.count - index)"
+      }
+      text += part
+    }
+    return text
+  }
+
+  /// The file names as nft strings carry them, by file index.
+  var sanitizedFiles: [String] { files.map(NftablesString.sanitized) }
+
   private mutating func fileIndex(_ file: SourceFile) -> Int32 {
     if let index = fileIndices[ObjectIdentifier(file)] { return index }
     files.append(mainPolicyPath.map { SourcePath.relative(file.path, toDirectoryOf: $0) } ?? file.path)

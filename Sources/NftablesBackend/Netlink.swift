@@ -14,6 +14,7 @@ enum NetlinkConstant {
   static let messageNewChain = UInt16(NFT_MSG_NEWCHAIN.rawValue)
   /// The user data type of a chain comment.
   static let userDataChainComment = UInt8(NFTNL_UDATA_CHAIN_COMMENT.rawValue)
+  static let userDataElementComment = UInt8(NFTNL_UDATA_SET_ELEM_COMMENT.rawValue)
   static let messageNewSet = UInt16(NFT_MSG_NEWSET.rawValue)
   static let messageNewSetElement = UInt16(NFT_MSG_NEWSETELEM.rawValue)
   static let messageNewRule = UInt16(NFT_MSG_NEWRULE.rawValue)
@@ -146,8 +147,17 @@ struct NftSetElement: Sendable {
   var key: [UInt8]
   var keyEnd: [UInt8]?
   var verdict: (code: UInt32, chain: String)?
+  /// The element's user data: its comment (`commentUserData`), or nil.
+  var comment: [UInt8]?
   /// The index of the element's place (`BatchOrigins.places`).
   var origin: Int32
+
+  /// A comment as nft writes it into an element's user data: one `NFTNL_UDATA_SET_ELEM_COMMENT` record, the text
+  /// and its NUL (at most 128 bytes).
+  static func commentUserData(_ text: String) -> [UInt8] {
+    let bytes = Array(text.utf8.prefix(127)) + [0]
+    return [UInt8(NFTNL_UDATA_SET_ELEM_COMMENT.rawValue), UInt8(bytes.count)] + bytes
+  }
 }
 
 /// One expression of a rule: one function per kind builds it (`NetlinkBatchWriter.expression`).
@@ -327,6 +337,11 @@ struct NetlinkBatchWriter {
       if var end = element.keyEnd {
         _ = end.withUnsafeMutableBytes { raw in
           nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_KEY_END), raw.baseAddress, UInt32(raw.count))
+        }
+      }
+      if var comment = element.comment {
+        _ = comment.withUnsafeMutableBytes { raw in
+          nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_USERDATA), raw.baseAddress, UInt32(raw.count))
         }
       }
       if let verdict = element.verdict {

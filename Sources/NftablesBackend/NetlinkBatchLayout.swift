@@ -1,4 +1,5 @@
 import CNetlink
+import PolicyLanguage
 
 /// Why a netlink batch is refused before it is sent.
 public struct NetlinkBatchError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -46,6 +47,16 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
       !comment.utf8.contains(0)
     else { throw error("message \(message) has a chain comment that is not one NUL-terminated UTF-8 string") }
     return comment
+  }
+
+  /// An element's user data as conduit writes it: one `NFTNL_UDATA_SET_ELEM_COMMENT` record holding printable
+  /// text (no control characters, no `"` or `\`) and its NUL, within nft's 128 bytes.
+  static func checkElementComment(_ bytes: [UInt8], _ range: Range<Int>, message: Int) throws(NetlinkBatchError) {
+    guard range.count >= 3, range.count <= 130, bytes[range.lowerBound] == NetlinkConstant.userDataElementComment,
+      Int(bytes[range.lowerBound + 1]) == range.count - 2, bytes[range.upperBound - 1] == 0,
+      let text = String(validating: bytes[(range.lowerBound + 2)..<(range.upperBound - 1)], as: UTF8.self),
+      !text.unicodeScalars.contains(where: { $0 == "\"" || $0 == "\\" || TerminalText.isUnsafe($0) })
+    else { throw error("message \(message) gives an element user data that is not one printable comment") }
   }
 
   /// Reads and validates `bytes`.
@@ -122,7 +133,14 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         case NetlinkConstant.messageNewSetElement:
           elementMessages.append((try Self.elementSet(bytes, attributes, sets, message: index), attributes, index))
           for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
-            elementCount += try Self.attributes(bytes, list.range, message: index).count
+            let elements = try Self.attributes(bytes, list.range, message: index)
+            elementCount += elements.count
+            for element in elements {
+              for field in try Self.attributes(bytes, element.range, message: index)
+              where field.type == UInt16(NFTA_SET_ELEM_USERDATA.rawValue) {
+                try Self.checkElementComment(bytes, field.range, message: index)
+              }
+            }
           }
         case NetlinkConstant.messageNewRule:
           if let list = attributes.first(where: { $0.type == UInt16(NFTA_RULE_EXPRESSIONS.rawValue) }) {

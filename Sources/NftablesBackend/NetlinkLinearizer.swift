@@ -89,7 +89,8 @@ public struct NetlinkLinearizer {
         NftSetElement(
           key: RegisterBytes.bytes(elements[index].low),
           keyEnd: isInterval ? RegisterBytes.bytes(elements[index].high) : nil,
-          verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) }, origin: elements[index].origin)
+          verdict: elements[index].jump.map { (NetlinkConstant.verdictJump, $0) },
+          comment: elements[index].comment.map(NftSetElement.commentUserData), origin: elements[index].origin)
       }, origin: set.origin)
   }
 
@@ -101,7 +102,8 @@ public struct NetlinkLinearizer {
       NftSet(
         name: "__set%d", id: id, key: [type], flags: NetlinkConstant.setAnonymous | NetlinkConstant.setConstant,
         isVerdictMap: false, counter: false,
-        elements: NftSetElements(values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil, origin: origin) }),
+        elements: NftSetElements(
+          values.map { NftSetElement(key: [$0], keyEnd: nil, verdict: nil, comment: nil, origin: origin) }),
         origin: origin))
     return ("__set%d", id)
   }

@@ -106,7 +106,7 @@ enum NetlinkMessageGrammar {
         attr(NFTA_SET_EXPRESSIONS): .list(counterOnly),
       ])
     let element = Grammar(
-      leaves: [],
+      leaves: [attr(NFTA_SET_ELEM_USERDATA)],
       nested: [
         attr(NFTA_SET_ELEM_KEY): .attributes(data), attr(NFTA_SET_ELEM_KEY_END): .attributes(data),
         attr(NFTA_SET_ELEM_DATA): .attributes(data),

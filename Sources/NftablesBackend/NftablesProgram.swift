@@ -149,11 +149,12 @@ struct NftablesProgram {
   private mutating func addZonesSet(_ ruleset: Ruleset, _ family: AddressFamily) {
     var elements: [ProgramElement] = []
     for member in ruleset.interfaceZones where member.addresses.family == family {
+      let origin = places.index(of: member.range)
       elements.append(
         ProgramElement(
           low: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.first)],
           high: [.interface(NftablesString.interfaceName(member.interface)), .address(member.addresses.last)],
-          jump: nil, origin: places.index(of: member.range)))
+          jump: nil, comment: places.comment([origin], sanitizedFiles: places.sanitizedFiles), origin: origin))
     }
     sets.append(
       ProgramSet(
@@ -182,6 +183,7 @@ struct NftablesProgram {
     _ kind: MatchKind, _ names: NftablesNames
   ) {
     let places = self.places
+    let files = places.sanitizedFiles
     let elements = concurrentMap(count: members.count, chunkSize: 4096) { member in
       let element = ruleset.elements[members[member]]
       var low: [KeyValue] = [.address(element.sources.first), .address(element.destinations.first)]
@@ -190,6 +192,7 @@ struct NftablesProgram {
       Self.appendSelectorValues(element.kind, element.selectors.upperBound, to: &high)
       return ProgramElement(
         low: low, high: high, jump: element.log ? names.logChains[element.chain] : names.conduitChains[element.chain],
+        comment: places.comment(element.rules.map(places.rule), sanitizedFiles: files),
         origin: places.rule(element.rules[0]))
     }
     let address = Self.addressType(family)
@@ -203,11 +206,13 @@ struct NftablesProgram {
   {
     var elements: [ProgramElement] = []
     for element in management where element.family == family && Self.kind(element.kind, belongsTo: kind) {
+      let lines = element.lines.map { places.index(of: $0) }
       elements.append(
         ProgramElement(
           low: [.address(element.sources.first)] + Self.selectorValues(element.kind, element.selectors.lowerBound),
           high: [.address(element.sources.last)] + Self.selectorValues(element.kind, element.selectors.upperBound),
-          jump: nil, origin: places.index(of: element.lines.first)))
+          jump: nil, comment: places.comment(lines, sanitizedFiles: places.sanitizedFiles),
+          origin: lines.first ?? BatchOrigins.none))
     }
     sets.append(
       ProgramSet(
@@ -307,6 +312,8 @@ struct ProgramElement {
   var low: [KeyValue]
   var high: [KeyValue]
   var jump: String?
+  /// The policy lines behind it, as its comment (`PolicyPlaces.comment`).
+  var comment: String? = nil
   /// The index of its place in `NftablesProgram.places`.
   var origin: Int32
 }

@@ -75,7 +75,8 @@ public struct NftablesTextRenderer: Sendable {
       out.open("elements =")
       for (index, element) in set.elements.enumerated() {
         let verdict = element.jump.map { " : jump \($0)" } ?? ""
-        out.line(fields(element) + verdict + (index == set.elements.count - 1 ? "" : ","))
+        let comment = element.comment.map { " comment \(NftablesString.quoted($0))" } ?? ""
+        out.line(fields(element) + comment + verdict + (index == set.elements.count - 1 ? "" : ","))
       }
       out.close()
     }

@@ -101,8 +101,8 @@ import Testing
     )
     #expect(
       intervals.filter { $0.contains(": jump ") }.map { $0.trimmingCharacters(in: .whitespaces) } == [
-        "10.30.0.1 . 10.40.0.1 . tcp . 20-21 : jump c_ops_ctl,",
-        "10.30.251.0/24 . 10.40.251.7 . tcp . 502 : jump c_ops_ctl",
+        "10.30.0.1 . 10.40.0.1 . tcp . 20-21 comment \"scale.conduit:29\" : jump c_ops_ctl,",
+        "10.30.251.0/24 . 10.40.251.7 . tcp . 502 comment \"scale.conduit:28\" : jump c_ops_ctl",
       ])
   }
 }

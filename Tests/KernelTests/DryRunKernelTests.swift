@@ -26,8 +26,12 @@ import Testing
     return result
   }
 
+  /// Writes `text` as `site.conduit` in a directory of its own (so that two versions of a policy name the same file,
+  /// as an edited policy does, and their elements' comments agree); remove it with `removeItem(at: url.deletingLastPathComponent())`.
   static func policyFile(_ text: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-dry-\(UUID().uuidString).conduit")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-dry-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let url = directory.appendingPathComponent("site.conduit")
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url
   }
@@ -39,8 +43,8 @@ import Testing
     let new = try Self.policyFile(
       ConntrackTests.applyPolicy.replacingOccurrences(of: "tcp/502, tcp/503", with: "tcp/503, tcp/504"))
     defer {
-      try? FileManager.default.removeItem(at: old)
-      try? FileManager.default.removeItem(at: new)
+      try? FileManager.default.removeItem(at: old.deletingLastPathComponent())
+      try? FileManager.default.removeItem(at: new.deletingLastPathComponent())
     }
 
     let creation = try Self.dryRun(old, in: lab)
