@@ -59,6 +59,8 @@ public struct PendingApply: Codable, Sendable, Equatable {
   public var target: String? = nil
   /// The ruleset's generation id right after the apply's transaction (nil when another commit may have followed).
   public var generation: UInt32? = nil
+  /// `remove` for a pending removal of conduit's tables (`SafeRemove`); nil for an apply.
+  public var action: String? = nil
 
   /// The rollback that fires unless `confirm` comes first.
   public struct Watchdog: Codable, Sendable, Equatable {
@@ -205,6 +207,7 @@ public enum SafeApply {
     if pending.target == IptablesGatewayApply.target {
       return try IptablesGatewayApply.confirm(pending, state: state, networkNamespace: networkNamespace)
     }
+    if pending.action == SafeRemove.action { return try SafeRemove.confirm(pending, state: state) }
     guard let bytes = try state.read(StateDirectory.File.pendingArtifact),
       NftablesArtifact.sha256(bytes) == pending.artifactSHA256
     else {
@@ -497,7 +500,7 @@ public enum SafeApply {
       pending.target == IptablesGatewayApply.target
       ? pending.table == IptablesGatewayApply.tableName
       : pending.target == nil && LiveTable.isConduitTableName(pending.table)
-    guard pending.token.utf8.count == 16, hex, tableFits,
+    guard pending.token.utf8.count == 16, hex, tableFits, pending.action == nil || pending.action == SafeRemove.action,
       pending.networkNamespace.map({ (try? KernelSession.networkNamespacePath($0)) != nil }) ?? true,
       pending.deadline.isFinite, pending.appliedAt.isFinite
     else { throw PipelineStop(.failed, "the pending record '\(record)' is damaged: it holds a malformed field") }

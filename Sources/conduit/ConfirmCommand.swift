@@ -76,7 +76,8 @@ struct RollbackCommand: ParsableCommand {
 
 /// What a pending apply changed, in words: `table inet NAME` or the iptables filter tables.
 func tableDescription(_ pending: PendingApply) -> String {
-  pending.target == IptablesGatewayApply.target
+  if pending.action == SafeRemove.action { return "the removal of table inet \(pending.table)" }
+  return pending.target == IptablesGatewayApply.target
     ? "the iptables and ip6tables filter tables" : "table inet \(pending.table)"
 }
 

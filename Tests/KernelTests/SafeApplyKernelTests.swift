@@ -134,3 +134,42 @@ import Testing
     #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 1)
   }
 }
+
+/// `conduit remove`: conduit's table deleted in one transaction; with `--confirm` put back exactly unless
+/// confirmed, by `rollback` or by the watchdog; a removal that stands forgets the confirmed artifact.
+@Suite(.serialized) struct SafeRemoveKernelTests {
+  @Test(.kernelTests) func aRemovalIsUndoneExactlyUnlessConfirmed() throws {
+    let testCase = try #require(try ArtifactApplyTests.cases.first)
+    let (_, artifact) = try ArtifactApplyTests.compiled(testCase)
+    let lab = try ArtifactApplyTests.lab(for: testCase)
+    defer { lab.close() }
+    #expect(try ArtifactApplyTests.apply(artifact.encoded(), in: lab).status == 0)
+    let edit = try lab.runInGateway(
+      lab.tools.nft, ["add", "rule", "inet", artifact.header.table, "forward", "ip", "saddr", "192.0.2.9", "drop"])
+    #expect(edit.status == 0, "\(edit.standardError)")
+    let before = try SafeApplyKernelTests.conduitTable(in: lab)
+    let confirmed = ConduitExecutable.stateRoot + "/netns/\(lab.gatewayNamespace)/confirmed.nftb"
+    #expect(FileManager.default.fileExists(atPath: confirmed))
+
+    let pending = try ConduitExecutable.run(["remove", "--netns", lab.gatewayNamespace, "--confirm", "30"])
+    #expect(pending.status == 0, "\(pending.standardError)")
+    #expect(pending.standardOutput.contains("removed table inet \(artifact.header.table)"))
+    #expect(pending.standardOutput.contains("pending confirmation"))
+    #expect(try SafeApplyKernelTests.conduitTable(in: lab).isEmpty)
+    let rollback = try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace])
+    #expect(rollback.status == 0, "\(rollback.standardError)")
+    #expect(rollback.standardOutput.contains("rolled back the removal of table inet"))
+    #expect(try SafeApplyKernelTests.conduitTable(in: lab) == before)
+
+    #expect(try ConduitExecutable.run(["remove", "--netns", lab.gatewayNamespace, "--confirm", "2"]).status == 0)
+    #expect(try SafeApplyKernelTests.waitUntil(seconds: 8) { try SafeApplyKernelTests.conduitTable(in: lab) == before })
+
+    let removed = try ConduitExecutable.run(["remove", "--netns", lab.gatewayNamespace])
+    #expect(removed.status == 0, "\(removed.standardError)")
+    #expect(try SafeApplyKernelTests.conduitTable(in: lab).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: confirmed), "a removal that stands forgets the confirmed artifact")
+    let nothing = try ConduitExecutable.run(["remove", "--netns", lab.gatewayNamespace])
+    #expect(nothing.status == 1)
+    #expect(nothing.standardError.contains("no conduit table is loaded here"))
+  }
+}
