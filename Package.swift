@@ -18,6 +18,7 @@ let package = Package(
   targets: [
     .target(name: "FlowSpace", swiftSettings: optimized),
     .target(name: "BaselineFormat", swiftSettings: optimized),
+    .target(name: "Advisories"),
     .target(
       name: "PolicyLanguage", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: optimized),
@@ -44,7 +45,7 @@ let package = Package(
     .target(
       name: "FuzzEntries",
       dependencies: [
-        "PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend",
+        "Advisories", "PolicyChecker", "PolicyModel", "PolicyLanguage", "BaselineFormat", "NftablesBackend",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(
@@ -65,6 +66,7 @@ let package = Package(
       name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker", "ConduitKit"],
       path: "Tests/PolicyTestSupport"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
+    .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories"], resources: [.copy("Fixtures")]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),
@@ -102,7 +104,7 @@ let package = Package(
 /// The libFuzzer executables (scripts/fuzz), one per input reader, each calling its `FuzzEntries` entry. They exist
 /// only when CONDUIT_FUZZ=1, so the normal build and tests never need the sanitizers; scripts/fuzz builds them with
 /// `-sanitize=fuzzer,address` in their own scratch path.
-let fuzzTargets = ["PolicyFuzzer", "CSVBaselineFuzzer", "JSONBaselineFuzzer", "NftArtifactFuzzer"]
+let fuzzTargets = ["PolicyFuzzer", "CSVBaselineFuzzer", "JSONBaselineFuzzer", "NftArtifactFuzzer", "CSAFFuzzer"]
 if Context.environment["CONDUIT_FUZZ"] == "1" {
   package.targets.append(.target(name: "FuzzDriver", dependencies: ["FlowSpace"], path: "Fuzz/FuzzDriver"))
   package.targets += fuzzTargets.map {

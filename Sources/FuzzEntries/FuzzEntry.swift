@@ -1,3 +1,4 @@
+import Advisories
 import BaselineFormat
 import Crypto
 import Foundation
@@ -9,8 +10,6 @@ import PolicyModel
 /// What conduit does with the bytes of one fuzz input, for every reader of untrusted input. The libFuzzer
 /// executables under Fuzz/ call `run(_:)` from `LLVMFuzzerTestOneInput`; the regression tests replay stored inputs
 /// through the same call without sanitizers.
-///
-/// A CSAF advisory reader gets its own case here, a `Fuzz/` executable calling it and a corpus in scripts/fuzz.
 public enum FuzzEntry: String, CaseIterable, Sendable {
   /// A policy parsed, resolved and checked, its findings rendered as text and JSON. The input is the policy text,
   /// optionally followed by a line `--- baseline.csv` or `--- baseline.json` and the baseline; without one, the
@@ -26,6 +25,9 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   /// its end recomputed, so that mutations reach the header, the batch validation and the flow table behind the
   /// digest (what a forger who knows the format writes).
   case nftArtifact = "nft-artifact"
+  /// A CSAF advisory read as `conduit impact` reads it: its products with their version ranges, its
+  /// vulnerabilities, and the problems it reports.
+  case csaf
 
   /// Runs the input through the readers; every problem is a finding, and nothing the input holds may crash it.
   public func run(_ bytes: [UInt8]) -> FuzzOutcome {
@@ -55,6 +57,16 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
         }
       }
       return outcome
+    case .csaf:
+      switch CSAFReader.read(bytes, file: "fuzz.json") {
+      case .success(let advisory):
+        let products = advisory.products.map { "\($0.productID) \($0.name ?? "-") \($0.versions?.description ?? "-")" }
+        return FuzzOutcome(
+          findings: advisory.problems.map(\.description),
+          rendered: ([advisory.id] + products + advisory.vulnerabilities.map { $0.cve ?? "-" }).joined(separator: "\n"))
+      case .failure(let error):
+        return FuzzOutcome(findings: [error.description], rendered: error.description)
+      }
     }
   }
 }
