@@ -21,6 +21,20 @@ public enum ApplyMethod: Sendable, Equatable, CustomStringConvertible {
 /// The send step of `apply`: the difference to the live table when it is the confirmed artifact without drift,
 /// else (or when the kernel refuses the difference, which then changed nothing) the whole table.
 enum IncrementalApply {
+  /// The environment variable that makes `apply` say on standard error how long the kernel took to answer its
+  /// transaction (`scripts/benchmark-incremental`).
+  static let timingVariable = "CONDUIT_REPORT_TRANSACTION_TIME"
+
+  /// Runs `send` and, when `timingVariable` is set, reports how long it took.
+  static func timed(_ what: String, _ send: () throws(KernelSessionError) -> Void) throws(KernelSessionError) {
+    guard ProcessInfo.processInfo.environment[timingVariable] != nil else { return try send() }
+    let start = DispatchTime.now().uptimeNanoseconds
+    try send()
+    let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
+    FileHandle.standardError.write(
+      Data("conduit: \(what) transaction: \(String(format: "%.1f", milliseconds)) ms\n".utf8))
+  }
+
   /// Sends `artifact` in the calling thread's namespace, deleting the conduit tables `others` in the same
   /// transaction (always a full replace); returns how, and the ruleset's generation id after it when that
   /// transaction is provably the last one (the id one above the one before it).
@@ -38,7 +52,7 @@ enum IncrementalApply {
       switch try difference(artifact, confirmed: confirmed, state: state, session: session, generation: before) {
       case .difference(let batch):
         do throws(KernelSessionError) {
-          try session.send(batch)
+          try timed("incremental") { () throws(KernelSessionError) in try session.send(batch) }
           return (
             .incremental(
               elementsRemoved: batch.elementsRemoved, elementsAdded: batch.elementsAdded,
@@ -56,7 +70,7 @@ enum IncrementalApply {
         reason = why
       }
     }
-    try session.send(artifact.batch, deletingFirst: others)
+    try timed("full") { () throws(KernelSessionError) in try session.send(artifact.batch, deletingFirst: others) }
     return (.fullReplace(reason: reason), generation())
   }
 

@@ -3,8 +3,9 @@ import CNetlink
 /// The transaction that turns conduit's live table, when it is the confirmed artifact's, into the table of a new
 /// artifact without replacing it (OPERATIONS.md, Incremental apply): the set elements the new artifact lacks are
 /// deleted and those it adds are added (deletions first, so overlapping intervals never coexist), chains whose rules
-/// change are flushed and refilled, chains it adds or drops are created or deleted, and the identity chain is deleted
-/// and re-added with the new comment. Elements are compared whole (key, key end, verdict and whatever else the
+/// change are flushed and refilled, chains it drops are deleted, and the identity chain is deleted and re-added with
+/// the new comment. A chain it adds makes a full replace: the kernel lists chains in the order they were created, so
+/// an added chain would not list where a full apply puts it. Elements are compared whole (key, key end, verdict and whatever else the
 /// artifact writes for them, comments included), so an element that changes in any way is deleted and re-added and
 /// an unchanged one keeps its counter.
 ///
@@ -22,7 +23,7 @@ public struct IncrementalBatch: Sendable {
   /// Elements deleted and added (of named sets; an element that changes counts in both).
   public private(set) var elementsRemoved = 0
   public private(set) var elementsAdded = 0
-  /// Chains whose rules are replaced, created or deleted (the identity chain, always re-added, not counted).
+  /// Chains whose rules are replaced, or that are deleted (the identity chain, always re-added, not counted).
   public private(set) var chainsReplaced = 0
 
   /// Either the difference, or why the change cannot be one.
@@ -78,15 +79,15 @@ public struct IncrementalBatch: Sendable {
     from before: BatchObjects, to after: BatchObjects, old: NftablesBatch, new: NftablesBatch, generation: UInt32?
   ) throws(NetlinkBatchError) {
     let identityName = NftablesIdentity.chainName
-    let oldChains = Dictionary(before.chains.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let oldChains = Dictionary(
+      before.chains.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     let newNames = Set(after.chains.map(\.name))
-    var added: [ChainEntry] = []
     var replaced: [ChainEntry] = []
     for chain in after.chains where chain.name != identityName {
       guard let index = oldChains[chain.name] else {
-        guard !chain.isBase else { throw Self.error("base chain \(chain.name) is added") }
-        added.append(chain)
-        continue
+        // The kernel lists chains in the order they were created: an added chain would list after the others,
+        // not where a full apply puts it.
+        throw Self.error("chain \(chain.name) is added")
       }
       let previous = before.chains[index]
       guard previous.declaration == chain.declaration else {
@@ -113,18 +114,17 @@ public struct IncrementalBatch: Sendable {
     if before.chains.contains(where: { $0.name == identityName }) {
       writer.chainMessage(NetlinkConstant.messageDeleteChain, identityName, origin: tableOrigin)
     }
-    for chain in added { copy(chain.message, of: after) }
     for chain in replaced {
       writer.chainMessage(
         NetlinkConstant.messageDeleteRule, chain.name,
         origin: new.origins.messages[NetlinkBatchLayout.u32(after.bytes, chain.message.lowerBound + 8)] ?? tableOrigin)
     }
-    for chain in replaced + added {
+    for chain in replaced {
       for unit in chain.rules {
         for message in after.units[unit] { copy(message, of: after) }
       }
     }
-    chainsReplaced = replaced.count + added.count + removed.count
+    chainsReplaced = replaced.count + removed.count
 
     for (oldSet, newSet) in zip(before.sets, after.sets) {
       let oldElements = Set(oldSet.elements.map { before.bytes[$0.range] })
@@ -133,7 +133,8 @@ public struct IncrementalBatch: Sendable {
       let deleted = oldSet.elements.filter { !newElements.contains(before.bytes[$0.range]) }
       try writer.elementMessages(
         NetlinkConstant.messageDeleteSetElement, set: oldSet.name,
-        elements: try deleted.map { (element) throws(NetlinkBatchError) in try Self.keys(of: element, in: before.bytes) },
+        elements: try deleted.map { (element) throws(NetlinkBatchError) in try Self.keys(of: element, in: before.bytes)
+        },
         origin: origin)
       elementsRemoved += deleted.count
       let inserted = newSet.elements.filter { !oldElements.contains(after.bytes[$0.range]) }
@@ -161,7 +162,8 @@ public struct IncrementalBatch: Sendable {
   /// An element nest holding only the key and key end of `element` (what a deletion names).
   private static func keys(of element: ElementEntry, in bytes: [UInt8]) throws(NetlinkBatchError) -> [UInt8] {
     var nest: [UInt8] = [0, 0, 0, 0]
-    for field in try NetlinkBatchLayout.attributes(bytes, (element.range.lowerBound + 4)..<element.range.upperBound, message: 0)
+    for field in try NetlinkBatchLayout.attributes(
+      bytes, (element.range.lowerBound + 4)..<element.range.upperBound, message: 0)
     where field.type == UInt16(NFTA_SET_ELEM_KEY.rawValue) || field.type == UInt16(NFTA_SET_ELEM_KEY_END.rawValue) {
       let start = field.range.lowerBound - 4
       nest += bytes[start..<field.range.upperBound]
@@ -204,7 +206,8 @@ public struct IncrementalBatch: Sendable {
           flags & NetlinkConstant.flagAck != 0
         else { throw error("difference message \(index) is not one a difference sends") }
         let attributes = try NetlinkBatchLayout.attributes(bytes, (offset + 20)..<(offset + length), message: index)
-        guard let name = attributes.first(where: { $0.type == 1 }), NetlinkBatchLayout.string(bytes, name.range) == table
+        guard let name = attributes.first(where: { $0.type == 1 }),
+          NetlinkBatchLayout.string(bytes, name.range) == table
         else { throw error("difference message \(index) does not name table \(table)") }
         if type & 0xFF == NetlinkConstant.messageNewSet {
           let flags = NetlinkBatchLayout.u32Attribute(bytes, attributes, type: UInt16(NFTA_SET_FLAGS.rawValue)) ?? 0
@@ -302,7 +305,8 @@ struct BatchObjects {
       offset += (length + 3) & ~3
       let type = NetlinkBatchLayout.u16(bytes, message.lowerBound + 4)
       guard type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES) else { continue }
-      let attributes = try NetlinkBatchLayout.attributes(bytes, (message.lowerBound + 20)..<message.upperBound, message: 0)
+      let attributes = try NetlinkBatchLayout.attributes(
+        bytes, (message.lowerBound + 20)..<message.upperBound, message: 0)
       func text(_ attribute: UInt16) -> String? {
         attributes.first { $0.type == attribute }.flatMap { NetlinkBatchLayout.string(bytes, $0.range) }
       }
