@@ -105,6 +105,8 @@ public struct SafeApplyReport: Sendable {
   /// Things the operator should know (a table without identity replaced, other tables deleted).
   public var notes: [String] = []
   public var stateDirectory: String
+  /// How the table was changed: only the difference, or replaced whole (and why).
+  public var method: ApplyMethod? = nil
 }
 
 /// `apply` with the protections of OPERATIONS.md: the lock, one pending apply at a time, the table's identity,
@@ -138,14 +140,14 @@ public enum SafeApply {
     }
     notes += plan.notes
     guard let seconds = options.confirmSeconds else {
-      let generation = try send(artifact, deleting: plan.othersToDelete, options)
+      let (method, generation) = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
       let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
         Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
       }
       try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date(), generation: generation)
       return SafeApplyReport(
         table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
-        stateDirectory: state.path)
+        stateDirectory: state.path, method: method)
     }
     let restore = plan.saved.encoded()
     try state.write(StateDirectory.File.restore, restore)
@@ -164,8 +166,9 @@ public enum SafeApply {
     state.log(
       "armed the watchdog for the apply \(pending.token) of table \(table): rollback at \(pending.deadlineText)")
     crashPoint("armed")
+    let method: ApplyMethod
     do throws(PipelineStop) {
-      pending.generation = try send(artifact, deleting: plan.othersToDelete, options)
+      (method, pending.generation) = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
       try writePending(pending, state)
     } catch {
       Watchdog.disarm(pending.watchdog)
@@ -176,7 +179,7 @@ public enum SafeApply {
     crashPoint("sent")
     return SafeApplyReport(
       table: table, networkNamespace: options.networkNamespace, pending: pending, cutConnections: nil, notes: notes,
-      stateDirectory: state.path)
+      stateDirectory: state.path, method: method)
   }
 
   /// The refusal of an apply while `pending` waits for its confirmation.
@@ -431,18 +434,16 @@ public enum SafeApply {
     return try? NftablesArtifact(decoding: bytes)
   }
 
-  /// Sends the artifact's batch (deleting `others` in the same transaction); returns the ruleset's generation id
-  /// after it when that transaction is provably the last one (the id one above the one before it), else nil.
-  private static func send(_ artifact: NftablesArtifact, deleting others: [String], _ options: SafeApplyOptions)
-    throws(PipelineStop) -> UInt32?
-  {
-    try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> UInt32? in
+  /// Sends the artifact (deleting `others` in the same transaction): only the difference to the live table when it
+  /// is `confirmed` without drift, else the whole table (`IncrementalApply`); returns how, and the ruleset's
+  /// generation id after it when that transaction is provably the last one (the id one above the one before it).
+  private static func send(
+    _ artifact: NftablesArtifact, deleting others: [String], _ confirmed: NftablesArtifact?, _ state: StateDirectory,
+    _ options: SafeApplyOptions
+  ) throws(PipelineStop) -> (ApplyMethod, UInt32?) {
+    try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> (ApplyMethod, UInt32?) in
       do throws(KernelSessionError) {
-        let session = try KernelSession()
-        let before = try? session.generationID()
-        try session.send(artifact.batch, deletingFirst: others)
-        guard let before, let after = try? session.generationID(), after == before &+ 1 else { return nil }
-        return after
+        return try IncrementalApply.send(artifact, deleting: others, confirmed: confirmed, state: state)
       } catch {
         throw kernelStop(error)
       }

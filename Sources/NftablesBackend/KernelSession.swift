@@ -136,7 +136,7 @@ public final class KernelSession {
   }
 
   /// Sends `bytes` in one `sendmsg` and waits for the answers to the messages `acknowledged` names.
-  private func transmit(_ bytes: [UInt8], acknowledged: [UInt32], origins: BatchOrigins) throws(KernelSessionError) {
+  func transmit(_ bytes: [UInt8], acknowledged: [UInt32], origins: BatchOrigins) throws(KernelSessionError) {
     let batch = NftablesBatch(bytes: bytes, origins: origins)
     let descriptor = mnl_socket_get_fd(socket)
     var size = Int32(min(batch.bytes.count * 2 + (1 << 20), Int(Int32.max)))

@@ -146,6 +146,7 @@ struct ApplyCommand: ParsableCommand {
       do { try StandardStreams.write([Array((line + "\n").utf8)]) } catch { unreported = error }
     }
     for note in report.notes { writeLine("note: \(TerminalText.escaped(note))") }
+    if let method = report.method { writeLine(TerminalText.escaped(method.description)) }
     let place = report.networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""
     if let pending = report.pending {
       let option = report.networkNamespace.map { " --netns \(TerminalText.escaped($0))" } ?? ""
