@@ -112,7 +112,8 @@ import Testing
 
   /// The packets counted by the flow element `hmi . plc . tcp . PORT` of the IPv4 flow maps, nil when there is none.
   static func elementPackets(port: UInt16, in listing: String) -> Int? {
-    let pattern = try! Regex("10\\.30\\.0\\.31 \\. 10\\.40\\.0\\.10 \\. tcp \\. \(port) counter packets (\\d+)")
+    let pattern = try! Regex(
+      "10\\.30\\.0\\.31 \\. 10\\.40\\.0\\.10 \\. tcp \\. \(port)(?: comment \"[^\"]*\")? counter packets (\\d+)")
     return listing.firstMatch(of: pattern).flatMap { ($0.output[1].substring).flatMap { Int($0) } }
   }
 
@@ -122,9 +123,13 @@ import Testing
   @Test(.kernelTests) func countersOfUnchangedElementsSurviveAndDriftFallsBackToAFullReplace() throws {
     let lab = try NetworkLab(interfaces: [ConntrackTests.eth1, ConntrackTests.eth2])
     defer { lab.close() }
-    let a = try LockOutGuardKernelTests.write(Self.policy, named: "a.conduit", in: lab)
+    for version in ["a", "b"] {
+      try FileManager.default.createDirectory(
+        at: lab.workDirectory.appendingPathComponent(version), withIntermediateDirectories: true)
+    }
+    let a = try LockOutGuardKernelTests.write(Self.policy, named: "a/site.conduit", in: lab)
     let b = try LockOutGuardKernelTests.write(
-      Self.policy.replacingOccurrences(of: "tcp/503", with: "tcp/504"), named: "b.conduit", in: lab)
+      Self.policy.replacingOccurrences(of: "tcp/503", with: "tcp/504"), named: "b/site.conduit", in: lab)
     let first = try LockOutGuardKernelTests.apply(a, in: lab)
     #expect(first.status == 0, "\(first.standardError)")
     #expect(try lab.tcpConnects(from: "10.30.0.31", to: "10.40.0.10", port: 502))
