@@ -93,6 +93,11 @@ extension KernelSession {
         throw .malformed("the kernel listed a set of table '\(name)' without a name")
       }
       replies.append(set)
+      // A dynamic set's elements come from the packet path (the last drops): they are not saved, nor compared.
+      let flags = Self.attribute(UInt16(NFTA_SET_FLAGS.rawValue), of: set).map {
+        set[$0].reduce(0) { $0 << 8 | UInt32($1) }
+      }
+      if (flags ?? 0) & NetlinkConstant.setDynamic != 0 { continue }
       replies += try listed(NFT_MSG_GETSETELEM.rawValue, table + [(2, Array(set[setName]))])
     }
     replies += try listed(NFT_MSG_GETRULE.rawValue, table)
@@ -127,7 +132,7 @@ extension KernelSession {
   /// The replies to one nf_tables dump request of `type` (`NFT_MSG_GET…`) in the `inet` family, each a whole
   /// message; sets `interrupted` when the kernel marks the dump inconsistent. With `single`, a plain request whose
   /// one answer is returned.
-  private func dump(
+  func dump(
     _ type: UInt16, _ attributes: [(UInt16, [UInt8])], interrupted: inout Bool, single: Bool = false
   ) throws(KernelSessionError) -> [[UInt8]] {
     dumpSequence = dumpSequence == UInt32.max ? 1 << 30 : dumpSequence + 1

@@ -144,7 +144,12 @@ public struct LiveTable: Sendable, Equatable {
       {
         value[3] &= ~UInt8(truncatingIfNeeded: NetlinkConstant.tableFlagsOfTheSocket)
       }
-      out += bytes[header..<(header + 4)]
+      if type & 0xFF == NetlinkConstant.messageNewRule, attribute.type == UInt16(NFTA_RULE_EXPRESSIONS.rawValue) {
+        guard let expressions = expressionsWithoutZeroDynsetTimeouts(bytes, attribute.range) else { return nil }
+        value = expressions
+      }
+      out += withUnsafeBytes(of: UInt16(value.count + 4).littleEndian) { Array($0) }
+      out += bytes[(header + 2)..<(header + 4)]
       out += value
       out += [UInt8](repeating: 0, count: (4 - value.count % 4) % 4)
     }
@@ -159,6 +164,55 @@ public struct LiveTable: Sendable, Equatable {
     out[18] = 0
     out[19] = 0
     return out
+  }
+}
+
+extension LiveTable {
+  /// A rule's expression list as the kernel dumped it, without the zero timeout the kernel lists in every `dynset`:
+  /// kernel 6.18 refuses a dynset timeout for a set without `flags timeout` (EOPNOTSUPP, measured with a nonzero one;
+  /// it checks for the attribute), such as `drop_interfaces`, and a zero timeout means the set's own anyway.
+  static func expressionsWithoutZeroDynsetTimeouts(_ bytes: [UInt8], _ range: Range<Int>) -> [UInt8]? {
+    guard let items = try? NetlinkBatchLayout.attributes(bytes, range, message: 0) else { return nil }
+    var out: [UInt8] = []
+    for item in items {
+      guard let parts = try? NetlinkBatchLayout.attributes(bytes, item.range, message: 0) else { return nil }
+      let isDynset = parts.contains {
+        $0.type == UInt16(NFTA_EXPR_NAME.rawValue) && NetlinkBatchLayout.string(bytes, $0.range) == "dynset"
+      }
+      guard isDynset else {
+        out += attributeBytes(bytes, item)
+        continue
+      }
+      var expression: [UInt8] = []
+      for part in parts {
+        guard part.type == UInt16(NFTA_EXPR_DATA.rawValue) else {
+          expression += attributeBytes(bytes, part)
+          continue
+        }
+        guard let data = try? NetlinkBatchLayout.attributes(bytes, part.range, message: 0) else { return nil }
+        let kept = data.filter {
+          !($0.type == UInt16(NFTA_DYNSET_TIMEOUT.rawValue) && bytes[$0.range].allSatisfy { $0 == 0 })
+        }
+        expression += encodedAttribute(like: bytes, part, value: kept.flatMap { attributeBytes(bytes, $0) })
+      }
+      out += encodedAttribute(like: bytes, item, value: expression)
+    }
+    return out
+  }
+
+  /// An attribute as it stands in `bytes`, header, value and padding.
+  private static func attributeBytes(_ bytes: [UInt8], _ attribute: NetlinkBatchLayout.Attribute) -> [UInt8] {
+    encodedAttribute(like: bytes, attribute, value: Array(bytes[attribute.range]))
+  }
+
+  /// An attribute with the type (and nested flag) of `attribute` in `bytes` and a new value, padded.
+  private static func encodedAttribute(like bytes: [UInt8], _ attribute: NetlinkBatchLayout.Attribute, value: [UInt8])
+    -> [UInt8]
+  {
+    let typeField = NetlinkBatchLayout.u16(bytes, attribute.range.lowerBound - 2)
+    return withUnsafeBytes(of: UInt16(value.count + 4).littleEndian) { Array($0) }
+      + withUnsafeBytes(of: typeField.littleEndian) { Array($0) } + value
+      + [UInt8](repeating: 0, count: (4 - value.count % 4) % 4)
   }
 }
 

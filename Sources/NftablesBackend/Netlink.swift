@@ -48,6 +48,11 @@ enum NetlinkConstant {
   static let setInterval = UInt32(NFT_SET_INTERVAL.rawValue)
   static let setMap = UInt32(NFT_SET_MAP.rawValue)
   static let setConcat = UInt32(NFT_SET_CONCAT.rawValue)
+  /// `flags dynamic`: the packet path adds elements (NFT_SET_EVAL).
+  static let setDynamic = UInt32(NFT_SET_EVAL.rawValue)
+  static let setTimeout = UInt32(NFT_SET_TIMEOUT.rawValue)
+  /// The dynset operation conduit writes: add the key, or refresh its timeout (NFT_DYNSET_OP_UPDATE).
+  static let dynsetUpdate = UInt32(NFT_DYNSET_OP_UPDATE.rawValue)
 }
 
 /// nft's data types (nftables `include/datatype.h`), which name the fields of set keys.
@@ -114,6 +119,10 @@ struct NftSet {
   var flags: UInt32
   var isVerdictMap: Bool
   var counter: Bool
+  /// A dynamic set's element timeout (`NFTA_SET_TIMEOUT`).
+  var timeoutMilliseconds: UInt64? = nil
+  /// The most elements (`NFTA_SET_DESC_SIZE`).
+  var size: Int? = nil
   /// Elements: key (and key end for intervals) bytes, and for maps the verdict and chain.
   var elements: NftSetElements
   /// The index of the set's place (`BatchOrigins.places`).
@@ -169,6 +178,8 @@ enum NftExpression {
   case payload(base: UInt32, offset: UInt32, length: UInt32, register: UInt32)
   case byteOrder(register: UInt32, operation: UInt32, length: UInt32, size: UInt32)
   case lookup(register: UInt32, set: String, setID: UInt32, destination: UInt32?, inverted: Bool)
+  /// `update @set { key }`: the key in `register` onward.
+  case dynset(register: UInt32, set: String, setID: UInt32)
   case counter
   case verdict(code: UInt32, chain: String?)
   case limit(rate: UInt64, unit: UInt64, burst: UInt32)
@@ -279,6 +290,11 @@ struct NetlinkBatchWriter {
     }
     if flags & NetlinkConstant.setAnonymous != 0 {
       nftnl_set_set_u32(object, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(set.elements.count))
+    } else if let size = set.size {
+      nftnl_set_set_u32(object, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(size))
+    }
+    if let timeout = set.timeoutMilliseconds {
+      nftnl_set_set_u64(object, UInt16(NFTNL_SET_TIMEOUT.rawValue), timeout)
     }
     if set.key.count > 1, flags & NetlinkConstant.setInterval != 0 {
       var lengths = set.key.map { UInt8($0.length) }
@@ -420,6 +436,7 @@ struct NetlinkBatchWriter {
       byteOrder(register: register, operation: operation, length: length, size: size)
     case .lookup(let register, let set, let setID, let destination, let inverted):
       lookup(register: register, set: set, setID: setID, destination: destination, inverted: inverted)
+    case .dynset(let register, let set, let setID): dynset(register: register, set: set, setID: setID)
     case .counter: counter()
     case .verdict(let code, let chain): verdict(code: code, chain: chain)
     case .limit(let rate, let unit, let burst): limit(rate: rate, unit: unit, burst: burst)
@@ -487,6 +504,15 @@ struct NetlinkBatchWriter {
     nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_LOOKUP_SET_ID), setID)
     if let destination { nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_LOOKUP_DREG), destination) }
     if inverted { nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_LOOKUP_FLAGS), UInt32(NFT_LOOKUP_F_INV.rawValue)) }
+    return expression
+  }
+
+  static func dynset(register: UInt32, set: String, setID: UInt32) -> OpaquePointer {
+    let expression = nftnl_expr_alloc("dynset")!
+    nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_DYNSET_SREG_KEY), register)
+    nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_DYNSET_OP), NetlinkConstant.dynsetUpdate)
+    nftnl_expr_set_str(expression, UInt16(NFTNL_EXPR_DYNSET_SET_NAME), set)
+    nftnl_expr_set_u32(expression, UInt16(NFTNL_EXPR_DYNSET_SET_ID), setID)
     return expression
   }
 

@@ -82,8 +82,10 @@ public struct NetlinkLinearizer {
     NftSet(
       name: set.name, id: id, key: set.key,
       flags: (set.isInterval ? NetlinkConstant.setInterval | NetlinkConstant.setConcat : 0)
-        | (set.isVerdictMap ? NetlinkConstant.setMap : 0),
+        | (set.isVerdictMap ? NetlinkConstant.setMap : 0) | (set.isDynamic ? NetlinkConstant.setDynamic : 0)
+        | (set.timeoutSeconds != nil ? NetlinkConstant.setTimeout : 0),
       isVerdictMap: set.isVerdictMap, counter: set.counter,
+      timeoutMilliseconds: set.timeoutSeconds.map { $0 * 1000 }, size: set.size,
       elements: NftSetElements(count: set.elements.count) {
         [elements = set.elements, isInterval = set.isInterval] index in
         NftSetElement(
@@ -127,6 +129,12 @@ public struct NetlinkLinearizer {
         .meta(key: UInt32(NFT_META_L4PROTO.rawValue), register: first),
         .lookup(register: first, set: set.0, setID: set.1, destination: nil, inverted: false),
       ]
+    case .l4protoNotIn(let numbers):
+      let set = anonymousSet(.inetProtocol, numbers, setIDs: &setIDs, anonymous: &anonymous, origin: origin)
+      return [
+        .meta(key: UInt32(NFT_META_L4PROTO.rawValue), register: first),
+        .lookup(register: first, set: set.0, setID: set.1, destination: nil, inverted: true),
+      ]
     case .l4proto(let number):
       return compareMeta(UInt32(NFT_META_L4PROTO.rawValue), number)
     case .icmpv6TypeIn(let types):
@@ -151,6 +159,8 @@ public struct NetlinkLinearizer {
           register: first, set: set, setID: setIDs.id(for: set),
           destination: verdictMap ? NetlinkConstant.registerVerdict : nil, inverted: inverted)
       ]
+    case .update(let fields, let set):
+      return concatenation(fields, forUpdate: true) + [.dynset(register: first, set: set, setID: setIDs.id(for: set))]
     case .timeAtLeast(let seconds):
       let nanoseconds = UInt64(max(seconds, 0)).multipliedReportingOverflow(by: 1_000_000_000)
       return [
@@ -189,12 +199,16 @@ public struct NetlinkLinearizer {
     ]
   }
 
-  /// Loads each field into whole 32-bit registers, one after the other.
-  private func concatenation(_ fields: [ProgramField]) -> [NftExpression] {
+  /// Loads each field into whole 32-bit registers, one after the other. The key of a dynamic set's update loads
+  /// `meta l4proto` as its one byte, as nft 1.0.6 writes `update @set { … meta l4proto … }`.
+  private func concatenation(_ fields: [ProgramField], forUpdate: Bool = false) -> [NftExpression] {
     var offset = 0
     var expressions: [NftExpression] = []
     for field in fields {
-      expressions += field.load(into: NetlinkConstant.register(wordOffset: offset))
+      let register = NetlinkConstant.register(wordOffset: offset)
+      expressions +=
+        forUpdate && field == .l4proto
+        ? [.meta(key: UInt32(NFT_META_L4PROTO.rawValue), register: register)] : field.load(into: register)
       offset += field.words
     }
     return expressions

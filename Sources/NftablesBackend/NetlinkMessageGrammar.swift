@@ -59,6 +59,15 @@ enum NetlinkMessageGrammar {
       attr(NFTA_LIMIT_FLAGS),
     ],
     "log": [attr(NFTA_LOG_PREFIX)],
+    "dynset": [
+      attr(NFTA_DYNSET_SET_NAME), attr(NFTA_DYNSET_SET_ID), attr(NFTA_DYNSET_OP), attr(NFTA_DYNSET_SREG_KEY),
+    ],
+  ]
+
+  /// The values some 32-bit expression attributes may take: a dynset only updates (adds a key or refreshes its
+  /// timeout); it neither deletes elements nor writes map data or expressions of its own.
+  static let expressionValueLimits: [String: [UInt16: Set<UInt32>]] = [
+    "dynset": [attr(NFTA_DYNSET_OP): [NetlinkConstant.dynsetUpdate]]
   ]
 
   /// The attributes of an expression kind that hold data (`NFTA_DATA_VALUE` or `NFTA_DATA_VERDICT`).
@@ -99,7 +108,7 @@ enum NetlinkMessageGrammar {
       leaves: [
         attr(NFTA_SET_TABLE), attr(NFTA_SET_NAME), attr(NFTA_SET_FLAGS), attr(NFTA_SET_KEY_TYPE),
         attr(NFTA_SET_KEY_LEN), attr(NFTA_SET_DATA_TYPE), attr(NFTA_SET_DATA_LEN), attr(NFTA_SET_POLICY),
-        attr(NFTA_SET_ID), attr(NFTA_SET_USERDATA),
+        attr(NFTA_SET_ID), attr(NFTA_SET_USERDATA), attr(NFTA_SET_TIMEOUT),
       ],
       nested: [
         attr(NFTA_SET_DESC): .attributes(descriptor), attr(NFTA_SET_EXPR): counterOnly,
@@ -187,7 +196,8 @@ enum NetlinkMessageGrammar {
         let values = expressionValues[name] ?? []
         let grammar = Grammar(
           leaves: allowed.subtracting(values),
-          nested: Dictionary(uniqueKeysWithValues: values.map { ($0, Nested.attributes(Self.data)) }))
+          nested: Dictionary(uniqueKeysWithValues: values.map { ($0, Nested.attributes(Self.data)) }),
+          values: expressionValueLimits[name] ?? [:])
         try check(bytes, dataAttributes, grammar, message: message)
       }
     }

@@ -12,6 +12,8 @@ struct NetlinkSetDirectory {
     /// Bytes a lookup writes into its destination register: 16 for a verdict map, 0 for a set.
     var dataLength: Int
     var isInterval: Bool
+    /// Whether the packet path adds its elements (`NFT_SET_EVAL`): only such a set may be updated by a rule.
+    var isDynamic = false
     /// Byte offsets in the key of the fields that hold interface names.
     var interfaceFields: Set<Int> = []
   }
@@ -77,7 +79,7 @@ struct NetlinkSetDirectory {
     entries.append(
       Entry(
         name: name, keyLength: Int(keyLength), dataLength: isMap ? 16 : 0,
-        isInterval: flags & NetlinkConstant.setInterval != 0))
+        isInterval: flags & NetlinkConstant.setInterval != 0, isDynamic: flags & NetlinkConstant.setDynamic != 0))
   }
 
   /// The set a message names by `name` and, optionally, `id`; nil when the batch creates no such set, or when the
@@ -192,6 +194,15 @@ enum NetlinkRegisterFlow {
           guard sets.entries[set].dataLength > 0 else { throw error(message, "writes the data of a set that has none") }
           try write(
             &registers, destination, bytes: sets.entries[set].dataLength, verdict: destination == 0, message: message)
+        }
+      case "dynset":
+        guard let setName = flow.string(UInt16(NFTA_DYNSET_SET_NAME.rawValue)),
+          let set = sets.resolve(name: setName, id: flow.optionalU32(UInt16(NFTA_DYNSET_SET_ID.rawValue)))
+        else { throw error(message, "updates a set the batch does not create") }
+        guard sets.entries[set].isDynamic else { throw error(message, "updates a set that is not dynamic") }
+        let source = try flow.register(UInt16(NFTA_DYNSET_SREG_KEY.rawValue))
+        for offset in try readKey(registers, source, bytes: sets.entries[set].keyLength, message: message) {
+          sets.addInterfaceField(set, at: offset)
         }
       case "immediate":
         let destination = try flow.register(UInt16(NFTA_IMMEDIATE_DREG.rawValue))

@@ -38,6 +38,7 @@ struct NftablesProgram {
         for kind in Self.mapKinds(family) { addManagementSet(management, family, kind) }
       }
     }
+    addDropSets()
     for (index, chain) in ruleset.chains.enumerated() {
       let origin = places.index(of: chain.range)
       chains.append(
@@ -220,6 +221,67 @@ struct NftablesProgram {
         isVerdictMap: false, isInterval: true, counter: false, elements: elements, origin: tableOrigin))
   }
 
+  // MARK: Drops
+
+  /// The dynamic set that counts the packets the base chains drop per (input interface, output interface): its
+  /// elements are added from the drop path, each with a counter (the set's). The input chain's drops have the empty
+  /// output interface (the packet was for the gateway itself).
+  static let dropInterfacesSetName = "drop_interfaces"
+  /// The last dropped flows of a family, kept `dropFlowTimeoutSeconds` after their last packet: TCP and UDP with
+  /// their destination port (`drops_v4`, `drops_v6`), other protocols without one (`drops_proto_v4`, …).
+  static func dropFlowsSetName(_ family: AddressFamily, ports: Bool) -> String {
+    (ports ? "drops_" : "drops_proto_") + (family == .ipv4 ? "v4" : "v6")
+  }
+  /// The names of the drop-tracking sets, in the order they are declared.
+  static var dropSetNames: [String] {
+    [dropInterfacesSetName]
+      + AddressFamily.allCases.flatMap { family in [true, false].map { dropFlowsSetName(family, ports: $0) } }
+  }
+  /// The most elements each drop-tracking set holds: once full, a new key is not added (the drop and its log line
+  /// are unaffected), and elements of the flow sets make room as they time out.
+  static let dropSetSize = 1024
+  static let dropFlowTimeoutSeconds: UInt64 = 3600
+
+  private mutating func addDropSets() {
+    sets.append(
+      ProgramSet(
+        name: Self.dropInterfacesSetName, key: [.interfaceName, .interfaceName], isVerdictMap: false,
+        isInterval: false, counter: true, elements: [], origin: tableOrigin, isDynamic: true,
+        size: Self.dropSetSize))
+    for family in AddressFamily.allCases {
+      let address = Self.addressType(family)
+      for ports in [true, false] {
+        sets.append(
+          ProgramSet(
+            name: Self.dropFlowsSetName(family, ports: ports),
+            key: [address, address, .inetProtocol] + (ports ? [.inetService] : []), isVerdictMap: false,
+            isInterval: false, counter: true, elements: [], origin: tableOrigin, isDynamic: true,
+            timeoutSeconds: Self.dropFlowTimeoutSeconds, size: Self.dropSetSize))
+      }
+    }
+  }
+
+  /// The rules before a base chain's final log rule that record what falls to its policy (drop): per interface
+  /// pair, then the flow in its family's set. Each update is a rule of its own and the last statement of it, so a
+  /// full set ends only its own rule.
+  static var dropTracking: [[ProgramStatement]] {
+    var rules: [[ProgramStatement]] = [[.update([.inputInterface, .outputInterface], set: dropInterfacesSetName)]]
+    for family in AddressFamily.allCases {
+      let addresses = addressFields(family)
+      rules.append(
+        [
+          .nfproto(family), .l4protoIn([6, 17]),
+          .update(addresses + [.l4proto, .destinationPort], set: dropFlowsSetName(family, ports: true)),
+        ])
+      rules.append(
+        [
+          .nfproto(family), .l4protoNotIn([6, 17]),
+          .update(addresses + [.l4proto], set: dropFlowsSetName(family, ports: false)),
+        ])
+    }
+    return rules
+  }
+
   // MARK: Chains
 
   private func antiSpoofing(_ family: AddressFamily, _ direction: Direction) -> [ProgramStatement] {
@@ -253,6 +315,7 @@ struct NftablesProgram {
         }
       }
     }
+    rules += Self.dropTracking
     rules.append([.counter, .limitPerSecond(10), .log("conduit drop ")])
     return ProgramChain(name: "forward", hook: .forward, rules: rules, origin: tableOrigin)
   }
@@ -277,6 +340,7 @@ struct NftablesProgram {
           ])
       }
     }
+    rules += Self.dropTracking
     rules.append([.counter, .limitPerSecond(10), .log("conduit input drop ")])
     return ProgramChain(name: "input", hook: .input, rules: rules, origin: tableOrigin)
   }
@@ -305,6 +369,12 @@ struct ProgramSet {
   var elements: [ProgramElement]
   /// The index of its place in `NftablesProgram.places`: the gateway.
   var origin: Int32
+  /// Whether the packet path adds its elements (`flags dynamic`; none are written).
+  var isDynamic = false
+  /// The time an element is kept after its last update (`flags timeout; timeout Ns`), for a dynamic set.
+  var timeoutSeconds: UInt64? = nil
+  /// The most elements it holds (`size N`).
+  var size: Int? = nil
 }
 
 /// One element: the lowest and highest key (field by field, equal in a set that is not an interval set) and, in a verdict map, the chain it jumps to.
@@ -356,6 +426,8 @@ enum ProgramStatement {
   case nfproto(AddressFamily)
   /// `meta l4proto { tcp, udp }` (an anonymous set).
   case l4protoIn([UInt8])
+  /// `meta l4proto != { tcp, udp }` (an anonymous set).
+  case l4protoNotIn([UInt8])
   /// `meta l4proto icmp|icmpv6`.
   case l4proto(UInt8)
   /// `icmpv6 type { … }` (an anonymous set).
@@ -368,6 +440,9 @@ enum ProgramStatement {
   case timeAtLeast(Int64)
   /// `FIELD . FIELD … [!=] @set`, or `… vmap @map`.
   case lookup([ProgramField], set: String, inverted: Bool, verdictMap: Bool)
+  /// `update @set { FIELD . FIELD … }`: adds the packet's key to a dynamic set, or refreshes its timeout (and
+  /// counts the packet in its counter).
+  case update([ProgramField], set: String)
   case counter
   /// `limit rate N/second`.
   case limitPerSecond(UInt64)

@@ -68,8 +68,13 @@ public struct NftablesTextRenderer: Sendable {
   private func render(_ set: ProgramSet, _ out: inout TextWriter) {
     out.open("\(set.isVerdictMap ? "map" : "set") \(set.name)")
     let key = set.key.map(\.nftName).joined(separator: " . ")
+    let flags =
+      (set.isInterval ? ["interval"] : []) + (set.isDynamic ? ["dynamic"] : [])
+      + (set.timeoutSeconds != nil ? ["timeout"] : [])
     out.line(
-      "type \(key)" + (set.isVerdictMap ? " : verdict" : "") + (set.isInterval ? "; flags interval" : "")
+      "type \(key)" + (set.isVerdictMap ? " : verdict" : "")
+        + (flags.isEmpty ? "" : "; flags " + flags.joined(separator: ","))
+        + (set.timeoutSeconds.map { "; timeout \($0)s" } ?? "") + (set.size.map { "; size \($0)" } ?? "")
         + (set.counter ? "; counter" : ""))
     if !set.elements.isEmpty {
       out.open("elements =")
@@ -118,6 +123,8 @@ public struct NftablesTextRenderer: Sendable {
     case .nfproto(let family): "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
     case .l4protoIn(let numbers):
       "meta l4proto { \(numbers.map { Self.protocolNames[$0] ?? "\($0)" }.joined(separator: ", ")) }"
+    case .l4protoNotIn(let numbers):
+      "meta l4proto != { \(numbers.map { Self.protocolNames[$0] ?? "\($0)" }.joined(separator: ", ")) }"
     case .l4proto(let number): "meta l4proto \(Self.protocolNames[number] ?? "\(number)")"
     case .icmpv6TypeIn(let types):
       "icmpv6 type { \(types.map { Self.icmpv6Names[$0] ?? "\($0)" }.joined(separator: ", ")) }"
@@ -125,6 +132,7 @@ public struct NftablesTextRenderer: Sendable {
     case .loopbackInput: "iif lo"
     case .lookup(let fields, let set, let inverted, let verdictMap):
       fields.map(text).joined(separator: " . ") + (verdictMap ? " vmap @\(set)" : inverted ? " != @\(set)" : " @\(set)")
+    case .update(let fields, let set): "update @\(set) { \(fields.map(text).joined(separator: " . ")) }"
     case .counter: "counter"
     case .timeAtLeast(let seconds): "meta time >= \(seconds)"
     case .limitPerSecond(let rate): "limit rate \(rate)/second"

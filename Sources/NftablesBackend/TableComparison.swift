@@ -8,7 +8,7 @@ import PolicyLanguage
 /// chain's comment. Handles, use counts, positions, transaction ids, counter values, element order, timeouts and
 /// the elements of dynamic sets (`NFT_SET_EVAL`, filled from the packet path) and what nft keeps in a set's user
 /// data for its own listing (byte order, `typeof`) are left out, and so are the defaults the kernel lists for what a
-/// batch leaves unsaid (log level warn, a boolean bitwise, lookup flags 0, a verdict map's data length); an anonymous set is
+/// batch leaves unsaid (log level warn, a boolean bitwise, lookup flags 0, a dynset's timeout and flags 0, a verdict map's data length); an anonymous set is
 /// compared as part of the rule that looks it up. Built from a `LiveTable` (the kernel's dump) or from a batch (an
 /// artifact's), so the two compare object by object.
 public struct ComparableTable: Sendable, Equatable {
@@ -653,7 +653,9 @@ enum Canonical {
         }
       case ("lookup", UInt16(NFTA_LOOKUP_FLAGS.rawValue)) where value == [0, 0, 0, 0],
         ("bitwise", UInt16(NFTA_BITWISE_OP.rawValue)) where value == [0, 0, 0, 0],
-        ("log", UInt16(NFTA_LOG_LEVEL.rawValue)) where value == [0, 0, 0, UInt8(NFT_LOGLEVEL_WARNING.rawValue)]:
+        ("log", UInt16(NFTA_LOG_LEVEL.rawValue)) where value == [0, 0, 0, UInt8(NFT_LOGLEVEL_WARNING.rawValue)],
+        ("dynset", UInt16(NFTA_DYNSET_TIMEOUT.rawValue)) where value.allSatisfy({ $0 == 0 }),
+        ("dynset", UInt16(NFTA_DYNSET_FLAGS.rawValue)) where value.allSatisfy({ $0 == 0 }):
         continue
       case ("log", UInt16(NFTA_LOG_PREFIX.rawValue)):
         if logPrefix == nil { logPrefix = NetlinkBatchLayout.string(message, attribute.range) }
