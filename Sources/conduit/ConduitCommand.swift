@@ -20,7 +20,7 @@ struct ConduitCommand: ParsableCommand {
     version: ConduitVersion.current,
     subcommands: [
       CheckCommand.self, CompileCommand.self, ApplyCommand.self, ConfirmCommand.self, RollbackCommand.self,
-      RemoveCommand.self,
+      RemoveCommand.self, StatusCommand.self,
       QueryCommand.self, DiffCommand.self, GraphCommand.self, WatchdogCommand.self,
     ]
   )

@@ -177,6 +177,31 @@ import Testing
       label: "sets beside those of the live table (no delete)",
       batch: { batch(sets: [zones], rules: [antiSpoofing(.iifname)], deletingTheTable: false) },
       expected: .failure(refusal(4, "creates a set before the batch deletes the table"))),
+    Case(
+      label: "conduit's drop tracking: the interface pair added to a dynamic set",
+      batch: { batch(sets: [zones, dropInterfaces(dynamic: true)], rules: [antiSpoofing(.iifname), interfacePair]) },
+      expected: .success(["eth0"])),
+    Case(
+      label: "an update of a set that is not dynamic",
+      batch: { batch(sets: [zones, dropInterfaces(dynamic: false)], rules: [antiSpoofing(.iifname), interfacePair]) },
+      expected: .failure(refusal(9, "updates a set that is not dynamic"))),
+    Case(
+      label: "an update of a set the batch does not create",
+      batch: { batch(sets: [zones], rules: [interfacePair]) },
+      expected: .failure(refusal(7, "updates a set the batch does not create"))),
+  ]
+
+  /// `drop_interfaces` (`ifname . ifname`, no elements), dynamic as conduit declares it or not.
+  static func dropInterfaces(dynamic: Bool) -> NftSet {
+    var set = set("drop_interfaces", id: 2, key: [.interfaceName, .interfaceName], interval: false, elements: [])
+    if dynamic { set.flags |= NetlinkConstant.setDynamic }
+    return set
+  }
+
+  /// `update @drop_interfaces { iifname . oifname }`.
+  static let interfacePair: [NftExpression] = [
+    .meta(key: iifname, register: reg1), .meta(key: oifname, register: NFT_REG_2.rawValue),
+    .dynset(register: reg1, set: "drop_interfaces", setID: 2),
   ]
 
   enum Direction { case iifname, oifname }
