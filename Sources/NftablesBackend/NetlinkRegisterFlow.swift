@@ -12,7 +12,8 @@ struct NetlinkSetDirectory {
     /// Bytes a lookup writes into its destination register: 16 for a verdict map, 0 for a set.
     var dataLength: Int
     var isInterval: Bool
-    /// Whether the packet path adds its elements (`NFT_SET_EVAL`): only such a set may be updated by a rule.
+    /// Whether the packet path adds its elements (`NFT_SET_EVAL`): only such a set may be updated by a rule, and
+    /// none may be looked up.
     var isDynamic = false
     /// Byte offsets in the key of the fields that hold interface names.
     var interfaceFields: Set<Int> = []
@@ -185,6 +186,9 @@ enum NetlinkRegisterFlow {
         guard let setName = flow.string(UInt16(NFTA_LOOKUP_SET.rawValue)),
           let set = sets.resolve(name: setName, id: flow.optionalU32(UInt16(NFTA_LOOKUP_SET_ID.rawValue)))
         else { throw error(message, "looks up a set the batch does not create") }
+        // The packet path fills a dynamic set: interface names looked up in one would come from packets, not from
+        // the batch's elements. conduit only updates its dynamic sets.
+        guard !sets.entries[set].isDynamic else { throw error(message, "looks up a dynamic set") }
         let source = try flow.register(UInt16(NFTA_LOOKUP_SREG.rawValue))
         for offset in try readKey(registers, source, bytes: sets.entries[set].keyLength, message: message) {
           sets.addInterfaceField(set, at: offset)

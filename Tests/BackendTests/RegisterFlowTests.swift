@@ -186,6 +186,20 @@ import Testing
       batch: { batch(sets: [zones, dropInterfaces(dynamic: false)], rules: [antiSpoofing(.iifname), interfacePair]) },
       expected: .failure(refusal(9, "updates a set that is not dynamic"))),
     Case(
+      label: "a dynamic set filled with interface names by packets, then looked up",
+      batch: {
+        batch(
+          sets: [zones, dropInterfaces(dynamic: true)],
+          rules: [
+            antiSpoofing(.iifname), interfacePair,
+            [
+              .meta(key: iifname, register: reg1), .meta(key: oifname, register: NFT_REG_2.rawValue),
+              .lookup(register: reg1, set: "drop_interfaces", setID: 2, destination: nil, inverted: false),
+              .verdict(code: accept, chain: nil),
+            ],
+          ])
+      }, expected: .failure(refusal(10, "looks up a dynamic set"))),
+    Case(
       label: "an update of a set the batch does not create",
       batch: { batch(sets: [zones], rules: [interfacePair]) },
       expected: .failure(refusal(7, "updates a set the batch does not create"))),
