@@ -169,8 +169,8 @@ public struct LiveTable: Sendable, Equatable {
 
 extension LiveTable {
   /// A rule's expression list as the kernel dumped it, without the zero timeout the kernel lists in every `dynset`:
-  /// kernel 6.18 refuses a dynset timeout for a set without `flags timeout` (EOPNOTSUPP, measured with a nonzero one;
-  /// it checks for the attribute), such as `drop_interfaces`, and a zero timeout means the set's own anyway.
+  /// sent back, kernel 6.18 refuses the rule (EOPNOTSUPP, measured: a rollback failed so) for a dynamic set without
+  /// `flags timeout`, such as `drop_interfaces`, and a zero timeout means the set's own anyway.
   static func expressionsWithoutZeroDynsetTimeouts(_ bytes: [UInt8], _ range: Range<Int>) -> [UInt8]? {
     guard let items = try? NetlinkBatchLayout.attributes(bytes, range, message: 0) else { return nil }
     var out: [UInt8] = []

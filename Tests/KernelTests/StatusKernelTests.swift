@@ -78,6 +78,18 @@ import Testing
         "drift: the live table differs from the recorded artifact:\n  set zones_v4: element \"eth1\" . 10.99.0.0/24 "
           + "added\n"), "\(drifted.standardOutput)")
     #expect(drifted.standardOutput.contains("status: the live table has drifted from the confirmed artifact"))
+
+    // Saved with the drops in its dynamic sets, the table is restored with its rules and the sets empty.
+    let pending = try LockOutGuardKernelTests.apply(policy, in: lab, ["--confirm", "60"])
+    #expect(pending.status == 0, "\(pending.standardError)")
+    #expect(try ConduitExecutable.run(["rollback", "--netns", lab.gatewayNamespace]).status == 0)
+    let restored = try Self.status(lab, json: true)
+    let after = try Self.jsonObject(restored)
+    #expect((after["droppedFlows"] as? [Any])?.isEmpty == true, "\(restored.standardOutput)")
+    let drift = try #require(after["drift"] as? [String: Any])
+    #expect(
+      drift["differences"] as? [String] == ["set zones_v4: element \"eth1\" . 10.99.0.0/24 added"],
+      "\(restored.standardOutput)")
   }
 
   @Test(.kernelTests) func aPendingApplyAnOldSitesTableAndExpiryAreReported() throws {
