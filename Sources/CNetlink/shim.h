@@ -21,5 +21,8 @@
 /* setns(2) is a GNU extension the Glibc module does not export: enter a network namespace for this thread. */
 int setns(int fd, int nstype);
 static inline int conduit_enter_network_namespace(int fd) { return setns(fd, 0x40000000 /* CLONE_NEWNET */); }
+/* unshare(2), likewise: give this thread a new, empty network namespace of its own. */
+int unshare(int flags);
+static inline int conduit_new_network_namespace(void) { return unshare(0x40000000 /* CLONE_NEWNET */); }
 
 #endif

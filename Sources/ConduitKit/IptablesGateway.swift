@@ -296,3 +296,122 @@ public enum IptablesGatewayApply {
     return nil
   }
 }
+
+/// What `apply --target iptables --dry-run` found: the rules each family's filter table would gain and lose, and
+/// what `apply` would refuse. Nothing is loaded, locked or written.
+public struct IptablesDryRunReport: Sendable {
+  /// The rules and chain declarations of one family's filter table that applying would add and remove, as
+  /// `iptables-save` prints them.
+  public struct FamilyChange: Sendable, Equatable {
+    public var family: String
+    public var added: [String]
+    public var removed: [String]
+  }
+
+  public var networkNamespace: String?
+  public var changes: [FamilyChange]
+  /// What `apply` with the same options would refuse, each a sentence.
+  public var refusals: [String]
+
+  /// Whether applying would change nothing and go through: exit 0; otherwise 1.
+  public var isNothingToDo: Bool { refusals.isEmpty && changes.allSatisfy { $0.added.isEmpty && $0.removed.isEmpty } }
+
+  /// The report as lines for the terminal.
+  public var lines: [String] {
+    var out: [String] = []
+    let place = networkNamespace.map { " in network namespace \(TerminalText.escaped($0))" } ?? ""
+    for change in changes {
+      if change.added.isEmpty && change.removed.isEmpty {
+        out.append("the \(change.family) filter table\(place) would not change")
+        continue
+      }
+      out.append(
+        "the \(change.family) filter table\(place): \(change.added.count) line\(change.added.count == 1 ? "" : "s") "
+          + "added, \(change.removed.count) removed")
+      out += change.removed.map { "  - \(TerminalText.escaped($0))" }
+      out += change.added.map { "  + \(TerminalText.escaped($0))" }
+    }
+    out += refusals.map { "apply would refuse: \(TerminalText.escaped($0))" }
+    if !refusals.isEmpty {
+      out.append("dry run: apply would not go through; nothing was changed")
+    } else {
+      out.append(
+        isNothingToDo
+          ? "dry run: nothing would change" : "dry run: apply would change the filter tables; nothing was changed")
+    }
+    return out
+  }
+}
+
+extension IptablesGatewayApply {
+  /// `apply --target iptables --dry-run`: the live filter tables (iptables-save in the target namespace) beside the
+  /// new ones as iptables itself writes them, loaded for that into a scratch network namespace of this thread's
+  /// own, so both sides are compared in one spelling; and what apply would refuse (a pending apply, missing
+  /// interfaces, the lock-out guard). Takes no lock and writes nothing.
+  public static func dryRun(_ rules: IptablesGatewayRules, options: SafeApplyOptions) throws(PipelineStop)
+    -> IptablesDryRunReport
+  {
+    let state = try StateDirectory.resolve(
+      root: options.stateRoot, networkNamespace: options.networkNamespace, creating: false)
+    var refusals: [String] = []
+    if let pending = try? SafeApply.readPending(state) {
+      refusals.append(SafeApply.pendingRefusal(pending).description)
+    }
+    let live = try SafeApply.inNamespace(options.networkNamespace) {
+      () throws(PipelineStop) -> (IptablesRulesFile, [String]) in
+      var found: [String] = []
+      let missing = rules.ruleset.interfaces.filter { if_nametoindex($0) == 0 }
+      if !missing.isEmpty, !options.force {
+        found.append("interfaces \(missing.joined(separator: ", ")) do not exist here (--force applies anyway)")
+      }
+      let tables = try savedFilterTables()
+      if !options.noGuard {
+        do throws(PipelineStop) { try guarded(rules, options, live: tables) } catch { found.append(error.description) }
+      }
+      return (tables, found)
+    }
+    refusals += live.1
+    let normalised = onThreadOfItsOwn { () -> Result<IptablesRulesFile, PipelineStop> in
+      do throws(KernelSessionError) { try KernelSession.enterNewNetworkNamespace() } catch {
+        return .failure(PipelineStop(.failed, "the dry run cannot make a scratch namespace: \(error)"))
+      }
+      do throws(PipelineStop) {
+        try load(rules.file, try savedFilterTables())
+        return .success(try savedFilterTables())
+      } catch {
+        return .failure(error)
+      }
+    }
+    let new = try normalised.get()
+    let changes = [("IPv4", live.0.ipv4, new.ipv4), ("IPv6", live.0.ipv6, new.ipv6)].map { family, old, new in
+      difference(family, old, new)
+    }
+    return IptablesDryRunReport(networkNamespace: options.networkNamespace, changes: changes, refusals: refusals)
+  }
+
+  /// The lines of `new` that `old` lacks and those of `old` that `new` lacks, counted as multisets; comments left
+  /// out and chain counters set aside.
+  static func difference(_ family: String, _ old: String, _ new: String) -> IptablesDryRunReport.FamilyChange {
+    func lines(_ text: String) -> [String] {
+      text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+        guard line.hasPrefix(":"), let counters = line.lastIndex(of: "[") else { return String(line) }
+        return String(line[..<counters]).trimmingCharacters(in: .whitespaces)
+      }
+    }
+    let before = lines(old.isEmpty ? emptyFilterTable : old)
+    let after = lines(new.isEmpty ? emptyFilterTable : new)
+    var counts: [String: Int] = [:]
+    for line in before { counts[line, default: 0] += 1 }
+    var added: [String] = []
+    for line in after {
+      if let count = counts[line], count > 0 { counts[line] = count - 1 } else { added.append(line) }
+    }
+    var remaining = counts
+    var removed: [String] = []
+    for line in before where (remaining[line] ?? 0) > 0 {
+      removed.append(line)
+      remaining[line]! -= 1
+    }
+    return IptablesDryRunReport.FamilyChange(family: family, added: added, removed: removed)
+  }
+}

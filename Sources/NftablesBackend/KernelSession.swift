@@ -70,6 +70,14 @@ public final class KernelSession {
     }
   }
 
+  /// Moves the calling thread into a new, empty network namespace of its own, gone when the thread ends (a scratch
+  /// namespace, e.g. to let iptables normalise rules without touching any real one).
+  public static func enterNewNetworkNamespace() throws(KernelSessionError) {
+    guard conduit_new_network_namespace() == 0 else {
+      throw .system("cannot make a network namespace", errno: errno)
+    }
+  }
+
   /// `/run/netns/NAME` for a name `ip netns` gives, refusing one with `/`, or `.` or `..`, rather than following it
   /// out of `/run/netns`.
   public static func networkNamespacePath(_ name: String) throws(KernelSessionError) -> String {

@@ -82,9 +82,6 @@ struct ApplyCommand: ParsableCommand {
   var noGuard = false
 
   func validate() throws {
-    if dryRun, target == "iptables" {
-      throw ValidationError("'--dry-run' compares conduit's nftables table; it is not available for iptables gateways")
-    }
     guard target == "nft" || target == "iptables" else {
       throw ValidationError("'--target' of apply is nft or iptables, not '\(target)'")
     }
@@ -117,6 +114,14 @@ struct ApplyCommand: ParsableCommand {
         throw ExitCode(2)
       }
       let rules = try stage { () throws(PipelineStop) in try Pipeline.iptablesGateway(request) }
+      if dryRun {
+        let dryRun = try stage { () throws(PipelineStop) in
+          try IptablesGatewayApply.dryRun(rules, options: options)
+        }
+        try printOutput(dryRun.lines.joined(separator: "\n") + "\n")
+        if !dryRun.isNothingToDo { throw ExitCode(1) }
+        return
+      }
       report = try stage { () throws(PipelineStop) in
         try IptablesGatewayApply.apply(rules, options: options, waiting: { reportWaiting($0) })
       }

@@ -145,4 +145,42 @@ import Testing
     let forced = try Self.apply(other, in: lab, ["--no-guard"])
     #expect(forced.status == 0, "\(forced.standardError)")
   }
+
+  @Test(.kernelTests) func aDryRunComparesTheFilterTablesAsIptablesWritesThemAndTouchesNothing() throws {
+    let lab = try NetworkLab(interfaces: [ConntrackTests.eth1, ConntrackTests.eth2])
+    defer { lab.close() }
+    try lab.loadIptables(ipv4: Self.handWritten4, ipv6: Self.handWritten6)
+    let text = LockOutGuardKernelTests.policy(management: "management service ssh from hmi")
+    for version in ["old", "new"] {
+      try FileManager.default.createDirectory(
+        at: lab.workDirectory.appendingPathComponent(version), withIntermediateDirectories: true)
+    }
+    let old = try LockOutGuardKernelTests.write(text, named: "old/site.conduit", in: lab)
+    let new = try LockOutGuardKernelTests.write(
+      text.replacingOccurrences(of: "tcp/502", with: "tcp/503"), named: "new/site.conduit", in: lab)
+    let before = try Self.filterTables(in: lab)
+    let creation = try Self.apply(old, in: lab, ["--dry-run"])
+    #expect(creation.status == 1, "\(creation.standardError)")
+    #expect(
+      creation.standardOutput.contains("  - -A hand -p udp -m udp --dport 9 -m comment --comment \"hand edit\" -j DROP")
+    )
+    #expect(creation.standardOutput.contains("  + :INPUT DROP"), "\(creation.standardOutput)")
+    #expect(try Self.filterTables(in: lab) == before, "a dry run changed the filter tables")
+
+    #expect(try Self.apply(old, in: lab).status == 0)
+    let applied = try Self.filterTables(in: lab)
+    let same = try Self.apply(old, in: lab, ["--dry-run"])
+    #expect(same.status == 0, "\(same.standardOutput)\(same.standardError)")
+    #expect(same.standardOutput.hasSuffix("dry run: nothing would change\n"))
+    let changed = try Self.apply(new, in: lab, ["--dry-run"])
+    #expect(changed.status == 1)
+    #expect(
+      changed.standardOutput.contains(
+        "the IPv4 filter table in network namespace \(lab.gatewayNamespace): 2 lines added, 2 removed"),
+      "\(changed.standardOutput)")
+    #expect(changed.standardOutput.contains("--dport 503"))
+    // The other changed line is the management rule, whose comment names the policy file by the path given.
+    #expect(changed.standardOutput.contains("new/site.conduit:"))
+    #expect(try Self.filterTables(in: lab) == applied, "a dry run changed the filter tables")
+  }
 }
