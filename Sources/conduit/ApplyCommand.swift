@@ -22,8 +22,8 @@ struct ApplyCommand: ParsableCommand {
       without drift, it shows the flows added (+) and removed (-) per conduit, as `conduit diff` does; otherwise \
       the table objects (chains, rules, sets, elements) that would change, and why there is no flow view. It also \
       says what apply would refuse (a pending apply, another gateway's table without --replace, other conduit \
-      tables, missing interfaces, open management sessions the lock-out guard protects). Not for --target \
-      iptables. Exit status: 0 nothing would change, 1 something would or apply would refuse, 2 unreadable input, \
+      tables, missing interfaces, open management sessions the lock-out guard protects). With --target iptables \
+      it shows the lines of each family's filter table that would be added and removed. Exit status: 0 nothing would change, 1 something would or apply would refuse, 2 unreadable input, \
       no permission or no such namespace.
       """)
 
