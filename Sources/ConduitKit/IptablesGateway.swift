@@ -113,23 +113,11 @@ public enum IptablesGatewayApply {
       restoreSHA256: NftablesArtifact.sha256(restore), restoreSummary: summary(saved),
       appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
       networkNamespace: options.networkNamespace, watchdog: nil, target: target)
-    try SafeApply.writePending(pending, state)
-    SafeApply.crashPoint("saved")
-    pending.watchdog = try Watchdog.arm(state: state, pending: pending, seconds: seconds)
-    try SafeApply.writePending(pending, state)
-    state.log(
-      "armed the watchdog for the apply \(pending.token) of the iptables filter tables: rollback at \(pending.deadlineText)"
-    )
-    SafeApply.crashPoint("armed")
-    do throws(PipelineStop) {
+    try SafeApply.armAndSend(
+      &pending, state, seconds: seconds, what: "the apply \(pending.token) of the iptables filter tables"
+    ) { (_) throws(PipelineStop) in
       try SafeApply.inNamespace(options.networkNamespace) { () throws(PipelineStop) in try load(rules.file, saved) }
-    } catch {
-      Watchdog.disarm(pending.watchdog)
-      try SafeApply.dropPending(state)
-      state.log("the apply \(pending.token) was not made (\(error)); nothing is pending")
-      throw error
     }
-    SafeApply.crashPoint("sent")
     return SafeApplyReport(
       table: tableName, networkNamespace: options.networkNamespace, pending: pending, cutConnections: nil,
       notes: notes, stateDirectory: state.path)

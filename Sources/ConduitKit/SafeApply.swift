@@ -159,27 +159,41 @@ public enum SafeApply {
       restoreSHA256: NftablesArtifact.sha256(restore), restoreSummary: plan.restoreSummary,
       appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
       networkNamespace: options.networkNamespace, watchdog: nil)
+    var method: ApplyMethod?
+    try armAndSend(&pending, state, seconds: seconds, what: "the apply \(pending.token) of table \(table)") {
+      (pending) throws(PipelineStop) in
+      let sent = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
+      method = sent.0
+      pending.generation = sent.1
+    }
+    return SafeApplyReport(
+      table: table, networkNamespace: options.networkNamespace, pending: pending, cutConnections: nil, notes: notes,
+      stateDirectory: state.path, method: method)
+  }
+
+  /// The steps of every `--confirm` change once its saved state is written (`pending` describing it, not yet armed):
+  /// the pending record, the watchdog armed and recorded, then `send`; when `send` fails, the watchdog is disarmed
+  /// and nothing is pending. `what` names the change in the log. Each step ends at a crash point for the tests.
+  static func armAndSend(
+    _ pending: inout PendingApply, _ state: StateDirectory, seconds: Int, what: String,
+    send: (inout PendingApply) throws(PipelineStop) -> Void
+  ) throws(PipelineStop) {
     try writePending(pending, state)
     crashPoint("saved")
     pending.watchdog = try Watchdog.arm(state: state, pending: pending, seconds: seconds)
     try writePending(pending, state)
-    state.log(
-      "armed the watchdog for the apply \(pending.token) of table \(table): rollback at \(pending.deadlineText)")
+    state.log("armed the watchdog for \(what): rollback at \(pending.deadlineText)")
     crashPoint("armed")
-    let method: ApplyMethod
     do throws(PipelineStop) {
-      (method, pending.generation) = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
+      try send(&pending)
       try writePending(pending, state)
     } catch {
       Watchdog.disarm(pending.watchdog)
       try dropPending(state)
-      state.log("the apply \(pending.token) was not made (\(error)); nothing is pending")
+      state.log("\(what) was not made (\(error)); nothing is pending")
       throw error
     }
     crashPoint("sent")
-    return SafeApplyReport(
-      table: table, networkNamespace: options.networkNamespace, pending: pending, cutConnections: nil, notes: notes,
-      stateDirectory: state.path, method: method)
   }
 
   /// The refusal of an apply while `pending` waits for its confirmation.

@@ -71,21 +71,9 @@ public enum SafeRemove {
       appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
       networkNamespace: options.networkNamespace, watchdog: nil)
     pending.action = action
-    try SafeApply.writePending(pending, state)
-    SafeApply.crashPoint("saved")
-    pending.watchdog = try Watchdog.arm(state: state, pending: pending, seconds: seconds)
-    try SafeApply.writePending(pending, state)
-    state.log("armed the watchdog for the removal \(pending.token): rollback at \(pending.deadlineText)")
-    SafeApply.crashPoint("armed")
-    do throws(PipelineStop) {
-      try delete(deletion, options)
-    } catch {
-      Watchdog.disarm(pending.watchdog)
-      try SafeApply.dropPending(state)
-      state.log("the removal \(pending.token) was not made (\(error)); nothing is pending")
-      throw error
+    try SafeApply.armAndSend(&pending, state, seconds: seconds, what: "the removal \(pending.token)") {
+      (_) throws(PipelineStop) in try delete(deletion, options)
     }
-    SafeApply.crashPoint("sent")
     return RemoveReport(
       tables: saved.removing, networkNamespace: options.networkNamespace, pending: pending, stateDirectory: state.path)
   }

@@ -327,3 +327,11 @@ extension MatchKind {
     }
   }
 }
+
+extension ConduitChain {
+  /// The day (UTC, `YYYY-MM-DD`) on whose first instant the conduit stops admitting new connections: the day after
+  /// its `expires` day; nil without expiry.
+  public var expiryStartDay: String? {
+    expiresAt.map { CalendarDay.today(secondsSinceEpoch: Double($0)).description }
+  }
+}

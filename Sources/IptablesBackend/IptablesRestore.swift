@@ -34,26 +34,10 @@ public struct IptablesNames: Sendable {
   /// `--datestart` of the expiry of `chain` (`YYYY-MM-DDT00:00:00`, UTC: the end of its `expires` day), nil without
   /// expiry or when the date is beyond what iptables can express.
   public static func expiryStart(_ chain: ConduitChain) -> String? {
-    guard let expiresAt = chain.expiresAt, expiresAt <= latestDateStart else { return nil }
-    let days = Int(expiresAt / 86_400)
-    let (year, month, day) = civilDate(daysSinceEpoch: days)
-    func pad(_ value: Int, _ width: Int) -> String {
-      String(repeating: "0", count: max(0, width - String(value).count)) + String(value)
+    guard let expiresAt = chain.expiresAt, expiresAt <= latestDateStart, let day = chain.expiryStartDay else {
+      return nil
     }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T00:00:00"
-  }
-
-  /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-  static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
-    let z = daysSinceEpoch + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let monthPart = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * monthPart + 2) / 5 + 1
-    let month = monthPart < 10 ? monthPart + 3 : monthPart - 9
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    return day + "T00:00:00"
   }
 
   /// Names for a ruleset's chains of one family: policy names with the characters iptables cannot write replaced

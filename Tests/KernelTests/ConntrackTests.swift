@@ -284,13 +284,25 @@ struct ConntrackTests {
 
   /// Starts an echo server on ports 502 and 503 of eth2's hosts, in both families.
   func startEchoServer(in lab: NetworkLab) throws -> BackgroundProcess {
+    try Self.startEchoServer(
+      in: lab, namespace: lab.sideNamespaces[1], addresses: ["10.40.0.10", "fd00:40::10"], ports: [502, 503])
+  }
+
+  /// Starts an echo server in `namespace` of `lab` on every address and port given (IPv6 sockets IPv6 only), one
+  /// thread per connection; it runs until killed.
+  static func startEchoServer(in lab: NetworkLab, namespace: String, addresses: [String], ports: [UInt16]) throws
+    -> BackgroundProcess
+  {
     let script = #"""
       import socket, sys, threading
       listeners = []
-      for family, address in ((socket.AF_INET, "10.40.0.10"), (socket.AF_INET6, "fd00:40::10")):
-        for port in (502, 503):
+      for address in sys.argv[1].split(","):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        for port in map(int, sys.argv[2].split(",")):
           listener = socket.socket(family, socket.SOCK_STREAM)
           listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+          if family == socket.AF_INET6:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
           listener.bind((address, port))
           listener.listen(16)
           listeners.append(listener)
@@ -310,14 +322,18 @@ struct ConntrackTests {
       print("ready", flush=True)
       sys.stdin.read()
       """#
+    let name = "echo-\(namespace)"
     let server = try BackgroundProcess(
       executable: lab.tools.ip,
-      arguments: ["netns", "exec", lab.sideNamespaces[1], lab.tools.python, "-I", "-S", "-c", script],
-      input: .lines, output: lab.workDirectory.appendingPathComponent("echo.out"),
-      error: lab.workDirectory.appendingPathComponent("echo.err"))
+      arguments: [
+        "netns", "exec", namespace, lab.tools.python, "-I", "-S", "-c", script, addresses.joined(separator: ","),
+        ports.map(String.init).joined(separator: ","),
+      ],
+      input: .lines, output: lab.workDirectory.appendingPathComponent("\(name).out"),
+      error: lab.workDirectory.appendingPathComponent("\(name).err"))
     guard server.waitForLine("ready", timeout: 10) else {
       let output = server.waitForExit(timeout: 1)
-      throw NetworkLabError.probeFailed(nil, "the echo server did not start:\n\(output.standardError)")
+      throw NetworkLabError.probeFailed(nil, "the echo server in \(namespace) did not start:\n\(output.standardError)")
     }
     return server
   }

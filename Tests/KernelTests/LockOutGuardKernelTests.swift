@@ -51,44 +51,8 @@ import Testing
 
   /// Starts an echo server on ports 22 and 2222 of the gateway itself, in both families.
   static func startGatewayEchoServer(in lab: NetworkLab) throws -> BackgroundProcess {
-    let script = #"""
-      import socket, sys, threading
-      listeners = []
-      for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        for port in (22, 2222):
-          listener = socket.socket(family, socket.SOCK_STREAM)
-          listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-          if family == socket.AF_INET6:
-            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-          listener.bind((address, port))
-          listener.listen(16)
-          listeners.append(listener)
-      def serve(connection):
-        with connection:
-          while True:
-            data = connection.recv(4096)
-            if not data:
-              return
-            connection.sendall(data)
-      def accept(listener):
-        while True:
-          connection, _ = listener.accept()
-          threading.Thread(target=serve, args=(connection,), daemon=True).start()
-      for listener in listeners:
-        threading.Thread(target=accept, args=(listener,), daemon=True).start()
-      print("ready", flush=True)
-      sys.stdin.read()
-      """#
-    let server = try BackgroundProcess(
-      executable: lab.tools.ip,
-      arguments: ["netns", "exec", lab.gatewayNamespace, lab.tools.python, "-I", "-S", "-c", script],
-      input: .lines, output: lab.workDirectory.appendingPathComponent("gateway-echo.out"),
-      error: lab.workDirectory.appendingPathComponent("gateway-echo.err"))
-    guard server.waitForLine("ready", timeout: 10) else {
-      let output = server.waitForExit(timeout: 1)
-      throw NetworkLabError.probeFailed(nil, "the gateway's echo server did not start:\n\(output.standardError)")
-    }
-    return server
+    try ConntrackTests.startEchoServer(
+      in: lab, namespace: lab.gatewayNamespace, addresses: ["0.0.0.0", "::"], ports: [22, 2222])
   }
 
   static func conduitTablePresent(in lab: NetworkLab) throws -> Bool {
