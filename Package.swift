@@ -31,7 +31,8 @@ let package = Package(
       name: "PolicyChecker", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
     .target(
       name: "FirewallIR", dependencies: ["PolicyModel", "PolicyLanguage", "FlowSpace"], swiftSettings: optimized),
-    .target(name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace"]),
+    .target(
+      name: "PolicyAnalysis", dependencies: ["FirewallIR", "PolicyModel", "PolicyLanguage", "FlowSpace", "Advisories"]),
     .systemLibrary(name: "CNetlink", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
     .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
     .target(name: "Conntrack", dependencies: ["CNetlink", "FlowSpace"]),
@@ -53,12 +54,12 @@ let package = Package(
       dependencies: [
         "PolicyChecker", "PolicyModel", "PolicyLanguage", "FirewallIR", "NftablesBackend", "IptablesBackend",
         "Conntrack",
-        "PolicyAnalysis", "FlowSpace",
+        "PolicyAnalysis", "FlowSpace", "Advisories",
       ], swiftSettings: optimized),
     .executableTarget(
       name: "conduit",
       dependencies: [
-        "ConduitKit", "PolicyLanguage", "PolicyModel",
+        "ConduitKit", "PolicyLanguage", "PolicyModel", "PolicyAnalysis",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -53,13 +53,74 @@ public struct AdvisoryMatch: Sendable, Equatable {
   public var reason: String
 }
 
-/// Matches an advisory's products against a baseline's assets: the vendor must agree, then the product by model
+/// Matches advisories' products against a baseline's assets: the vendor must agree, then the product by model
 /// number, else by name (a `BMXP34*`-style part number in the name matching the model by prefix); then the version
 /// must lie in the product's range. A product listed as fixed or known not affected never matches; a range that
 /// cannot be read gives a match without a version claim, never a version claim.
-public enum AdvisoryMatcher {
+///
+/// The baseline is indexed once: assets that say the same of themselves (vendor, product, model, version) are one
+/// identity, found from a product by its model numbers (a hash lookup), its part-number wildcards (a binary search
+/// in the sorted models) and its name words (an inverted index), so an advisory costs its products' size, not the
+/// baseline's.
+public struct AdvisoryMatcher: Sendable {
+  /// Assets that say the same of themselves, matched once for all of them.
+  struct Identity: Sendable {
+    var asset: AssetIdentity
+    var assets: [Int]
+    var model: String?
+    var version: ProductVersion?
+    var words: [String]
+  }
+
+  /// One vendor's identities, indexed.
+  struct VendorIndex: Sendable {
+    var identities: [Int] = []
+    var byModel: [String: [Int]] = [:]
+    var sortedModels: [(model: String, identity: Int)] = []
+    /// Distinct product word sets, and for each word the sets holding it.
+    var wordSets: [(words: [String], identities: [Int])] = []
+    var wordSetsByWord: [String: [Int]] = [:]
+    var wordSetNumbers: [[String]: Int] = [:]
+  }
+
+  let identities: [Identity]
+  let vendors: [String: VendorIndex]
+
+  /// Indexes `assets` for matching.
+  public init(assets: [AssetIdentity]) {
+    var identities: [Identity] = []
+    var byKey: [[String?]: Int] = [:]
+    var vendors: [String: VendorIndex] = [:]
+    for (index, asset) in assets.enumerated() {
+      guard let vendor = asset.vendor.map(Self.normalizedVendor), !vendor.isEmpty else { continue }
+      let key = [vendor, asset.product, asset.model, asset.version]
+      if let known = byKey[key] {
+        identities[known].assets.append(index)
+        continue
+      }
+      let model = asset.model.map(Self.normalizedModel).flatMap { $0.isEmpty ? nil : $0 }
+      let words = Array(Set(asset.product.map(Self.tokens) ?? [])).sorted()
+      let identity = identities.count
+      byKey[key] = identity
+      identities.append(
+        Identity(
+          asset: asset, assets: [index], model: model, version: asset.version.flatMap(ProductVersion.init),
+          words: words))
+      vendors[vendor, default: VendorIndex()].add(identities[identity], as: identity)
+    }
+    for vendor in vendors.keys { vendors[vendor]!.sortedModels.sort { $0.model < $1.model } }
+    self.identities = identities
+    self.vendors = vendors
+  }
+
   /// The matches of `advisory` among `assets`: for each asset its best product (most specific evidence).
   public static func matches(_ advisory: Advisory, assets: [AssetIdentity]) -> [AdvisoryMatch] {
+    AdvisoryMatcher(assets: assets).matches(advisory)
+  }
+
+  /// The matches of `advisory` among the indexed assets, in asset order: for each asset its best product (most
+  /// specific evidence; the first product in product-id order among equals).
+  public func matches(_ advisory: Advisory) -> [AdvisoryMatch] {
     var notAffected: Set<String> = []
     var affectedBy: [String: [String]] = [:]
     for vulnerability in advisory.vulnerabilities {
@@ -72,66 +133,88 @@ public enum AdvisoryMatcher {
         affectedBy[product, default: []].append(cve)
       }
     }
-    let products = advisory.products.map { product in
-      (product: product, vendor: product.vendor.map(normalizedVendor), words: nameWords(product))
+    var best: [Int: AdvisoryMatch] = [:]
+    for product in advisory.products {
+      guard let vendor = product.vendor.map(Self.normalizedVendor), let index = vendors[vendor] else { continue }
+      let cves = (affectedBy[product.productID] ?? []).sorted()
+      if cves.isEmpty, notAffected.contains(product.productID) { continue }
+      for (identity, recognised) in recognitions(by: product, in: index) {
+        guard let match = self.match(identities[identity], product, recognised, cves, advisory.id) else { continue }
+        if best[identity].map({ match.evidence < $0.evidence }) ?? true { best[identity] = match }
+      }
     }
     var result: [AdvisoryMatch] = []
-    for (index, asset) in assets.enumerated() {
-      guard let vendor = asset.vendor.map(normalizedVendor), !vendor.isEmpty else { continue }
-      let version = asset.version.flatMap(ProductVersion.init)
-      var best: AdvisoryMatch?
-      for candidate in products where candidate.vendor == vendor {
-        let product = candidate.product
-        guard let recognised = recognition(of: asset, by: product, words: candidate.words) else { continue }
-        var evidence = recognised.byModel ? AdvisoryMatch.Evidence.model : .name
-        var versionNote = "version not compared"
-        if let range = product.versions {
-          if let version {
-            switch range.contains(version) {
-            case false?: continue
-            case true?:
-              evidence = recognised.byModel ? .modelAndVersion : .nameAndVersion
-              versionNote = "version \(version) in \(range)"
-            case nil: versionNote = "the advisory's range (\(range)) cannot be read"
-            }
-          } else {
-            versionNote = "the asset's version '\(asset.version ?? "")' is unknown or unreadable"
-          }
-        }
-        let cves = (affectedBy[product.productID] ?? []).sorted()
-        if cves.isEmpty, notAffected.contains(product.productID) { continue }
-        let match = AdvisoryMatch(
-          asset: index, advisory: advisory.id, productID: product.productID, product: product.fullName,
-          evidence: evidence, cves: cves, reason: recognised.reason + "; " + versionNote)
-        if best.map({ match.evidence < $0.evidence }) ?? true { best = match }
+    for (identity, match) in best {
+      for asset in identities[identity].assets {
+        var assetMatch = match
+        assetMatch.asset = asset
+        result.append(assetMatch)
       }
-      if let best { result.append(best) }
     }
-    return result
+    return result.sorted { $0.asset < $1.asset }
   }
 
-  /// How `asset` is recognised as `product` (its vendor already agreeing): by model number, else by name; nil when
-  /// neither agrees.
-  static func recognition(of asset: AssetIdentity, by product: Advisory.Product, words: Set<String>)
-    -> (byModel: Bool, reason: String)?
-  {
-    if let model = asset.model.map(normalizedModel), !model.isEmpty {
-      if product.modelNumbers.contains(where: { normalizedModel($0) == model }) {
-        return (true, "model number \(asset.model!) is listed")
+  /// The identities of `index` that `product` recognises, each with how (by model, else by name).
+  func recognitions(by product: Advisory.Product, in index: VendorIndex) -> [(Int, (byModel: Bool, reason: String))] {
+    var found: [Int: (byModel: Bool, reason: String)] = [:]
+    for number in product.modelNumbers {
+      for identity in index.byModel[Self.normalizedModel(number)] ?? [] where found[identity] == nil {
+        found[identity] = (true, "model number \(identities[identity].asset.model!) is listed")
       }
-      for pattern in wildcardPartNumbers(product) where model.hasPrefix(pattern) {
-        return (
-          true, "model \(asset.model!) matches the part number \(pattern)* of '\(product.name ?? product.fullName)'"
+    }
+    for pattern in Self.wildcardPartNumbers(product) {
+      var low = 0
+      var high = index.sortedModels.count
+      while low < high {
+        let middle = (low + high) / 2
+        if index.sortedModels[middle].model < pattern { low = middle + 1 } else { high = middle }
+      }
+      for entry in index.sortedModels[low...].prefix(while: { $0.model.hasPrefix(pattern) })
+      where found[entry.identity] == nil {
+        found[entry.identity] = (
+          true,
+          "model \(identities[entry.identity].asset.model!) matches the part number \(pattern)* of '\(product.name ?? product.fullName)'"
         )
       }
     }
-    guard let name = asset.product, !name.isEmpty else { return nil }
-    let assetWords = Set(tokens(name))
-    guard !assetWords.isEmpty, assetWords.isSubset(of: words) else { return nil }
-    if let model = asset.model.map(normalizedModel), !model.isEmpty, !product.modelNumbers.isEmpty {
-      return nil
+    let words = Self.nameWords(product)
+    var hits: [Int: Int] = [:]
+    for word in words {
+      for set in index.wordSetsByWord[word] ?? [] { hits[set, default: 0] += 1 }
     }
-    return (false, "product '\(name)' is named in '\(product.name ?? product.fullName)'")
+    for (set, count) in hits where count == index.wordSets[set].words.count {
+      for identity in index.wordSets[set].identities where found[identity] == nil {
+        if identities[identity].model != nil, !product.modelNumbers.isEmpty { continue }
+        let name = identities[identity].asset.product ?? ""
+        found[identity] = (false, "product '\(name)' is named in '\(product.name ?? product.fullName)'")
+      }
+    }
+    return found.sorted { $0.key < $1.key }
+  }
+
+  /// The match of one identity by one product, or nil when its version lies outside the product's range.
+  func match(
+    _ identity: Identity, _ product: Advisory.Product, _ recognised: (byModel: Bool, reason: String), _ cves: [String],
+    _ advisory: String
+  ) -> AdvisoryMatch? {
+    var evidence = recognised.byModel ? AdvisoryMatch.Evidence.model : .name
+    var versionNote = "version not compared"
+    if let range = product.versions {
+      if let version = identity.version {
+        switch range.contains(version) {
+        case false?: return nil
+        case true?:
+          evidence = recognised.byModel ? .modelAndVersion : .nameAndVersion
+          versionNote = "version \(version) in \(range)"
+        case nil: versionNote = "the advisory's range (\(range)) cannot be read"
+        }
+      } else {
+        versionNote = "the asset's version '\(identity.asset.version ?? "")' is unknown or unreadable"
+      }
+    }
+    return AdvisoryMatch(
+      asset: identity.assets[0], advisory: advisory, productID: product.productID, product: product.fullName,
+      evidence: evidence, cves: cves, reason: recognised.reason + "; " + versionNote)
   }
 
   /// The part numbers a product's names write with a wildcard (`BMXP34*`), upper-cased without the `*`.
@@ -173,5 +256,24 @@ public enum AdvisoryMatcher {
   /// A model or order number without case, spaces and dashes (`6ES7 288-1SR20-0AA0` = `6es72881sr200aa0`).
   static func normalizedModel(_ model: String) -> String {
     String(model.uppercased().unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "_" && $0 != "." })
+  }
+}
+
+extension AdvisoryMatcher.VendorIndex {
+  /// Adds an identity to the vendor's indexes.
+  mutating func add(_ identity: AdvisoryMatcher.Identity, as number: Int) {
+    identities.append(number)
+    if let model = identity.model {
+      byModel[model, default: []].append(number)
+      sortedModels.append((model, number))
+    }
+    guard !identity.words.isEmpty else { return }
+    if let set = wordSetNumbers[identity.words] {
+      wordSets[set].identities.append(number)
+      return
+    }
+    wordSetNumbers[identity.words] = wordSets.count
+    for word in identity.words { wordSetsByWord[word, default: []].append(wordSets.count) }
+    wordSets.append((identity.words, [number]))
   }
 }

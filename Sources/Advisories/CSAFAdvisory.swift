@@ -12,6 +12,8 @@ public struct Advisory: Sendable {
   public var releaseDate: String?
   public var products: [Product]
   public var vulnerabilities: [Vulnerability]
+  /// The document's free-text notes (summary, details, general security recommendations), as written.
+  public var notes: [String] = []
   /// What could not be read, each naming the product or field and the text.
   public var problems: [Problem]
 
@@ -73,9 +75,66 @@ public struct Advisory: Sendable {
   }
 }
 
+extension Advisory {
+  /// A vulnerability as it concerns one product: its CVE (or title) and the highest CVSS v3 base score given for
+  /// that product (or for the vulnerability as a whole when no score names products).
+  public struct ProductVulnerability: Hashable, Sendable {
+    public var cve: String
+    public var baseScore: Double?
+    public var vector: String?
+  }
+
+  /// The vulnerabilities that list `productID` as known affected and not as fixed or not affected, by CVE.
+  public func vulnerabilities(of productID: String) -> [ProductVulnerability] {
+    vulnerabilities.compactMap { vulnerability in
+      guard vulnerability.knownAffected.contains(productID), !vulnerability.fixed.contains(productID),
+        !vulnerability.knownNotAffected.contains(productID)
+      else { return nil }
+      let scores = vulnerability.scores.filter { $0.products.isEmpty || $0.products.contains(productID) }
+      let best = scores.max { $0.baseScore < $1.baseScore }
+      return ProductVulnerability(
+        cve: vulnerability.cve ?? vulnerability.title ?? "unnamed vulnerability", baseScore: best?.baseScore,
+        vector: best?.vector)
+    }.sorted { $0.cve < $1.cve }
+  }
+
+  /// The remediation categories (`mitigation`, `vendor_fix`, …) given for `productID` (or for every product), each
+  /// once, in order.
+  public func remediationCategories(of productID: String) -> [String] {
+    var seen: [String] = []
+    for vulnerability in vulnerabilities where vulnerability.knownAffected.contains(productID) {
+      for remediation in vulnerability.remediations
+      where remediation.products.isEmpty || remediation.products.contains(productID) {
+        if !seen.contains(remediation.category) { seen.append(remediation.category) }
+      }
+    }
+    return seen
+  }
+
+  /// The ports the advisory's text names: the document's notes, the vulnerabilities' titles and notes, and the
+  /// remediations' details.
+  public var namedPorts: [NamedPort] {
+    let texts =
+      notes
+      + vulnerabilities.flatMap { [$0.title].compactMap { $0 } + $0.notes + $0.remediations.map(\.details) }
+    var found: [NamedPort] = []
+    for text in texts {
+      for port in NamedPorts.named(in: text) where !found.contains(port) { found.append(port) }
+    }
+    return found.sorted()
+  }
+}
+
 /// Why a file is no advisory at all (not JSON, or no CSAF document with a tracking id).
 public struct AdvisoryReadError: Error, Sendable, CustomStringConvertible {
   public var file: String
   public var message: String
+
+  /// Why `file` is no advisory.
+  public init(file: String, message: String) {
+    self.file = file
+    self.message = message
+  }
+
   public var description: String { "\(file): \(message)" }
 }

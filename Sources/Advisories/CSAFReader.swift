@@ -35,10 +35,11 @@ public enum CSAFReader {
       }
       return self.vulnerability(vulnerability)
     }
+    let notes = (document["notes"] as? [Any] ?? []).compactMap { ($0 as? [String: Any]).flatMap { text($0["text"]) } }
     return .success(
       Advisory(
         file: file, id: id, title: text(document["title"]) ?? "", releaseDate: text(tracking["initial_release_date"]),
-        products: products, vulnerabilities: vulnerabilities, problems: problems))
+        products: products, vulnerabilities: vulnerabilities, notes: notes, problems: problems))
   }
 
   /// The products of the product tree: every leaf branch holding a `product`, with the vendor, family and name of

@@ -91,7 +91,7 @@ extension Pipeline {
     }
   }
 
-  private static func addresses(
+  static func addresses(
     _ text: String, _ option: String, _ policy: Policy, _ diagnostics: inout DiagnosticEngine
   ) -> AddressSet? {
     var parser = Parser(SourceFile(path: option, text: text))

@@ -57,11 +57,12 @@ public enum Pipeline {
   /// Throws (`.unusableInput`) only when the main policy file cannot be read: everything else is a finding.
   public static func resolve(_ request: PolicyRequest) throws(PipelineStop) -> ResolvedPolicy {
     let path = request.policyPath
+    let appended = request.appendedSource
     let (loaded, prefetched) = inParallel(
       { () -> Result<([PolicyFile], DiagnosticEngine), InputFileError> in
         var diagnostics = DiagnosticEngine()
         do throws(InputFileError) {
-          return .success((try PolicyLoader.load(path, diagnostics: &diagnostics), diagnostics))
+          return .success((try PolicyLoader.load(path, appending: appended, diagnostics: &diagnostics), diagnostics))
         } catch {
           return .failure(error)
         }

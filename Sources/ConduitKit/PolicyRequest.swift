@@ -9,6 +9,8 @@ public struct PolicyRequest: Sendable {
   public var baselinePath: String?
   /// The day date-dependent checks use (`--today`, else today in UTC).
   public var today: CalendarDay
+  /// Policy text read as if it stood at the end of the main file (nil: none).
+  public var appendedSource: String?
 
   /// Creates a request.
   public init(policyPath: String, baselinePath: String? = nil, today: CalendarDay = .currentDay) {

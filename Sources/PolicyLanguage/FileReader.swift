@@ -14,8 +14,9 @@ public struct InputFileError: Error, CustomStringConvertible, Sendable {
 public enum FileReader {
   /// The bytes of a regular file, or why it cannot be read. The file is opened without blocking (a FIFO never
   /// waits for a writer), its type is checked on the open descriptor, and that descriptor is what is read: a device,
-  /// FIFO, socket or directory is refused for what it is, and the path is not looked up twice.
-  public static func readBytes(_ path: String) -> Result<[UInt8], InputFileError> {
+  /// FIFO, socket or directory is refused for what it is, and the path is not looked up twice. A file of more than
+  /// `limit` bytes is refused without reading past the limit.
+  public static func readBytes(_ path: String, limit: Int = Int.max) -> Result<[UInt8], InputFileError> {
     let descriptor: Int32
     let size: Int
     switch openRegularFile(path) {
@@ -23,6 +24,8 @@ public enum FileReader {
     case .failure(let error): return .failure(error)
     }
     defer { close(descriptor) }
+    let tooLarge = InputFileError(path: path, reason: "it holds more than \(limit) bytes")
+    guard size <= limit else { return .failure(tooLarge) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(size + 1)
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -34,6 +37,7 @@ public enum FileReader {
         return .failure(InputFileError(path: path, reason: reason(errno)))
       }
       bytes.append(contentsOf: chunk[0..<count])
+      if bytes.count > limit { return .failure(tooLarge) }
     }
   }
 

@@ -12,9 +12,16 @@ public enum PolicyLoader {
 
   /// Reads and parses `path` and its includes, in the order of a depth-first walk, on an explicit stack (an include
   /// chain is as deep as the files make it, the thread's stack is not). Throws only when the main file itself
-  /// cannot be read.
-  public static func load(_ path: String, diagnostics: inout DiagnosticEngine) throws(InputFileError) -> [PolicyFile] {
-    let main = try FileReader.readSource(path).get()
+  /// cannot be read. `appending` is text read as if it stood at the end of the main file (a generated block checked
+  /// with the policy before it is written anywhere).
+  public static func load(_ path: String, appending: String? = nil, diagnostics: inout DiagnosticEngine)
+    throws(InputFileError) -> [PolicyFile]
+  {
+    var main = try FileReader.readSource(path).get()
+    if let appending {
+      let separator: [UInt8] = main.bytes.last.map { $0 == UInt8(ascii: "\n") ? [] : [UInt8(ascii: "\n")] } ?? []
+      main = SourceFile(path: main.path, bytes: main.bytes + separator + Array(appending.utf8))
+    }
     var files: [PolicyFile] = []
     var seen: Set<String> = []
     var beingRead: Set<String> = []

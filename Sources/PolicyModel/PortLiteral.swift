@@ -27,6 +27,11 @@ public enum PortLiteral {
     "destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
   ]
 
+  /// nft's name of an ICMP (or ICMPv6) query type, as a literal writes it; nil for a type that has none.
+  public static func icmpTypeName(_ type: UInt8, icmpv6: Bool) -> String? {
+    (icmpv6 ? icmpv6QueryTypes : icmpQueryTypes).filter { $0.value == type }.map(\.key).min()
+  }
+
   /// Parses one literal.
   public static func parse(_ text: String) -> Result<ServiceMatch, Problem> {
     let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
