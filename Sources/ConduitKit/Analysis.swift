@@ -100,28 +100,51 @@ extension Pipeline {
     return endpoints.flatMap { policy.addresses(of: $0, diagnostics: &diagnostics) }
   }
 
-  /// `diff`: both policies checked against their own baselines (one with errors: `.unusableInput`), then the flows
-  /// the change adds and removes, whatever the gateways.
-  public static func diff(old: PolicyRequest, new: PolicyRequest) throws(PipelineStop) -> DiffResult {
+  /// `diff`: both policies checked against their own baselines (one with errors: `.unusableInput`), the new one
+  /// with `mitigations` active, then the flows the change adds and removes, whatever the gateways. A mitigation the
+  /// new policy does not have, or a conflict between the mitigations, leaves nothing to compare (`.unusableInput`).
+  public static func diff(old: PolicyRequest, new: PolicyRequest, mitigations: [String] = []) throws(PipelineStop)
+    -> DiffResult
+  {
     let before = try checkedWithoutErrors(old)
-    let after = try checkedWithoutErrors(new)
+    let after = try checkedWithoutErrors(new, mitigations: mitigations)
     var diagnostics = DiagnosticEngine()
+    let difference: PolicyDifference
     do throws(LoweringError) {
-      let difference = try Diff.between(before, after, diagnostics: &diagnostics)
-      return DiffResult(difference: difference, names: FlowDescription([after, before]))
+      difference = try Diff.between(before, after, mitigations: mitigations, diagnostics: &diagnostics)
     } catch {
       throw PipelineStop(.usage, error.description)
     }
+    if diagnostics.hasErrors {
+      throw PipelineStop(
+        .unusableInput, "'\(new.policyPath)' has errors with \(Self.mitigationList(mitigations)); no diff",
+        diagnostics: diagnostics.diagnostics)
+    }
+    return DiffResult(difference: difference, names: FlowDescription([after, before]))
   }
 
-  private static func checkedWithoutErrors(_ request: PolicyRequest) throws(PipelineStop) -> Policy {
-    let checked = try check(request)
+  /// The policy checked (with `mitigations` active, each of which it must have); stops when it has errors.
+  private static func checkedWithoutErrors(_ request: PolicyRequest, mitigations: [String] = []) throws(PipelineStop)
+    -> Policy
+  {
+    let checked = try check(request, mitigationsActive: !mitigations.isEmpty)
     guard !checked.hasErrors else {
       throw PipelineStop(
         .unusableInput, "'\(request.policyPath)' has errors; no diff",
         diagnostics: checked.diagnostics)
     }
+    let names = checked.policy.mitigations.map(\.name)
+    if let unknown = mitigations.first(where: { !names.contains($0) }) {
+      throw PipelineStop(
+        .unusableInput,
+        "no mitigation '\(unknown)' in '\(request.policyPath)'"
+          + (names.isEmpty ? "" : "; its mitigations: \(names.joined(separator: ", "))") + "; no diff")
+    }
     return checked.policy
+  }
+
+  private static func mitigationList(_ names: [String]) -> String {
+    (names.count == 1 ? "mitigation " : "mitigations ") + names.map { "'\($0)'" }.joined(separator: ", ")
   }
 
   /// The formats of `graph`.

@@ -266,7 +266,10 @@ struct FlowSelection {
         for item in revocation.items {
           let (itemKind, selectors) = MatchKind.of(item.match)
           guard itemKind == kind else { continue }
-          result = result.removing(destinations: revocation.destinations?[keyPath: addresses], selectors: selectors)
+          result = result.removing(
+            sources: revocation.sources?[keyPath: addresses],
+            destinations: revocation.destinations?[keyPath: addresses],
+            selectors: selectors)
         }
       }
       return result

@@ -227,6 +227,16 @@ public struct FlowRegion<Address: FixedWidthInteger & UnsignedInteger & Sendable
       })
   }
 
+  /// The region without flows from `sources` to `destinations` on `selectors` (each axis whole when nil): inside
+  /// `sources` the destinations and selectors are removed, outside them the region stays as it is.
+  public func removing(
+    sources: IntervalSet<Address>?, destinations: IntervalSet<Address>?, selectors: IntervalSet<UInt16>?
+  ) -> FlowRegion {
+    guard let sources else { return removing(destinations: destinations, selectors: selectors) }
+    let inside = FlowRegion(map: map.restricted(to: sources)).removing(destinations: destinations, selectors: selectors)
+    return FlowRegion(map: map.removing(sources).merging(inside.map) { outside, inside in outside ?? inside })
+  }
+
   /// The part of the region whose covers `keep` accepts, with the covers it returns.
   public func filteringCovers(_ keep: (RuleCover) -> RuleCover?) -> FlowRegion {
     FlowRegion(

@@ -28,7 +28,7 @@ public struct QueryTextRenderer: Sendable {
 }
 
 /// `conduit diff`'s difference as text: per conduit, the flows added (`+`) and removed (`-`) with the rules behind
-/// them, then a count line. Empty when the policies allow the same traffic.
+/// them (a mitigation's rules named with it), then a count line. Empty when the policies allow the same traffic.
 public struct DiffTextRenderer: Sendable {
   /// Creates a renderer.
   public init() {}
@@ -41,7 +41,8 @@ public struct DiffTextRenderer: Sendable {
     for conduit in Set(parts.map(\.1.conduit)).sorted() {
       out += "conduit '\(TerminalText.escaped(conduit))':\n"
       for (sign, part) in parts where part.conduit == conduit {
-        let origins = TerminalText.escaped(part.rules.map(\.location).joined(separator: ", "))
+        let origins = TerminalText.escaped(
+          part.rules.map { $0.location + ($0.mitigation.map { " (mitigation \($0))" } ?? "") }.joined(separator: ", "))
         out += "  \(sign) \(names.flow(part.sources, part.destinations, part.kind, part.selectors))  (\(origins))\n"
       }
     }

@@ -21,6 +21,8 @@ public struct PolicyDifference: Sendable {
   public var added: [DiffPart]
   /// Flows the old policy allows and the new one does not.
   public var removed: [DiffPart]
+  /// The mitigations the new policy was compiled with, in the order given.
+  public var mitigations: [String] = []
 
   /// Whether the two policies allow exactly the same traffic.
   public var isEmpty: Bool { added.isEmpty && removed.isEmpty }
@@ -28,14 +30,15 @@ public struct PolicyDifference: Sendable {
 
 /// `conduit diff`: which flows a change adds and removes, whatever the gateways.
 public enum Diff {
-  /// The difference between two resolved policies (each with the mitigations given).
+  /// The difference between two resolved policies, the new one compiled with `mitigations` active (what an
+  /// emergency change removes and adds); mitigation conflicts go to `diagnostics`, an unknown name is thrown.
   public static func between(
-    _ old: Policy, _ new: Policy, diagnostics: inout DiagnosticEngine
+    _ old: Policy, _ new: Policy, mitigations: [String] = [], diagnostics: inout DiagnosticEngine
   ) throws(LoweringError) -> PolicyDifference {
-    let options = LoweringOptions(ignoringGateways: true)
-    let before = try Lowering.lower(old, options: options, diagnostics: &diagnostics)
-    let after = try Lowering.lower(new, options: options, diagnostics: &diagnostics)
-    var difference = PolicyDifference(added: [], removed: [])
+    let before = try Lowering.lower(old, options: LoweringOptions(ignoringGateways: true), diagnostics: &diagnostics)
+    let after = try Lowering.lower(
+      new, options: LoweringOptions(mitigations: mitigations, ignoringGateways: true), diagnostics: &diagnostics)
+    var difference = PolicyDifference(added: [], removed: [], mitigations: mitigations)
     for family in AddressFamily.allCases {
       for kind in MatchKind.kinds(of: family) {
         switch family {

@@ -19,6 +19,8 @@ public enum DiffJSON {
   struct Document: Encodable {
     var added: [Entry]
     var removed: [Entry]
+    /// The mitigations the new policy was compiled with; absent when none.
+    var mitigations: [String]?
   }
 
   /// Pretty-printed JSON with sorted keys, ending with a newline. `assets` names the assets of an address range
@@ -37,7 +39,9 @@ public enum DiffJSON {
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let document = Document(added: difference.added.map(entry), removed: difference.removed.map(entry))
+    let document = Document(
+      added: difference.added.map(entry), removed: difference.removed.map(entry),
+      mitigations: difference.mitigations.isEmpty ? nil : difference.mitigations)
     let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
     return String(decoding: data, as: UTF8.self) + "\n"
   }

@@ -80,7 +80,8 @@ public enum Query {
     return answer
   }
 
-  /// Which active mitigations cut these endpoints, and what the rules would allow without them.
+  /// Which active mitigations cut these endpoints (an isolate of some of their addresses, a revoke whose sources and
+  /// destinations reach them), and what the rules would allow without them.
   static func mitigationReasons(
     _ policy: Policy, _ names: [String], _ sources: AddressSet, _ destinations: AddressSet,
     _ unmitigated: QueryAnswer
@@ -90,10 +91,17 @@ public enum Query {
     for mitigation in policy.mitigations where names.contains(mitigation.name) {
       if !mitigation.isolated.intersection(sources.union(destinations)).isEmpty {
         reasons.append("mitigation '\(mitigation.name)' isolates some of these addresses")
-      } else if mitigation.revocations.contains(where: { revocation in
-        revocation.destinations.map { !$0.intersection(destinations).isEmpty } ?? true
+      } else if let revocation = mitigation.revocations.first(where: { revocation in
+        (revocation.sources.map { !$0.intersection(sources).isEmpty } ?? true)
+          && (revocation.destinations.map { !$0.intersection(destinations).isEmpty } ?? true)
       }) {
-        reasons.append("mitigation '\(mitigation.name)' revokes services to some of these destinations")
+        let scope =
+          switch (revocation.sources, revocation.destinations) {
+          case (nil, _): "to some of these destinations"
+          case (_, nil): "from some of these sources"
+          default: "from some of these sources to some of these destinations"
+          }
+        reasons.append("mitigation '\(mitigation.name)' revokes services \(scope)")
       }
     }
     let rules = Set(unmitigated.allowed.flatMap(\.rules)).sorted().prefix(5).map { unmitigated.rules[$0].location }

@@ -208,9 +208,12 @@ public struct ConduitDeclaration: Hashable, Sendable {
   public var range: SourceRange
 }
 
-/// `revoke service ITEMS [to ENDPOINTS]`.
+/// `revoke service ITEMS [from ENDPOINTS] [to ENDPOINTS]`.
 public struct RevokeStatement: Hashable, Sendable {
   public var items: [ServiceItem]
+  /// The `from` endpoints; empty for every source.
+  public var sources: [Endpoint]
+  /// The `to` endpoints; empty for every destination.
   public var destinations: [Endpoint]
   public var range: SourceRange
 }

@@ -343,22 +343,42 @@ public struct Parser {
       let endpoints = try parseEndpoints()
       mitigation.isolates.append(IsolateStatement(endpoints: endpoints, range: range(from: start)))
     case "revoke":
-      enter("revoke_stmt")
-      let start = advance()
-      try expectKeyword(.service)
-      let items = try parseServiceItems()
-      var destinations: [Endpoint] = []
-      if peek.kind == .keyword(.to) {
-        advance()
-        destinations = try parseEndpoints()
-      }
-      mitigation.revokes.append(RevokeStatement(items: items, destinations: destinations, range: range(from: start)))
+      mitigation.revokes.append(try parseRevoke())
     case "allow":
       mitigation.rules.append(try parseAllowRule())
     default:
       return false
     }
     return true
+  }
+
+  /// `revoke service ITEMS [from ENDPOINTS] [to ENDPOINTS]`: a clause out of order, or a word after the items that
+  /// starts none, is reported where it stands with the clauses that may come there.
+  private mutating func parseRevoke() throws -> RevokeStatement {
+    enter("revoke_stmt")
+    let start = advance()
+    try expectKeyword(.service)
+    let items = try parseServiceItems()
+    var sources: [Endpoint] = []
+    var destinations: [Endpoint] = []
+    if peek.kind == .keyword(.from) {
+      advance()
+      sources = try parseEndpoints()
+    }
+    if peek.kind == .keyword(.to) {
+      advance()
+      destinations = try parseEndpoints()
+      if peek.kind == .keyword(.from) {
+        throw fail(
+          "'from' comes before 'to' in a revoke: write 'revoke service ITEMS from ENDPOINTS to ENDPOINTS'", at: peek)
+      }
+    } else if !peek.isStatementEnd {
+      let clauses = sources.isEmpty ? "'from', 'to'" : "'to'"
+      throw fail(
+        "expected \(clauses) or the end of the statement after the revoked \(sources.isEmpty ? "services" : "sources"), "
+          + "found \(describe(peek))", at: peek)
+    }
+    return RevokeStatement(items: items, sources: sources, destinations: destinations, range: range(from: start))
   }
 
   /// Parses `KEYWORD NAME { statements }`.

@@ -363,10 +363,13 @@ public struct GatewayInterface: Hashable, Sendable {
   public var range: SourceRange
 }
 
-/// One `revoke service ITEMS [to ENDPOINTS]`.
+/// One `revoke service ITEMS [from ENDPOINTS] [to ENDPOINTS]`: the conduit flows on its items from its sources to
+/// its destinations are removed.
 public struct Revocation: Hashable, Sendable {
   /// The items revoked.
   public var items: [ResolvedItem]
+  /// The sources it applies to; nil for all.
+  public var sources: AddressSet?
   /// The destinations it applies to; nil for all.
   public var destinations: AddressSet?
   public var range: SourceRange

@@ -243,12 +243,10 @@ extension Resolver {
       let isolated = AddressSet.union(of: isolatedParts)
       var revocations: [Revocation] = []
       for statement in declaration.revokes {
-        let items = expand(statement.items)
-        var destinations: AddressSet?
-        if !statement.destinations.isEmpty {
-          destinations = AddressSet.union(of: statement.destinations.compactMap { unrestrictedEndpoint($0)?.addresses })
-        }
-        revocations.append(Revocation(items: items, destinations: destinations, range: statement.range))
+        revocations.append(
+          Revocation(
+            items: expand(statement.items), sources: revokedAddresses(statement.sources),
+            destinations: revokedAddresses(statement.destinations), range: statement.range))
       }
       mitigationsByName[declaration.name.text] = id
       mitigations.append(
@@ -264,6 +262,12 @@ extension Resolver {
         }
       }
     }
+  }
+
+  /// The addresses of a revoke's `from` or `to` endpoints, whatever their zones; nil when the clause is absent.
+  private mutating func revokedAddresses(_ endpoints: [Endpoint]) -> AddressSet? {
+    guard !endpoints.isEmpty else { return nil }
+    return AddressSet.union(of: endpoints.compactMap { unrestrictedEndpoint($0)?.addresses })
   }
 
   /// The conduit whose zones a mitigation's `allow` crosses; reports `mitigation-outside-conduit` when none.

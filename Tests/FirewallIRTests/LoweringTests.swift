@@ -170,6 +170,117 @@ import Testing
     #expect(Self.describe(ruleset, .ipv6).isEmpty)
   }
 
+  /// One `revoke` compiled in, and every element that remains (IPv4, then IPv6).
+  struct RevokeCase: CustomTestStringConvertible, Sendable {
+    var revoke: String
+    var v4: [String]
+    var v6: [String]
+
+    var testDescription: String { revoke }
+  }
+
+  static let unmitigatedV4 = [
+    "10.30.0.31 > 10.40.0.10 tcp/502 ops-ctl log",
+    "10.30.0.31 > 10.40.0.11 tcp/502 ops-ctl",
+    "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+    "10.30.0.32 > 10.40.0.10/31 tcp/502 ops-ctl",
+    "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+    "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+  ]
+
+  static let revokeCases = [
+    RevokeCase(
+      revoke: "revoke service modbus from hmi-1",
+      v4: [
+        "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+        "10.30.0.32 > 10.40.0.10/31 tcp/502 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+      ], v6: []),
+    RevokeCase(
+      revoke: "revoke service modbus to plc-1",
+      v4: [
+        "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+        "10.30.0.31-10.30.0.32 > 10.40.0.11 tcp/502 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+      ], v6: []),
+    RevokeCase(
+      revoke: "revoke service modbus from hmi-1 to plc-1",
+      v4: [
+        "10.30.0.31 > 10.40.0.11 tcp/502 ops-ctl",
+        "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+        "10.30.0.32 > 10.40.0.10/31 tcp/502 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+      ], v6: []),
+    RevokeCase(
+      revoke: "revoke service modbus, ping from hmi-2, eng-1",
+      v4: [
+        "10.30.0.31 > 10.40.0.10 tcp/502 ops-ctl log",
+        "10.30.0.31 > 10.40.0.11 tcp/502 ops-ctl",
+        "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+      ], v6: ["fd00:30::31 > fd00:40::10 tcp/502 ops-ctl log"]),
+    RevokeCase(
+      revoke: "revoke service https, s7comm from zone ops to mirror",
+      v4: [
+        "10.30.0.31 > 10.40.0.10 tcp/502 ops-ctl log",
+        "10.30.0.31 > 10.40.0.11 tcp/502 ops-ctl",
+        "10.30.0.32 > 10.40.0.10/31 tcp/502 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+      ], v6: ["fd00:30::31 > fd00:40::10 tcp/502 ops-ctl log"]),
+    RevokeCase(
+      revoke: "revoke service modbus from plc-1, plc-2", v4: unmitigatedV4,
+      v6: ["fd00:30::31 > fd00:40::10 tcp/502 ops-ctl log"]),
+    RevokeCase(
+      revoke: "revoke service modbus from hmi-1 to plc-2, mirror",
+      v4: [
+        "10.30.0.31 > 10.40.0.10 tcp/502 ops-ctl log",
+        "10.30.0.31-10.30.0.32 > 10.20.0.5 tcp/443 ops-dmz",
+        "10.30.0.32 > 10.40.0.10/31 tcp/502 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 tcp/102 ops-ctl",
+        "10.30.0.40 > 10.40.0.10/31 icmp/8 ops-ctl",
+      ], v6: ["fd00:30::31 > fd00:40::10 tcp/502 ops-ctl log"]),
+  ]
+
+  /// Exactly the flows on the revoke's items whose source lies in its `from` endpoints and whose destination lies in
+  /// its `to` endpoints (each whole when absent) go; the rest of every rule stays.
+  @Test(arguments: revokeCases)
+  func revokeRemovesExactlyTheFlowsFromItsSourcesToItsDestinations(_ testCase: RevokeCase) throws {
+    let mitigation = "mitigation cut {\n  reason \"r\"\n  \(testCase.revoke)\n}\n"
+    let (ruleset, diagnostics) = try Lab(Self.site + mitigation).lower(LoweringOptions(mitigations: ["cut"]))
+    #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics.map(\.message))")
+    #expect(Self.describe(ruleset) == testCase.v4)
+    #expect(Self.describe(ruleset, .ipv6) == testCase.v6)
+    let (unmitigated, _) = try Lab(Self.site + mitigation).lower()
+    #expect(Self.describe(unmitigated) == Self.unmitigatedV4)
+  }
+
+  /// A mitigation `allow` conflicts with another mitigation's `revoke … from …` exactly when it reopens some flow
+  /// the revoke removes.
+  @Test(arguments: [
+    ("revoke service modbus from hmi-1", "allow hmi-1 -> plc-2 service modbus", true),
+    ("revoke service modbus from hmi-1", "allow hmi-2 -> plc-2 service modbus", false),
+    ("revoke service modbus from hmi-1", "allow hmi-1 -> plc-2 service s7comm", false),
+    ("revoke service modbus from hmi-1 to plc-1", "allow role hmi -> plc-1 service modbus", true),
+    ("revoke service modbus from hmi-1 to plc-1", "allow hmi-1 -> plc-2 service modbus", false),
+    ("revoke service modbus from hmi-1 to plc-1", "allow hmi-2 -> plc-1 service modbus", false),
+    ("revoke service modbus to plc-1", "allow hmi-2 -> plc-1 service modbus", true),
+  ])
+  func anAllowConflictsWithARevokeFromOnlyWhereItReopensIt(revoke: String, allow: String, conflicts: Bool) throws {
+    let mitigations =
+      "mitigation cut {\n  reason \"r\"\n  \(revoke)\n}\nmitigation reopen {\n  reason \"r\"\n  \(allow)\n}\n"
+    let (_, diagnostics) = try Lab(Self.site + mitigations).lower(LoweringOptions(mitigations: ["cut", "reopen"]))
+    let found = diagnostics.filter { $0.id == .mitigationConflict }
+    #expect(found.count == (conflicts ? 1 : 0), "\(found.map(\.message))")
+    if conflicts {
+      #expect(found.first?.message.contains("'reopen' reopens what mitigation 'cut'") == true)
+      #expect(found.first?.range?.text == "allow")
+    }
+  }
+
   @Test func statementOrderDoesNotMatter() throws {
     let reordered = Self.mitigations.replacingOccurrences(
       of: "  isolate plc-2\n  allow eng-1 -> plc-2 service s7comm\n",

@@ -94,6 +94,66 @@ import Testing
         == Self.model(boxes).filter { key, _ in !cutDestinations.contains(UInt8(key[1])) })
   }
 
+  /// The region of exactly these points, each with its rules: built one point at a time, so it is the canonical
+  /// region every exact operation must equal (`==`), not only point by point.
+  static func region(ofPoints points: [[UInt16]: [Int]]) -> FlowRegion<UInt8> {
+    FlowRegion.union(
+      points.flatMap { key, rules in
+        rules.map { rule in
+          FlowRegion(
+            sources: IntervalSet(UInt8(key[0])...UInt8(key[0])),
+            destinations: IntervalSet(UInt8(key[1])...UInt8(key[1])), selectors: IntervalSet(key[2]...key[2]),
+            rule: rule)
+        }
+      })
+  }
+
+  /// `removing(sources:destinations:selectors:)`, every axis given or whole (nil), against the brute-force model:
+  /// a point goes exactly when it lies in every given axis.
+  @Test(arguments: try TestSeeds.seeds(Array(61...84)))
+  func removingFromSourcesToDestinationsOnSelectorsIsExact(seed: UInt64) {
+    var generator = SplitMix64(seed: seed)
+    let boxes = Self.randomBoxes(&generator, count: 5)
+    func axis(_ limit: UInt8) -> [ClosedRange<UInt8>]? {
+      guard Int.random(in: 0..<3, using: &generator) > 0 else { return nil }
+      return (0..<Int.random(in: 0...2, using: &generator)).map { _ in Self.randomRange(&generator, upTo: limit) }
+    }
+    let cutSources = axis(Self.side)
+    let cutDestinations = axis(Self.side)
+    let cutSelectors = axis(Self.side)?.map { UInt16($0.lowerBound)...UInt16($0.upperBound) }
+    let region = Self.region(boxes).removing(
+      sources: cutSources.map { IntervalSet($0) }, destinations: cutDestinations.map { IntervalSet($0) },
+      selectors: cutSelectors.map { IntervalSet($0) })
+    let expected = Self.model(boxes).filter { key, _ in
+      let source = cutSources.map { $0.contains { $0.contains(UInt8(key[0])) } } ?? true
+      let destination = cutDestinations.map { $0.contains { $0.contains(UInt8(key[1])) } } ?? true
+      let selector = cutSelectors.map { $0.contains { $0.contains(key[2]) } } ?? true
+      return !(source && destination && selector)
+    }
+    #expect(Self.pointsOf(region) == expected)
+    #expect(region == Self.region(ofPoints: expected))
+  }
+
+  @Test func removingFromSomeSourcesKeepsTheOthersWhole() {
+    let region = FlowRegion<UInt32>(
+      sources: IntervalSet(10...19), destinations: IntervalSet(100...109), selectors: IntervalSet(502...503), rule: 1)
+    let cut = region.removing(
+      sources: IntervalSet(12...13), destinations: IntervalSet(105...105), selectors: IntervalSet(502...502))
+    #expect(
+      cut.boxes == [
+        FlowBox(sources: 10...11, destinations: 100...109, selectors: 502...503, cover: RuleCover(1)),
+        FlowBox(sources: 12...13, destinations: 100...104, selectors: 502...503, cover: RuleCover(1)),
+        FlowBox(sources: 12...13, destinations: 105...105, selectors: 503...503, cover: RuleCover(1)),
+        FlowBox(sources: 12...13, destinations: 106...109, selectors: 502...503, cover: RuleCover(1)),
+        FlowBox(sources: 14...19, destinations: 100...109, selectors: 502...503, cover: RuleCover(1)),
+      ])
+    #expect(region.removing(sources: IntervalSet(), destinations: nil, selectors: nil) == region)
+    #expect(region.removing(sources: IntervalSet(0...99), destinations: nil, selectors: nil).isEmpty)
+    #expect(
+      region.removing(sources: nil, destinations: IntervalSet(105...105), selectors: nil)
+        == region.removing(destinations: IntervalSet(105...105), selectors: nil))
+  }
+
   @Test(arguments: try TestSeeds.seeds([21, 22, 23, 24]))
   func intersectionAndCoverFilteringAreExact(seed: UInt64) {
     var generator = SplitMix64(seed: seed)

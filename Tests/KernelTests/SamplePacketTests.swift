@@ -64,6 +64,112 @@ import Testing
     }
   }
 
+  /// A `revoke … from …` written beside a copy of a sample (the samples themselves stay as they are).
+  static let revokeFromMitigation = """
+
+    mitigation scada-a-suspect {
+      reason "scada-srv-a suspected: its CIP sessions stop, scada-srv-b carries on; S7 to plc-pump-01 from engineering only"
+      revoke service enip from scada-srv-a
+      revoke service s7comm from role scada to plc-pump-01
+    }
+
+    """
+
+  /// Proof by packets of `revoke … from …`, against an oracle of its own rather than the ruleset's elements: a new
+  /// connection passes exactly when the policy's flows allow it and no revoke names its source, destination and
+  /// item. Besides the sample's usual probes, every host that sends or receives a revoked item in some flow is
+  /// probed on it, so both the cut flows and their neighbours (another source, another destination) are tried.
+  @Test(.kernelTests, arguments: LabBackend.allCases)
+  func aRevokeFromCutsExactlyTheFlowsOfItsSources(_ backend: LabBackend) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-revoke-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let sample = Self.packageRoot.appendingPathComponent("Policies/water-treatment")
+    for name in ["millbrook.conduit", "millbrook-assets.csv"] {
+      try FileManager.default.copyItem(
+        at: sample.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+    }
+    let path = directory.appendingPathComponent("millbrook.conduit")
+    try (String(contentsOf: path, encoding: .utf8) + Self.revokeFromMitigation)
+      .write(to: path, atomically: true, encoding: .utf8)
+    let checked = try Self.checked(path.path)
+    #expect(!checked.hasErrors, "\(checked.diagnostics.map(\.message))")
+    let policy = checked.policy
+    let mitigation = try #require(policy.mitigations.first { $0.name == "scada-a-suspect" })
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      policy, options: LoweringOptions(gateway: "gw-core", mitigations: [mitigation.name]), diagnostics: &diagnostics)
+    let gateway = try #require(policy.gateways.first { $0.name == "gw-core" })
+    let world = LabWorld(policy: policy, gateway: gateway, ruleset: ruleset)
+
+    func matches(_ match: ServiceMatch, _ probed: (MatchKind, UInt16)) -> Bool {
+      let (kind, selectors) = MatchKind.of(match)
+      return kind == probed.0 && selectors.contains(probed.1)
+    }
+    func revoked(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16)) -> Bool {
+      mitigation.revocations.contains { revocation in
+        (revocation.sources?.contains(source) ?? true) && (revocation.destinations?.contains(destination) ?? true)
+          && revocation.items.contains { matches($0.match, match) }
+      }
+    }
+    func expected(_ source: IPAddress, _ destination: IPAddress, _ match: (MatchKind, UInt16)) -> Bool {
+      let allowed = policy.flows.contains { flow in
+        world.enforcedConduits.contains(flow.conduit) && flow.sources.contains(source)
+          && flow.destinations.contains(destination) && matches(flow.match, match)
+      }
+      return allowed && !revoked(source, destination, match)
+    }
+
+    var probes: [(probe: Probe, expected: Bool, reason: String)] = []
+    var seen: Set<Probe> = []
+    func add(_ probe: Probe, _ expected: Bool, _ reason: String) {
+      if seen.insert(probe).inserted { probes.append((probe, expected, reason)) }
+    }
+    let hosts = world.hosts.values.flatMap { $0 }.sorted()
+    for revocation in mitigation.revocations {
+      for item in revocation.items {
+        let (kind, selectors) = MatchKind.of(item.match)
+        guard let selector = selectors.ranges.first?.lowerBound else { continue }
+        let flows = policy.flows.filter {
+          world.enforcedConduits.contains($0.conduit) && matches($0.match, (kind, selector))
+        }
+        for source in hosts where flows.contains(where: { $0.sources.contains(source) }) {
+          for destination in hosts where flows.contains(where: { $0.destinations.contains(destination) }) {
+            guard let probe = world.probe(source, destination, (kind, selector)) else { continue }
+            add(probe, expected(source, destination, (kind, selector)), "revoked item \(item.match)")
+          }
+        }
+      }
+    }
+    for planned in world.probes() {
+      let parts: (from: String, to: String, kind: MatchKind, selector: UInt16)? =
+        switch planned.probe {
+        case .tcp(let from, let to, let port): (from, to, .tcp, port)
+        case .udp(let from, let to, let port): (from, to, .udp, port)
+        case .ping(let from, let to): (from, to, from.contains(":") ? .icmpv6 : .icmp, from.contains(":") ? 128 : 8)
+        case .proto(let from, let to, let number): (from, to, .proto, UInt16(number))
+        case .tcpToGateway, .spoofedUDP: nil
+        }
+      if let parts, let source = IPAddress(parts.from), let destination = IPAddress(parts.to) {
+        add(planned.probe, expected(source, destination, (parts.kind, parts.selector)), planned.reason)
+      } else {
+        add(planned.probe, planned.allowed, planned.reason)
+      }
+    }
+    let cut = probes.filter { !$0.expected && $0.reason.hasPrefix("revoked") }.count
+    let kept = probes.filter { $0.expected && $0.reason.hasPrefix("revoked") }.count
+    #expect(cut >= 4 && kept >= 4, "cut \(cut), kept \(kept)")
+
+    let lab = try NetworkLab(interfaces: world.interfaces())
+    defer { lab.close() }
+    try lab.load(ruleset, through: backend, diagnostics: &diagnostics)
+    #expect(diagnostics.diagnostics.isEmpty)
+    let results = try lab.probe(probes.map(\.probe))
+    for (planned, result) in zip(probes, results) {
+      #expect(result.reached == planned.expected, "\(planned.reason): \(result.probe) — \(result.detail)")
+    }
+  }
+
   @Test func everySampleGatewayIsCovered() throws {
     #expect(try Self.cases.count >= 8)
   }

@@ -100,4 +100,61 @@ import Testing
     #expect(Query.describe(removed.kind, removed.selectors) == "tcp/502")
     #expect(removed.destinations.description == "10.40.0.11")
   }
+
+  /// A policy against itself with mitigations active in the new one: exactly the flows they cut are removed.
+  @Test(arguments: [
+    (["hmi-1-no-writes"], ["10.30.0.31 > 10.40.0.11 tcp/502", "10.30.0.40 > 10.40.0.10/31 tcp/22"]),
+    (
+      ["cut-plc-2"],
+      [
+        "10.30.0.31-10.30.0.32 > 10.40.0.11 tcp/502", "10.30.0.40 > 10.40.0.11 tcp/102",
+        "10.30.0.40 > 10.40.0.11 tcp/22",
+      ]
+    ),
+    (
+      ["cut-plc-2", "hmi-1-no-writes"],
+      [
+        "10.30.0.31-10.30.0.32 > 10.40.0.11 tcp/502", "10.30.0.40 > 10.40.0.10 tcp/22",
+        "10.30.0.40 > 10.40.0.11 tcp/102", "10.30.0.40 > 10.40.0.11 tcp/22",
+      ]
+    ),
+  ])
+  func mitigationsInTheNewPolicyRemoveExactlyWhatTheyCut(mitigations: [String], removed: [String]) throws {
+    let policy = try Self.policy(Self.before)
+    var diagnostics = DiagnosticEngine()
+    let difference = try Diff.between(policy, policy, mitigations: mitigations, diagnostics: &diagnostics)
+    #expect(diagnostics.diagnostics.isEmpty)
+    #expect(difference.added.isEmpty)
+    #expect(difference.mitigations == mitigations)
+    #expect(
+      difference.removed.map { "\($0.sources) > \($0.destinations) \(Query.describe($0.kind, $0.selectors))" }.sorted()
+        == removed)
+    #expect(difference.removed.allSatisfy { $0.conduit == "ops-ctl" && !$0.rules.isEmpty })
+    var unmitigated = DiagnosticEngine()
+    #expect(try Diff.between(policy, policy, diagnostics: &unmitigated).isEmpty)
+  }
+
+  @Test func aMitigationsOwnAllowIsAddedAndAConflictIsReported() throws {
+    let text =
+      Self.before + """
+        mitigation reopen {
+          reason "conflicts with cut-plc-2"
+          allow eng-1 -> plc-2 service tcp/8080
+        }
+
+        """
+    let policy = try Self.policy(text)
+    var diagnostics = DiagnosticEngine()
+    let reopened = try Diff.between(policy, policy, mitigations: ["reopen"], diagnostics: &diagnostics)
+    #expect(diagnostics.diagnostics.isEmpty)
+    #expect(reopened.removed.isEmpty)
+    #expect(reopened.added.map { Query.describe($0.kind, $0.selectors) } == ["tcp/8080"])
+    #expect(reopened.added.first?.rules.first?.mitigation == "reopen")
+    _ = try Diff.between(policy, policy, mitigations: ["cut-plc-2", "reopen"], diagnostics: &diagnostics)
+    #expect(diagnostics.diagnostics.map(\.id) == [.mitigationConflict])
+    #expect(throws: LoweringError.self) {
+      var ignored = DiagnosticEngine()
+      _ = try Diff.between(policy, policy, mitigations: ["nope"], diagnostics: &ignored)
+    }
+  }
 }

@@ -26,6 +26,11 @@ import Testing
         reason "incident"
         isolate plc-2
       }
+      mitigation hmi-1-no-writes {
+        reason "hmi-1 compromised"
+        revoke service modbus from hmi-1 to plc-2
+        revoke service ssh from eng-1
+      }
 
       """
 
@@ -96,6 +101,59 @@ import Testing
     #expect(cut.reasons.dropFirst().first?.hasPrefix("without mitigations, allowed by ") == true)
     #expect(cut.reasons.dropFirst().first?.hasSuffix("site.conduit:23") == true)
     #expect(try site.ask("hmi-1", "plc-1", "modbus", mitigations: ["cut-plc-2"]).reasons.isEmpty)
+  }
+
+  /// Questions under `hmi-1-no-writes`, with whether they are allowed and the reason naming the mitigation (nil:
+  /// no reason names it).
+  @Test(
+    arguments: [
+      ("hmi-1", "plc-2", "modbus", false, "revokes services from some of these sources to some of these destinations"),
+      (
+        "role hmi", "plc-2", "modbus", false,
+        "revokes services from some of these sources to some of these destinations"
+      ),
+      ("hmi-1", "plc-1", "modbus", true, nil),
+      ("hmi-2", "plc-2", "modbus", true, nil),
+      ("hmi-2", "plc-2", "modbus, tcp/503", false, nil),
+      ("eng-1", "plc-*", "ssh", false, "revokes services from some of these sources"),
+      ("eng-1", "plc-1", "s7comm", true, nil),
+    ] as [(String, String, String, Bool, String?)])
+  func aRevokeFromIsAReasonOnlyForItsSources(
+    from: String, to: String, service: String, allowed: Bool, reason: String?
+  ) throws {
+    let answer = try Site().ask(from, to, service, mitigations: ["hmi-1-no-writes"])
+    #expect(answer.isAllowed == allowed)
+    let named = answer.reasons.filter { $0.hasPrefix("mitigation 'hmi-1-no-writes'") }
+    #expect(named == (reason.map { ["mitigation 'hmi-1-no-writes' \($0)"] } ?? []), "\(answer.reasons)")
+  }
+
+  /// Every host pair and port, without a packet: under `hmi-1-no-writes` a flow is allowed exactly when the policy's
+  /// flows allow it and no revoke of the mitigation names its source, destination and port.
+  @Test func answersUnderARevokeFromAgreeWithTheFlowSetMinusTheRevokedFlows() throws {
+    let site = try Site()
+    let hosts = site.policy.assets.flatMap(\.addresses)
+    let hmi1 = Set(site.policy.assets.filter { $0.name == "hmi-1" }.flatMap(\.addresses))
+    let plc2 = Set(site.policy.assets.filter { $0.name == "plc-2" }.flatMap(\.addresses))
+    let eng1 = Set(site.policy.assets.filter { $0.name == "eng-1" }.flatMap(\.addresses))
+    var asked = 0
+    for source in hosts {
+      for destination in hosts where source.family == destination.family && source != destination {
+        for port: UInt16 in [22, 102, 502] {
+          let inFlows = site.policy.flows.contains { flow in
+            guard case .ports(.tcp, let allowed) = flow.match else { return false }
+            return flow.sources.contains(source) && flow.destinations.contains(destination) && allowed.contains(port)
+          }
+          let revoked =
+            (port == 502 && hmi1.contains(source) && plc2.contains(destination))
+            || (port == 22 && eng1.contains(source))
+          let answer = try site.ask(
+            "\(source)", "\(destination)", "tcp/\(port)", mitigations: ["hmi-1-no-writes"])
+          #expect(answer.isAllowed == (inFlows && !revoked), "\(source) -> \(destination) tcp/\(port)")
+          asked += 1
+        }
+      }
+    }
+    #expect(asked > 50)
   }
 
   /// Random tuples: the answer agrees with membership in the resolver's flow set.

@@ -73,6 +73,26 @@ struct SyntaxCase: CustomTestStringConvertible, Sendable {
       name: "name ending in a dash", source: "site 1️⃣plant-\n",
       expected: [("1️⃣", .syntax, "cannot end with '-'")]),
     SyntaxCase(
+      name: "revoke with 'to' before 'from'",
+      source: "mitigation m {\n  revoke service modbus to plc-1 1️⃣from hmi-1\n}\n",
+      expected: [("1️⃣", .syntax, "'from' comes before 'to' in a revoke")]),
+    SyntaxCase(
+      name: "revoke with a word after its services",
+      source: "mitigation m {\n  revoke service modbus 1️⃣hmi-1\n}\n",
+      expected: [("1️⃣", .syntax, "expected 'from', 'to' or the end of the statement after the revoked services")]),
+    SyntaxCase(
+      name: "revoke with a word after its sources",
+      source: "mitigation m {\n  revoke service modbus from hmi-1 1️⃣plc-1\n}\n",
+      expected: [("1️⃣", .syntax, "expected 'to' or the end of the statement after the revoked sources")]),
+    SyntaxCase(
+      name: "revoke with 'from' twice",
+      source: "mitigation m {\n  revoke service modbus from hmi-1 1️⃣from hmi-2\n}\n",
+      expected: [("1️⃣", .syntax, "expected 'to' or the end of the statement after the revoked sources, found 'from'")]),
+    SyntaxCase(
+      name: "revoke 'from' without endpoints",
+      source: "mitigation m {\n  revoke service modbus from1️⃣\n  revoke service ssh from 2️⃣-> plc-1\n}\n",
+      expected: [("1️⃣", .syntax, "expected an endpoint"), ("2️⃣", .syntax, "expected an endpoint")]),
+    SyntaxCase(
       name: "every error of a file in one run",
       source: """
         1️⃣zome a {}
@@ -104,6 +124,63 @@ struct SyntaxCase: CustomTestStringConvertible, Sendable {
       #expect(diagnostic.message.contains(expected.message), "\(diagnostic.message)")
       #expect(diagnostic.range?.startLocation == source.locations[expected.marker], "\(diagnostic.message)")
     }
+  }
+
+  /// A revoke as written, and the items, `from` endpoints and `to` endpoints its statement must hold.
+  struct RevokeCase: CustomTestStringConvertible, Sendable {
+    var source: String
+    var items: [String]
+    var sources: [String] = []
+    var destinations: [String] = []
+
+    var testDescription: String { source }
+  }
+
+  static let revokeCases = [
+    RevokeCase(source: "revoke service modbus", items: ["modbus"]),
+    RevokeCase(source: "revoke service modbus from hmi-1", items: ["modbus"], sources: ["hmi-1"]),
+    RevokeCase(source: "revoke service modbus to plc-1", items: ["modbus"], destinations: ["plc-1"]),
+    RevokeCase(
+      source: "revoke service modbus, tcp/503 from role hmi, 10.30.0.0/28 to zone control, \"PLC 2\"",
+      items: ["modbus", "tcp/503"], sources: ["role hmi", "10.30.0.0/28"], destinations: ["zone control", "\"PLC 2\""]),
+    RevokeCase(
+      source: "revoke service ssh from\n    eng-*,\n    hmi-1 to\n    plc-1", items: ["ssh"],
+      sources: ["eng-*", "hmi-1"], destinations: ["plc-1"]),
+  ]
+
+  @Test(arguments: revokeCases)
+  func parsesTheClausesOfARevoke(_ testCase: RevokeCase) throws {
+    let (file, diagnostics) = MarkedSource("mitigation m {\n  reason \"r\"\n  \(testCase.source)\n}\n").parse()
+    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    guard case .mitigation(let mitigation)? = file.declarations.first else {
+      Issue.record("not a mitigation")
+      return
+    }
+    #expect(mitigation.revokes.count == 1)
+    let revoke = try #require(mitigation.revokes.first)
+    #expect(revoke.items.map(\.range.text) == testCase.items)
+    #expect(revoke.sources.map(\.range.text) == testCase.sources)
+    #expect(revoke.destinations.map(\.range.text) == testCase.destinations)
+    #expect(revoke.range.text == testCase.source)
+  }
+
+  @Test func aBrokenRevokeIsSkippedAndTheNextStatementParsed() throws {
+    let (file, diagnostics) = MarkedSource(
+      """
+      mitigation m {
+        revoke service modbus to plc-1 from hmi-1
+        revoke service ssh from eng-1; revoke service https hmi-1
+        isolate plc-2
+      }
+      """
+    ).parse()
+    #expect(diagnostics.map(\.range?.startLocation.line) == [2, 3])
+    guard case .mitigation(let mitigation)? = file.declarations.first else {
+      Issue.record("not a mitigation")
+      return
+    }
+    #expect(mitigation.revokes.map { $0.sources.map(\.range.text) } == [["eng-1"]])
+    #expect(mitigation.isolates.count == 1)
   }
 
   @Test func suggestsTheClosestStatement() {

@@ -145,6 +145,40 @@ import Testing
   func badPortLiteralsAreRefused(_ literal: String) {
     #expect(throws: PortLiteral.Problem.self) { try PortLiteral.parse(literal).get() }
   }
+
+  /// A revoke's `from` and `to` endpoints resolve like an isolate's, whatever their zones; an absent clause is nil
+  /// (every address) and an unknown name is reported where it stands.
+  @Test func revokeResolvesItsSourcesAndDestinations() throws {
+    let directory = try PolicyDirectory([
+      "site.conduit": Self.site + """
+        mitigation m {
+          reason "r"
+          revoke service modbus from role hmi to plc-1, 10.40.0.0/30
+          revoke service engineering from zone control
+          revoke service ssh to hmi-1
+          revoke service modbus from hmi-9
+        }
+        """
+    ])
+    let (policy, diagnostics) = try directory.resolve()
+    #expect(diagnostics.map(\.message) == ["unknown asset 'hmi-9'"])
+    #expect(diagnostics.first?.range?.startLocation.line == 19)
+    let revocations = try #require(policy.mitigations.first?.revocations)
+    #expect(revocations.count == 4)
+    #expect(
+      revocations[0].sources
+        == AddressSet(["10.30.0.31", "fd00:30::31", "10.30.0.32"].map { IPPrefix($0)! }))
+    #expect(
+      revocations[0].destinations == AddressSet(["10.40.0.10", "fd00:40::10", "10.40.0.0/30"].map { IPPrefix($0)! }))
+    #expect(revocations[0].items.map(\.match.description) == ["tcp/502"])
+    #expect(revocations[1].sources == AddressSet(["10.40.0.0/24", "fd00:40::/64"].map { IPPrefix($0)! }))
+    #expect(revocations[1].destinations == nil)
+    #expect(revocations[1].items.map(\.match.description) == ["tcp/102", "tcp/22"])
+    #expect(revocations[2].sources == nil)
+    #expect(revocations[2].destinations == AddressSet(["10.30.0.31", "fd00:30::31"].map { IPPrefix($0)! }))
+    #expect(revocations[3].sources == AddressSet())
+    #expect(policy.usedServices.contains("engineering"))
+  }
 }
 
 /// Rules are resolved in runs of conduits on several cores; the result must be that of one pass in conduit order.
