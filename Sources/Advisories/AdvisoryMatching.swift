@@ -133,18 +133,24 @@ public struct AdvisoryMatcher: Sendable {
         affectedBy[product, default: []].append(cve)
       }
     }
-    var best: [Int: AdvisoryMatch] = [:]
-    for product in advisory.products {
+    var best: [Int: Candidate] = [:]
+    for (productIndex, product) in advisory.products.enumerated() {
       guard let vendor = product.vendor.map(Self.normalizedVendor), let index = vendors[vendor] else { continue }
-      let cves = (affectedBy[product.productID] ?? []).sorted()
+      let cves = affectedBy[product.productID] ?? []
       if cves.isEmpty, notAffected.contains(product.productID) { continue }
-      for (identity, recognised) in recognitions(by: product, in: index) {
-        guard let match = self.match(identities[identity], product, recognised, cves, advisory.id) else { continue }
-        if best[identity].map({ match.evidence < $0.evidence }) ?? true { best[identity] = match }
+      for (identity, recognition) in recognitions(by: product, in: index) {
+        guard let claim = versionClaim(identities[identity], product) else { continue }
+        let candidate = Candidate(product: productIndex, recognition: recognition, claim: claim)
+        if best[identity].map({ candidate.evidence < $0.evidence }) ?? true { best[identity] = candidate }
       }
     }
     var result: [AdvisoryMatch] = []
-    for (identity, match) in best {
+    for (identity, candidate) in best {
+      let product = advisory.products[candidate.product]
+      let match = AdvisoryMatch(
+        asset: 0, advisory: advisory.id, productID: product.productID, product: product.fullName,
+        evidence: candidate.evidence, cves: (affectedBy[product.productID] ?? []).sorted(),
+        reason: reason(identities[identity], product, candidate))
       for asset in identities[identity].assets {
         var assetMatch = match
         assetMatch.asset = asset
@@ -154,12 +160,47 @@ public struct AdvisoryMatcher: Sendable {
     return result.sorted { $0.asset < $1.asset }
   }
 
-  /// The identities of `index` that `product` recognises, each with how (by model, else by name).
-  func recognitions(by product: Advisory.Product, in index: VendorIndex) -> [(Int, (byModel: Bool, reason: String))] {
-    var found: [Int: (byModel: Bool, reason: String)] = [:]
+  /// How a product recognises an identity.
+  enum Recognition {
+    /// One of its model numbers is the identity's.
+    case listedModel
+    /// The identity's model begins with this part number the product's name writes with a wildcard.
+    case partNumber(String)
+    /// The identity's product words all occur in the product's names.
+    case name
+  }
+
+  /// What the version says: in range, or why it was not compared.
+  enum VersionClaim {
+    case inRange
+    case notCompared
+    case unreadableRange
+    case unknownVersion
+  }
+
+  /// One product's recognition of one identity, before its words are written.
+  struct Candidate {
+    var product: Int
+    var recognition: Recognition
+    var claim: VersionClaim
+
+    var evidence: AdvisoryMatch.Evidence {
+      let byModel = if case .name = recognition { false } else { true }
+      switch (byModel, claim) {
+      case (true, .inRange): return .modelAndVersion
+      case (false, .inRange): return .nameAndVersion
+      case (true, _): return .model
+      case (false, _): return .name
+      }
+    }
+  }
+
+  /// The identities of `index` that `product` recognises, each with how (by model, else by name), in identity order.
+  func recognitions(by product: Advisory.Product, in index: VendorIndex) -> [(Int, Recognition)] {
+    var found: [Int: Recognition] = [:]
     for number in product.modelNumbers {
       for identity in index.byModel[Self.normalizedModel(number)] ?? [] where found[identity] == nil {
-        found[identity] = (true, "model number \(identities[identity].asset.model!) is listed")
+        found[identity] = .listedModel
       }
     }
     for pattern in Self.wildcardPartNumbers(product) {
@@ -171,50 +212,54 @@ public struct AdvisoryMatcher: Sendable {
       }
       for entry in index.sortedModels[low...].prefix(while: { $0.model.hasPrefix(pattern) })
       where found[entry.identity] == nil {
-        found[entry.identity] = (
-          true,
-          "model \(identities[entry.identity].asset.model!) matches the part number \(pattern)* of '\(product.name ?? product.fullName)'"
-        )
+        found[entry.identity] = .partNumber(pattern)
       }
     }
-    let words = Self.nameWords(product)
-    var hits: [Int: Int] = [:]
-    for word in words {
-      for set in index.wordSetsByWord[word] ?? [] { hits[set, default: 0] += 1 }
-    }
-    for (set, count) in hits where count == index.wordSets[set].words.count {
-      for identity in index.wordSets[set].identities where found[identity] == nil {
-        if identities[identity].model != nil, !product.modelNumbers.isEmpty { continue }
-        let name = identities[identity].asset.product ?? ""
-        found[identity] = (false, "product '\(name)' is named in '\(product.name ?? product.fullName)'")
+    if !index.wordSets.isEmpty {
+      var hits: [Int: Int] = [:]
+      for word in Self.nameWords(product) {
+        for set in index.wordSetsByWord[word] ?? [] { hits[set, default: 0] += 1 }
+      }
+      for (set, count) in hits where count == index.wordSets[set].words.count {
+        for identity in index.wordSets[set].identities where found[identity] == nil {
+          if identities[identity].model != nil, !product.modelNumbers.isEmpty { continue }
+          found[identity] = .name
+        }
       }
     }
     return found.sorted { $0.key < $1.key }
   }
 
-  /// The match of one identity by one product, or nil when its version lies outside the product's range.
-  func match(
-    _ identity: Identity, _ product: Advisory.Product, _ recognised: (byModel: Bool, reason: String), _ cves: [String],
-    _ advisory: String
-  ) -> AdvisoryMatch? {
-    var evidence = recognised.byModel ? AdvisoryMatch.Evidence.model : .name
-    var versionNote = "version not compared"
-    if let range = product.versions {
-      if let version = identity.version {
-        switch range.contains(version) {
-        case false?: return nil
-        case true?:
-          evidence = recognised.byModel ? .modelAndVersion : .nameAndVersion
-          versionNote = "version \(version) in \(range)"
-        case nil: versionNote = "the advisory's range (\(range)) cannot be read"
-        }
-      } else {
-        versionNote = "the asset's version '\(identity.asset.version ?? "")' is unknown or unreadable"
-      }
+  /// What the identity's version says against the product's range; nil when it lies outside.
+  func versionClaim(_ identity: Identity, _ product: Advisory.Product) -> VersionClaim? {
+    guard let range = product.versions else { return .notCompared }
+    guard let version = identity.version else { return .unknownVersion }
+    switch range.contains(version) {
+    case false?: return nil
+    case true?: return .inRange
+    case nil: return .unreadableRange
     }
-    return AdvisoryMatch(
-      asset: identity.assets[0], advisory: advisory, productID: product.productID, product: product.fullName,
-      evidence: evidence, cves: cves, reason: recognised.reason + "; " + versionNote)
+  }
+
+  /// Why, in words: what agreed, and what the version claim rests on.
+  func reason(_ identity: Identity, _ product: Advisory.Product, _ candidate: Candidate) -> String {
+    let named = product.name ?? product.fullName
+    let recognised =
+      switch candidate.recognition {
+      case .listedModel: "model number \(identity.asset.model ?? "") is listed"
+      case .partNumber(let pattern):
+        "model \(identity.asset.model ?? "") matches the part number \(pattern)* of '\(named)'"
+      case .name: "product '\(identity.asset.product ?? "")' is named in '\(named)'"
+      }
+    let range = product.versions.map { "\($0)" } ?? ""
+    let version =
+      switch candidate.claim {
+      case .inRange: "version \(identity.version.map { "\($0)" } ?? "") in \(range)"
+      case .notCompared: "version not compared"
+      case .unreadableRange: "the advisory's range (\(range)) cannot be read"
+      case .unknownVersion: "the asset's version '\(identity.asset.version ?? "")' is unknown or unreadable"
+      }
+    return recognised + "; " + version
   }
 
   /// The part numbers a product's names write with a wildcard (`BMXP34*`), upper-cased without the `*`.

@@ -31,8 +31,8 @@ public struct NamedPort: Hashable, Sendable, Comparable, CustomStringConvertible
 public enum NamedPorts {
   /// The distinct ports `text` names, in order.
   public static func named(in text: String) -> [NamedPort] {
-    let words = text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "/") }).map(
-      String.init)
+    guard mayNamePorts(text) else { return [] }
+    let words = Self.words(text)
     var found: [NamedPort] = []
     func add(_ transports: [NamedPort.Transport?], _ number: Substring) {
       guard let port = UInt16(number), port > 0 else { return }
@@ -78,6 +78,36 @@ public enum NamedPorts {
       index += 1
     }
     return found
+  }
+
+  /// Whether `text` holds `port`, `tcp` or `udp` in any case: without one it names no port.
+  static func mayNamePorts(_ text: String) -> Bool {
+    var last3: UInt32 = 0
+    for byte in text.utf8 {
+      last3 = (last3 << 8 | UInt32(byte | 0x20)) & 0xFF_FFFF
+      if last3 == 0x70_6F72 || last3 == 0x74_6370 || last3 == 0x75_6470 { return true }
+    }
+    return false
+  }
+
+  /// The text's ASCII words (letters, digits and `/`), lower-cased; every other byte separates words.
+  static func words(_ text: String) -> [String] {
+    var words: [String] = []
+    var current: [UInt8] = []
+    func flush() {
+      if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
+      current.removeAll(keepingCapacity: true)
+    }
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte | 0x20)
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"):
+        current.append(byte)
+      default: flush()
+      }
+    }
+    flush()
+    return words
   }
 
   /// `502/tcp` or `tcp/502`: the transport and the number.

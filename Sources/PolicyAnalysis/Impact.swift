@@ -116,42 +116,67 @@ public enum Impact {
       AssetIdentity(name: $0.name, vendor: $0.vendor, product: $0.product, model: $0.model, version: $0.version)
     }
     let matcher = AdvisoryMatcher(assets: identities)
-    let matchesByAdvisory = advisories.map { matcher.matches($0) }
+    let matchesByAdvisory = concurrentMap(count: advisories.count) { matcher.matches(advisories[$0]) }
     let matchedAssets = Set(matchesByAdvisory.flatMap { $0.map(\.asset) })
     let exposures = ExposureIndex(ruleset: ruleset, policy: policy, assets: matchedAssets)
+    let assetList = Array(matchedAssets)
+    let computed = concurrentMap(count: assetList.count) { index in
+      (exposures.exposure(of: assetList[index]), exposures.zones(of: policy.assets[assetList[index]]))
+    }
+    let exposureOfAsset = Dictionary(uniqueKeysWithValues: zip(assetList, computed))
+
     var findings: [ImpactFinding] = []
     for (advisory, matches) in zip(advisories, matchesByAdvisory) {
+      guard !matches.isEmpty else { continue }
       let ports = advisory.namedPorts
+      var details: [String: ([Advisory.ProductVulnerability], [String])] = [:]
       for match in matches {
         let asset = policy.assets[match.asset]
-        let exposure = exposures.exposure(of: match.asset)
+        let (exposure, zones) = exposureOfAsset[match.asset]!
+        if details[match.productID] == nil {
+          details[match.productID] = (
+            advisory.vulnerabilities(of: match.productID), advisory.remediationCategories(of: match.productID)
+          )
+        }
+        let (vulnerabilities, remediations) = details[match.productID]!
         findings.append(
           ImpactFinding(
-            assetID: asset.id, asset: asset.name, criticality: asset.criticality,
-            zones: exposures.zones(of: asset), advisory: advisory.id, advisoryTitle: advisory.title,
-            advisoryFile: advisory.file, productID: match.productID, product: match.product,
-            evidence: match.evidence, reason: match.reason,
-            vulnerabilities: advisory.vulnerabilities(of: match.productID),
-            remediations: advisory.remediationCategories(of: match.productID), exposure: exposure,
+            assetID: asset.id, asset: asset.name, criticality: asset.criticality, zones: zones,
+            advisory: advisory.id, advisoryTitle: advisory.title, advisoryFile: advisory.file,
+            productID: match.productID, product: match.product, evidence: match.evidence, reason: match.reason,
+            vulnerabilities: vulnerabilities, remediations: remediations, exposure: exposure,
             ports: ports.map { PortExposure(port: $0, zones: Self.zones(exposing: $0, in: exposure)) }))
       }
     }
-    return findings.sorted(by: Self.ranksBefore)
+    let keys = findings.map(RankKey.init)
+    return keys.indices.sorted { keys[$0] < keys[$1] }.map { findings[$0] }
   }
 
   /// Criticality first, then exposure (the worst source, then how many flagged zones and flows), then the highest
-  /// score; then the asset's name and the advisory's id, so the order is total.
-  public static func ranksBefore(_ lhs: ImpactFinding, _ rhs: ImpactFinding) -> Bool {
-    func key(_ finding: ImpactFinding) -> [Double] {
-      [
-        Double(finding.criticality?.rawValue ?? 0), Double(finding.level.rawValue),
-        Double(finding.exposure.filter(\.isFlagged).count), Double(finding.exposure.map(\.flows.count).reduce(0, +)),
-        finding.highestScore ?? -1,
-      ]
+  /// score, each descending; then the asset's name, the advisory's id and the product, so the order is total.
+  struct RankKey: Comparable {
+    var criticality: Int
+    var level: Int
+    var flaggedZones: Int
+    var flows: Int
+    var score: Double
+    var names: [String]
+
+    init(_ finding: ImpactFinding) {
+      criticality = finding.criticality?.rawValue ?? 0
+      level = finding.level.rawValue
+      flaggedZones = finding.exposure.filter(\.isFlagged).count
+      flows = finding.exposure.map(\.flows.count).reduce(0, +)
+      score = finding.highestScore ?? -1
+      names = [finding.asset, finding.advisory, finding.productID]
     }
-    let (left, right) = (key(lhs), key(rhs))
-    if left != right { return left.lexicographicallyPrecedes(right, by: >) }
-    return (lhs.asset, lhs.advisory, lhs.productID) < (rhs.asset, rhs.advisory, rhs.productID)
+
+    static func < (lhs: RankKey, rhs: RankKey) -> Bool {
+      let left = (lhs.criticality, lhs.level, lhs.flaggedZones, lhs.flows, lhs.score)
+      let right = (rhs.criticality, rhs.level, rhs.flaggedZones, rhs.flows, rhs.score)
+      if left != right { return left > right }
+      return lhs.names.lexicographicallyPrecedes(rhs.names)
+    }
   }
 
   /// The source zones whose flows reach the asset on `port` (on TCP and UDP when the advisory names no transport).

@@ -63,7 +63,8 @@ public enum ImpactJSON {
     var problems: [String]
   }
 
-  /// Pretty-printed JSON with sorted keys, ending with a newline.
+  /// Pretty-printed JSON with sorted keys, ending with a newline, as JSONEncoder writes the whole document; each
+  /// finding is encoded on its own, on every core, and set in the document at its indentation.
   public static func render(
     _ findings: [ImpactFinding], advisories: Int, problems: [String], names: FlowDescription
   ) -> String {
@@ -96,7 +97,13 @@ public enum ImpactJSON {
           Port(port: $0.port.port, protocol: $0.port.transport?.rawValue, exposedFrom: $0.zones)
         })
     }
-    return encode(Document(advisories: advisories, findings: entries, problems: problems))
+    let encodedFindings = concurrentMap(count: entries.count) { index in
+      "    " + indented(encode(entries[index]), by: "    ")
+    }
+    let encodedProblems = indented(encode(problems), by: "  ")
+    let findingsText = encodedFindings.isEmpty ? "[\n\n  ]" : "[\n" + encodedFindings.joined(separator: ",\n") + "\n  ]"
+    return
+      "{\n  \"advisories\" : \(advisories),\n  \"findings\" : \(findingsText),\n  \"problems\" : \(encodedProblems)\n}\n"
   }
 
   struct CutFlowEntry: Encodable {
@@ -145,13 +152,30 @@ public enum ImpactJSON {
     let management = impact.management.map {
       ManagementEntry(gateway: $0.gateway, services: $0.services, line: $0.location, assets: $0.assets)
     }
-    return encode(IsolationDocument(endpoint: endpoint, flows: flows, management: management))
+    return encode(IsolationDocument(endpoint: endpoint, flows: flows, management: management)) + "\n"
   }
 
+  /// `text` with every line after the first that is not empty indented by `prefix`, as JSONEncoder indents a value
+  /// nested that deep (its strings hold no line breaks: they are escaped).
+  private static func indented(_ text: String, by prefix: String) -> String {
+    let bytes = Array(text.utf8)
+    let prefixBytes = Array(prefix.utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count + bytes.count / 8)
+    for (index, byte) in bytes.enumerated() {
+      out.append(byte)
+      if byte == UInt8(ascii: "\n"), index + 1 < bytes.count, bytes[index + 1] != UInt8(ascii: "\n") {
+        out.append(contentsOf: prefixBytes)
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Pretty-printed JSON with sorted keys, without a final newline.
   private static func encode(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self) + "\n"
+    return String(decoding: data, as: UTF8.self)
   }
 }

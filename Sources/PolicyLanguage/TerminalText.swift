@@ -17,7 +17,8 @@ public enum TerminalText {
 
   /// `text` with every unsafe scalar replaced by its visible escape; `text` itself when it has none.
   public static func escaped(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+    let plainASCII = text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    guard !plainASCII, text.unicodeScalars.contains(where: isUnsafe) else { return text }
     var out = ""
     for scalar in text.unicodeScalars {
       if isUnsafe(scalar) { out += escape(scalar) } else { out.unicodeScalars.append(scalar) }
