@@ -38,9 +38,11 @@ public enum MitigationDraft {
       lines.append(PolicyText.comment("\(id): \(title)"))
     }
     lines.append("mitigation \(blockName) {")
-    let verb = strategy == .isolate ? "isolate the assets" : "revoke the services lower-SL and outside zones reach on"
+    let action =
+      strategy == .isolate
+      ? "isolate the assets it hits" : "revoke what lower-SL and outside zones reach on the assets it hits"
     lines.append(
-      "  reason " + PolicyText.string("\(advisories.joined(separator: ", ")): \(verb) it hits until patched"))
+      "  reason " + PolicyText.string("\(advisories.joined(separator: ", ")): \(action), until they are patched"))
     switch strategy {
     case .isolate:
       let assets = ordered(findings.map(\.asset))

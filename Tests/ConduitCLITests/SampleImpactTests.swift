@@ -19,6 +19,12 @@ import Testing
         "scada-srv-a, scada-srv-b -> plc-chem-* service opcua",
       ], 1
     ),
+    (
+      [
+        "--advisory", "advisories", "--emit-mitigation", "m580-cve-2022-45788", "--strategy", "revoke", "--keep",
+        "scada-srv-a, scada-srv-b -> plc-chem-* service opcua",
+      ], 1
+    ),
   ]
 
   @Test func answersMatchTheirGoldenFile() throws {

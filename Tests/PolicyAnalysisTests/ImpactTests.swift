@@ -141,7 +141,7 @@ import Testing
       block == """
         # TEST-IMPACT-1: ACME Widget
         mitigation widget {
-          reason "TEST-IMPACT-1: revoke the services lower-SL and outside zones reach on it hits until patched"
+          reason "TEST-IMPACT-1: revoke what lower-SL and outside zones reach on the assets it hits, until they are patched"
           revoke service tcp/8080 from zone internet to plc-1
           revoke service tcp/22, tcp/502 from zone ops to plc-1, plc-2, rtu-1
           allow hmi-1 -> plc-1 service modbus
