@@ -67,7 +67,8 @@ let package = Package(
       name: "PolicyTestSupport", dependencies: ["FlowSpace", "PolicyChecker", "ConduitKit"],
       path: "Tests/PolicyTestSupport"),
     .testTarget(name: "FlowSpaceTests", dependencies: ["FlowSpace"]),
-    .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "AdvisoriesTests", dependencies: ["Advisories"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
     .testTarget(name: "BaselineFormatTests", dependencies: ["BaselineFormat"], exclude: ["Fixtures"]),
     .testTarget(name: "PolicyLanguageTests", dependencies: ["PolicyLanguage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"], resources: [.copy("Fixtures")]),

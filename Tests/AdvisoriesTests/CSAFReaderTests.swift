@@ -94,12 +94,18 @@ import Testing
     var products = 0
     var unreadable = 0
     var ranges = 0
+    var fullyRead = 0
+    var unreadableRanges: [String: Int] = [:]
     for file in files {
       let bytes = Array(try Data(contentsOf: directory.appendingPathComponent(file)))
       let advisory = try CSAFReader.read(bytes, file: file).get()
       #expect(!advisory.products.isEmpty, "\(file) has no product")
       products += advisory.products.count
       ranges += advisory.products.filter { $0.versions != nil }.count
+      if advisory.problems.isEmpty { fullyRead += 1 }
+      for product in advisory.products {
+        if case .unreadable(let text)? = product.versions { unreadableRanges[text, default: 0] += 1 }
+      }
       for problem in advisory.problems where problem.message.contains("cannot be read") {
         unreadable += 1
         #expect(problem.product != nil && problem.description.hasPrefix(file))
@@ -107,6 +113,30 @@ import Testing
     }
     #expect(products > 15_000)
     #expect(unreadable * 10 < ranges, "\(unreadable) of \(ranges) ranges unreadable")
+    var summary = """
+      CISA OT advisories 2017-2024 (cisa-ot-white-2017-2024.tar.xz) as CSAFReader reads them
+      advisories: \(files.count)
+      read fully (no problem reported): \(fullyRead)
+      products: \(products)
+      version names and ranges: \(ranges)
+      unreadable: \(unreadable)
+      unreadable strings (count, text), by count then text:
+
+      """
+    for (text, count) in unreadableRanges.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+      summary += "\(count)\t\(text.debugDescription)\n"
+    }
+    let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "Golden/corpus-summary.txt")
+    if ProcessInfo.processInfo.environment["CONDUIT_RECORD_GOLDEN"] == "1" {
+      try FileManager.default.createDirectory(
+        at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try summary.write(to: golden, atomically: true, encoding: .utf8)
+    } else {
+      let expected = try String(contentsOf: golden, encoding: .utf8)
+      #expect(
+        summary == expected, "the corpus summary changed: record it with CONDUIT_RECORD_GOLDEN=1 and review the diff")
+    }
     print("CSAF corpus: \(files.count) advisories, \(products) products, \(unreadable) of \(ranges) ranges unreadable")
   }
 }
