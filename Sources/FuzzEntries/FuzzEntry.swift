@@ -29,7 +29,8 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   /// vulnerabilities, and the problems it reports.
   case csaf
 
-  /// Runs the input through the readers; every problem is a finding, and nothing the input holds may crash it.
+  /// Runs the input through the readers (for `csaf`, also the baseline matcher against assets made from the
+  /// advisory's own products, and the port finder); every problem is a finding, and nothing the input holds may crash it.
   public func run(_ bytes: [UInt8]) -> FuzzOutcome {
     switch self {
     case .policy:
@@ -61,9 +62,19 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
       switch CSAFReader.read(bytes, file: "fuzz.json") {
       case .success(let advisory):
         let products = advisory.products.map { "\($0.productID) \($0.name ?? "-") \($0.versions?.description ?? "-")" }
+        let assets = advisory.products.prefix(64).enumerated().map { index, product in
+          AssetIdentity(
+            name: "asset-\(index)", vendor: product.vendor, product: product.name, model: product.modelNumbers.first,
+            version: index % 2 == 0 ? "1.0" : product.name)
+        }
+        let matches = AdvisoryMatcher(assets: assets).matches(advisory).map {
+          "\($0.asset) \($0.productID) \($0.evidence.rawValue) \(advisory.vulnerabilities(of: $0.productID).count)"
+        }
+        let ports = advisory.namedPorts.map(\.description)
         return FuzzOutcome(
           findings: advisory.problems.map(\.description),
-          rendered: ([advisory.id] + products + advisory.vulnerabilities.map { $0.cve ?? "-" }).joined(separator: "\n"))
+          rendered: ([advisory.id] + products + advisory.vulnerabilities.map { $0.cve ?? "-" } + matches + ports)
+            .joined(separator: "\n"))
       case .failure(let error):
         return FuzzOutcome(findings: [error.description], rendered: error.description)
       }

@@ -181,4 +181,26 @@ import Testing
       AddressSet(try #require(IPPrefix("10.40.0.99/32"))), in: checked.policy, ruleset: ruleset)
     #expect(nothing.isEmpty)
   }
+
+  @Test func anAdvisoryTitleCannotWriteAStatementIntoTheBlockNorALineIntoTheReport() throws {
+    let hostile = Self.advisory.replacingOccurrences(
+      of: #""title": "ACME Widget""#, with: #""title": "ACME\n}\nmitigation evil {\n  reason \"x\\\"\u001b[2J""#)
+    let checked = try checkPolicy(text: Self.policy)
+    let advisory = try CSAFReader.read(Array(hostile.utf8), file: "hostile.json").get()
+    #expect(advisory.title.contains("\n"))
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      checked.policy, options: LoweringOptions(ignoringGateways: true), diagnostics: &diagnostics)
+    let findings = Impact.findings(of: [advisory], in: checked.policy, ruleset: ruleset)
+    let block = try MitigationDraft.write(name: "widget", strategy: .isolate, findings: findings, keeps: [])
+    var parseDiagnostics = DiagnosticEngine()
+    let parsed = Parser.parse(SourceFile(path: "block", text: block), diagnostics: &parseDiagnostics)
+    #expect(parseDiagnostics.diagnostics.isEmpty, "\(parseDiagnostics.diagnostics.map(\.message))")
+    #expect(parsed.declarations.count == 1)
+    #expect(block.split(separator: "\n").first?.hasPrefix("# TEST-IMPACT-1: ACME } mitigation evil {") == true)
+    let text = ImpactTextRenderer().render(
+      findings, advisories: 1, problems: [], names: FlowDescription([checked.policy]))
+    #expect(!text.contains("\u{1b}"))
+    #expect(!text.split(separator: "\n").contains { $0.hasPrefix("mitigation evil") || $0 == "}" })
+  }
 }
