@@ -106,6 +106,10 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
   case between(lower: Bound?, upper: Bound?)
   /// Any of several ranges (`1.2 | 1.4`, `< 1.99 | 2.20 | 2.40`): a list of versions and bounds.
   case anyOf([VersionRange])
+  /// Below the fixed version of the asset's release branch: `<V33.017_V34.014_V35.013` (Rockwell's form) names one
+  /// fixed version per major release. A version is in when it is below the fix of its own major release; a major
+  /// release the list does not name is in when it is below the newest fix (an unlisted branch is not known fixed).
+  case belowBranchFixes(inclusive: Bool, [ProductVersion])
   /// Text that is no range conduit can read: a match on it makes no version claim.
   case unreadable(String)
 
@@ -130,6 +134,10 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
     var ranges: [VersionRange] = []
     for group in groups {
       let trimmed = group.trimmingCharacters(in: .whitespaces)
+      if let branches = branchFixes(trimmed) {
+        ranges.append(branches)
+        continue
+      }
       if let version = ProductVersion(trimmed) {
         ranges.append(.exactly(version))
         continue
@@ -162,6 +170,25 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
     }
     if let lower, let upper, upper.version < lower.version { return nil }
     return .between(lower: lower, upper: upper)
+  }
+
+  /// `<V33.017_V34.014` or `<=v36.011_v35.013`: an upper bound per release branch, each piece a `V`-prefixed
+  /// version, joined by `_`; nil for any other text.
+  static func branchFixes(_ text: String) -> VersionRange? {
+    let inclusive = text.hasPrefix("<=")
+    guard text.hasPrefix("<") else { return nil }
+    let list = text.dropFirst(inclusive ? 2 : 1).trimmingCharacters(in: .whitespaces)
+    let pieces = list.split(separator: "_", omittingEmptySubsequences: false)
+    guard pieces.count >= 2 else { return nil }
+    var versions: [ProductVersion] = []
+    for piece in pieces {
+      let scalars = Array(piece.unicodeScalars)
+      guard scalars.count >= 2, scalars[0] == "v" || scalars[0] == "V", ("0"..."9").contains(scalars[1]),
+        let version = ProductVersion(String(piece)), case .number? = version.parts.first
+      else { return nil }
+      versions.append(version)
+    }
+    return .belowBranchFixes(inclusive: inclusive, versions.sorted())
   }
 
   /// Reads `product_version` text: one version (`vers:` `*` and "All versions" read as every version).
@@ -206,6 +233,10 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
     case .anyOf(let ranges):
       let answers = ranges.map { $0.contains(version) }
       return answers.contains(true) ? true : answers.contains(nil) ? nil : false
+    case .belowBranchFixes(let inclusive, let fixes):
+      func below(_ fix: ProductVersion) -> Bool { inclusive ? version <= fix : version < fix }
+      if let own = fixes.first(where: { $0.parts.first == version.parts.first }) { return below(own) }
+      return fixes.last.map(below) ?? false
     case .unreadable: return nil
     }
   }
@@ -220,6 +251,8 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
         upper.map { "\($0.inclusive ? "<=" : "<") \($0.version)" },
       ].compactMap { $0 }.joined(separator: " ")
     case .anyOf(let ranges): ranges.map(\.description).joined(separator: " | ")
+    case .belowBranchFixes(let inclusive, let fixes):
+      (inclusive ? "<= " : "< ") + fixes.map(\.description).joined(separator: " or ") + " (by release branch)"
     case .unreadable(let text): "unreadable '\(text)'"
     }
   }

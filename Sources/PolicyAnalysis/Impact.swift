@@ -106,6 +106,40 @@ public struct ImpactFinding: Sendable {
   public var isExposed: Bool { !exposure.isEmpty }
 }
 
+/// One matched asset with every advisory that hits it and its exposure, as the report shows it: an asset hit by
+/// several advisories is listed once.
+public struct AssetImpact: Sendable {
+  /// Its findings, one per advisory, most severe first (highest score, then advisory id).
+  public var findings: [ImpactFinding]
+
+  /// The asset's part of its findings (the same in each).
+  public var first: ImpactFinding { findings[0] }
+  public var highestScore: Double? { findings.compactMap(\.highestScore).max() }
+
+  /// The matched assets of `findings`, ranked by criticality, then exposure, then the highest score (then name).
+  public static func grouping(_ findings: [ImpactFinding]) -> [AssetImpact] {
+    var order: [Int] = []
+    var byAsset: [Int: [ImpactFinding]] = [:]
+    for finding in findings {
+      if byAsset[finding.assetID] == nil { order.append(finding.assetID) }
+      byAsset[finding.assetID, default: []].append(finding)
+    }
+    let assets = order.map { asset in
+      AssetImpact(
+        findings: byAsset[asset]!.sorted {
+          ($0.highestScore ?? -1, $1.advisory, $1.productID) > ($1.highestScore ?? -1, $0.advisory, $0.productID)
+        })
+    }
+    let keys = assets.map { asset in
+      var key = Impact.RankKey(asset.first)
+      key.score = asset.highestScore ?? -1
+      key.names = [asset.first.asset]
+      return key
+    }
+    return keys.indices.sorted { keys[$0] < keys[$1] }.map { assets[$0] }
+  }
+}
+
 /// `conduit impact --advisory`: which assets advisories hit (ADVISORIES.md, matching), and the exposure of each
 /// through the policy's flows, ranked by criticality, then exposure, then score.
 public enum Impact {

@@ -37,11 +37,7 @@ public enum ImpactJSON {
     var exposedFrom: [String]
   }
 
-  struct Finding: Encodable {
-    var asset: String
-    var criticality: String?
-    var zones: [String]
-    var zoneSecurityLevels: [Int?]
+  struct AdvisoryHit: Encodable {
     var advisory: String
     var title: String
     var file: String
@@ -52,37 +48,55 @@ public enum ImpactJSON {
     var vulnerabilities: [Vulnerability]
     var highestScore: Double?
     var remediations: [String]
+    var advisoryPorts: [Port]
+  }
+
+  struct Asset: Encodable {
+    var asset: String
+    var criticality: String?
+    var zones: [String]
+    var zoneSecurityLevels: [Int?]
+    var highestScore: Double?
+    var advisories: [AdvisoryHit]
     var exposure: String
     var exposedFrom: [SourceZone]
-    var advisoryPorts: [Port]
   }
 
   struct Document: Encodable {
     var advisories: Int
-    var findings: [Finding]
+    var matches: Int
+    var assets: [Asset]
     var problems: [String]
   }
 
-  /// Pretty-printed JSON with sorted keys, ending with a newline, as JSONEncoder writes the whole document; each
-  /// finding is encoded on its own, on every core, and set in the document at its indentation.
+  /// Pretty-printed JSON with sorted keys, ending with a newline, as JSONEncoder writes the whole document: per
+  /// matched asset (ranked as in the text), the advisories that hit it and its exposure. Each asset is encoded on
+  /// its own, on every core, and set in the document at its indentation.
   public static func render(
     _ findings: [ImpactFinding], advisories: Int, problems: [String], names: FlowDescription
   ) -> String {
-    func selectors(_ range: ClosedRange<UInt16>) -> String {
-      range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
-    }
-    let entries = findings.map { finding in
-      Finding(
-        asset: finding.asset, criticality: finding.criticality.map { "\($0)" }, zones: finding.zones.map(\.name),
-        zoneSecurityLevels: finding.zones.map(\.securityLevel), advisory: finding.advisory,
-        title: finding.advisoryTitle, file: finding.advisoryFile, productID: finding.productID,
-        product: finding.product, evidence: finding.evidence.rawValue, reason: finding.reason,
-        vulnerabilities: finding.vulnerabilities.map {
-          Vulnerability(cve: $0.cve, baseScore: $0.baseScore, vector: $0.vector)
+    let assets = AssetImpact.grouping(findings)
+    let encodedAssets = concurrentMap(count: assets.count) { index in
+      let asset = assets[index]
+      let first = asset.first
+      let entry = Asset(
+        asset: first.asset, criticality: first.criticality.map { "\($0)" }, zones: first.zones.map(\.name),
+        zoneSecurityLevels: first.zones.map(\.securityLevel), highestScore: asset.highestScore,
+        advisories: asset.findings.map { finding in
+          AdvisoryHit(
+            advisory: finding.advisory, title: finding.advisoryTitle, file: finding.advisoryFile,
+            productID: finding.productID, product: finding.product, evidence: finding.evidence.rawValue,
+            reason: finding.reason,
+            vulnerabilities: finding.vulnerabilities.map {
+              Vulnerability(cve: $0.cve, baseScore: $0.baseScore, vector: $0.vector)
+            },
+            highestScore: finding.highestScore, remediations: finding.remediations,
+            advisoryPorts: finding.ports.map {
+              Port(port: $0.port.port, protocol: $0.port.transport?.rawValue, exposedFrom: $0.zones)
+            })
         },
-        highestScore: finding.highestScore, remediations: finding.remediations,
-        exposure: ["none", "same-or-higher-sl", "lower-sl", "outside"][finding.level.rawValue],
-        exposedFrom: finding.exposure.map { zone in
+        exposure: ["none", "same-or-higher-sl", "lower-sl", "outside"][first.level.rawValue],
+        exposedFrom: first.exposure.map { zone in
           SourceZone(
             zone: zone.zone.name, securityLevel: zone.zone.securityLevel, outside: zone.zone.isOutside,
             lowerSecurityLevel: zone.isLowerSecurityLevel,
@@ -90,20 +104,20 @@ public enum ImpactJSON {
               Flow(
                 family: flow.family.rawValue, protocol: flow.kind.description, sources: flow.sources.description,
                 sourceAssets: names.assetNames(flow.sources), destination: flow.destination.description,
-                selectors: selectors(flow.selectors), rules: flow.rules.map(\.location))
+                selectors: Self.selectors(flow.selectors), rules: flow.rules.map(\.location))
             })
-        },
-        advisoryPorts: finding.ports.map {
-          Port(port: $0.port.port, protocol: $0.port.transport?.rawValue, exposedFrom: $0.zones)
         })
-    }
-    let encodedFindings = concurrentMap(count: entries.count) { index in
-      "    " + indented(encode(entries[index]), by: "    ")
+      return "    " + indented(encode(entry), by: "    ")
     }
     let encodedProblems = indented(encode(problems), by: "  ")
-    let findingsText = encodedFindings.isEmpty ? "[\n\n  ]" : "[\n" + encodedFindings.joined(separator: ",\n") + "\n  ]"
+    let assetsText = encodedAssets.isEmpty ? "[\n\n  ]" : "[\n" + encodedAssets.joined(separator: ",\n") + "\n  ]"
     return
-      "{\n  \"advisories\" : \(advisories),\n  \"findings\" : \(findingsText),\n  \"problems\" : \(encodedProblems)\n}\n"
+      "{\n  \"advisories\" : \(advisories),\n  \"assets\" : \(assetsText),\n  \"matches\" : \(findings.count),\n  \"problems\" : \(encodedProblems)\n}\n"
+  }
+
+  /// `502` or `1000-2000`.
+  static func selectors(_ range: ClosedRange<UInt16>) -> String {
+    range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
   }
 
   struct CutFlowEntry: Encodable {
@@ -144,8 +158,7 @@ public enum ImpactJSON {
         conduit: flow.rules.first?.conduit ?? "", family: flow.family.rawValue, protocol: flow.kind.description,
         sources: flow.sources.description, sourceAssets: names.assetNames(flow.sources),
         destinations: flow.destinations.description, destinationAssets: names.assetNames(flow.destinations),
-        selectors: flow.selectors.lowerBound == flow.selectors.upperBound
-          ? "\(flow.selectors.lowerBound)" : "\(flow.selectors.lowerBound)-\(flow.selectors.upperBound)",
+        selectors: selectors(flow.selectors),
         rules: flow.rules.map(\.location),
         lostBy: flow.losers.map { LostBy(asset: $0.name, criticality: $0.criticality.map { "\($0)" }) })
     }

@@ -5,38 +5,30 @@ import Foundation
 import PolicyLanguage
 import PolicyModel
 
-/// `conduit impact --advisory` as text: per finding (ranked), the asset and the advisory, the match and its
-/// evidence, the CVEs with their scores and the remediation categories, the exposure by source zone (flagged zones
-/// marked), the ports the advisory names; then what could not be read, and a count line. Every string from an
-/// advisory, a policy or a baseline is shown escaped (`TerminalText`), so none forges a line.
+/// `conduit impact --advisory` as text: per matched asset (ranked), its criticality and zones, then each advisory
+/// that hits it (the product that matched and why, the CVEs with their scores, the remediation categories, the ports
+/// it names and whether the policy exposes them), then its exposure by source zone (flagged zones marked); then what
+/// could not be read, and a count line. Every string from an advisory, a policy or a baseline is shown escaped
+/// (`TerminalText`), so none forges a line.
 public struct ImpactTextRenderer: Sendable {
   /// Creates a renderer.
   public init() {}
 
-  /// The report, each line ending in a line break. Findings are written on every core; the exposure of an asset
-  /// that several advisories hit is written once.
+  /// The report, each line ending in a line break; the assets are written on every core.
   public func render(
     _ findings: [ImpactFinding], advisories: Int, problems: [String], names: FlowDescription
   ) -> String {
-    var firstFinding: [Int: Int] = [:]
-    for (index, finding) in findings.enumerated() where firstFinding[finding.assetID] == nil {
-      firstFinding[finding.assetID] = index
+    let assets = AssetImpact.grouping(findings)
+    let blocks = concurrentMap(count: assets.count) { index in
+      let asset = assets[index]
+      var lines = [heading(asset)]
+      for finding in asset.findings { lines += advisory(finding) }
+      return Self.block(lines + exposure(asset.first, names: names))
     }
-    let exposed = Array(firstFinding.values)
-    let exposureTexts = concurrentMap(count: exposed.count) { index in
-      Self.block(exposure(findings[exposed[index]], names: names))
-    }
-    let exposureOfAsset = Dictionary(
-      uniqueKeysWithValues: zip(exposed.map { findings[$0].assetID }, exposureTexts))
-    let blocks = concurrentMap(count: findings.count) { index in
-      let finding = findings[index]
-      return Self.block(heading(finding)) + exposureOfAsset[finding.assetID]! + Self.block(ports(finding))
-    }
-    let assets = firstFinding.count
-    let reachable = Set(findings.filter(\.isExposed).map(\.assetID)).count
-    let flagged = Set(findings.filter { $0.level >= .lowerSecurityLevel }.map(\.assetID)).count
+    let reachable = assets.filter(\.first.isExposed).count
+    let flagged = assets.filter { $0.first.level >= .lowerSecurityLevel }.count
     let count =
-      "\(findings.count) \(findings.count == 1 ? "match" : "matches") on \(assets) \(assets == 1 ? "asset" : "assets") from \(advisories) \(advisories == 1 ? "advisory" : "advisories"); \(reachable) exposed, \(flagged) to lower-SL or outside zones"
+      "\(findings.count) \(findings.count == 1 ? "match" : "matches") on \(assets.count) \(assets.count == 1 ? "asset" : "assets") from \(advisories) \(advisories == 1 ? "advisory" : "advisories"); \(reachable) exposed, \(flagged) to lower-SL or outside zones"
     return blocks.joined() + Self.block(problems.map { "note: \($0)" } + [count])
   }
 
@@ -51,30 +43,36 @@ public struct ImpactTextRenderer: Sendable {
     return text
   }
 
-  /// The asset and the advisory, the product, the vulnerabilities and the remediations.
-  private func heading(_ finding: ImpactFinding) -> [String] {
-    let zones = finding.zones.map(describe).joined(separator: ", ")
+  /// `plc-1 (critical; 'ctl' SL-T 3): 2 advisories, highest score 9.8`.
+  private func heading(_ asset: AssetImpact) -> String {
+    let first = asset.first
+    let zones = first.zones.map(describe).joined(separator: ", ")
+    let count = asset.findings.count == 1 ? "1 advisory" : "\(asset.findings.count) advisories"
+    return
+      "\(first.asset) (\(first.criticality.map { "\($0)" } ?? "criticality unknown"); \(zones.isEmpty ? "no zone" : zones)): \(count)"
+      + (asset.highestScore.map { ", highest score \(score($0))" } ?? "")
+  }
+
+  /// One advisory's lines: its id and title, the product, the vulnerabilities, the remediations, the ports.
+  private func advisory(_ finding: ImpactFinding) -> [String] {
     var lines = [
-      "\(finding.asset) (\(finding.criticality.map { "\($0)" } ?? "criticality unknown"); \(zones.isEmpty ? "no zone" : zones)): \(finding.advisory) \(finding.advisoryTitle)",
-      "  product: \(finding.product) [\(finding.evidence.rawValue)] — \(finding.reason)",
+      "  \(finding.advisory) \(finding.advisoryTitle)",
+      "    product: \(finding.product) [\(finding.evidence.rawValue)] — \(finding.reason)",
     ]
     let cves = finding.vulnerabilities.map { $0.cve + ($0.baseScore.map { " (\(score($0)))" } ?? "") }
-    lines.append("  vulnerabilities: " + (cves.isEmpty ? "none listed" : cves.joined(separator: ", ")))
+    lines.append("    vulnerabilities: " + (cves.isEmpty ? "none listed" : cves.joined(separator: ", ")))
     if !finding.remediations.isEmpty {
-      lines.append("  remediations: " + finding.remediations.joined(separator: ", "))
+      lines.append("    remediations: " + finding.remediations.joined(separator: ", "))
+    }
+    for port in finding.ports {
+      lines.append(
+        "    names \(port.port): "
+          + (port.isExposed ? "exposed from " + port.zones.map { "'\($0)'" }.joined(separator: ", ") : "not exposed"))
     }
     return lines
   }
 
-  /// Whether the policy exposes each port the advisory names.
-  private func ports(_ finding: ImpactFinding) -> [String] {
-    finding.ports.map { port in
-      "  advisory names \(port.port): "
-        + (port.isExposed ? "exposed from " + port.zones.map { "'\($0)'" }.joined(separator: ", ") : "not exposed")
-    }
-  }
-
-  /// The exposure lines of a finding's asset (the same for every advisory that hits it).
+  /// The exposure lines of an asset.
   private func exposure(_ finding: ImpactFinding, names: FlowDescription) -> [String] {
     var lines = [
       finding.exposure.isEmpty ? "  exposure: nothing reaches it through a gateway" : "  exposure: \(finding.level)"

@@ -50,6 +50,19 @@ import Testing
     }
   }
 
+  /// Rockwell's `<V33.017_V34.014_V35.013_V36.011` (ICSA-24-284-20) names the fix of each release branch.
+  @Test(arguments: [
+    ("33.011", true), ("33.017", false), ("33.020", false), ("34.010", true), ("34.014", false), ("36.010", true),
+    ("37.011", false), ("32.5", true),
+  ])
+  func aBranchFixListHoldsWhatIsBelowTheFixOfItsOwnBranch(_ version: String, _ affected: Bool) {
+    let range = VersionRange.range("<V33.017_V34.014_V35.013_V36.011")
+    #expect(range.description == "< V33.017 or V34.014 or V35.013 or V36.011 (by release branch)")
+    #expect(range.contains(Self.version(version)) == affected, "\(version)")
+    #expect(VersionRange.range("<v36.011_v35.013_v34.014").contains(Self.version("35.020")) == false)
+    #expect(VersionRange.range("<=v36.011_v35.013").contains(Self.version("35.013")) == true)
+  }
+
   @Test func aRangeSaysWhichVersionsItHolds() {
     let range = VersionRange.range("vers:all/>=V7.80<V9.40")
     #expect(range.contains(Self.version("7.80")) == true)

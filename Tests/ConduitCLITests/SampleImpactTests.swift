@@ -50,14 +50,17 @@ import Testing
     #expect(result.status == 1)
     let document = try #require(
       try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
-    let findings = try #require(document["findings"] as? [[String: Any]])
-    #expect(findings.map { $0["asset"] as? String } == ["plc-chem-01", "plc-chem-02"])
-    #expect(
-      findings.allSatisfy { $0["evidence"] as? String == "model+version" && $0["exposure"] as? String == "lower-sl" })
-    let zones = try #require(findings.first?["exposedFrom"] as? [[String: Any]])
+    #expect(document["matches"] as? Int == 2)
+    let assets = try #require(document["assets"] as? [[String: Any]])
+    #expect(assets.map { $0["asset"] as? String } == ["plc-chem-01", "plc-chem-02"])
+    #expect(assets.allSatisfy { $0["exposure"] as? String == "lower-sl" && $0["highestScore"] as? Double == 7.5 })
+    let advisories = try #require(assets.first?["advisories"] as? [[String: Any]])
+    #expect(advisories.map { $0["advisory"] as? String } == ["ICSA-23-201-01"])
+    #expect(advisories.first?["evidence"] as? String == "model+version")
+    #expect((advisories.first?["vulnerabilities"] as? [[String: Any]])?.first?["cve"] as? String == "CVE-2022-45788")
+    let zones = try #require(assets.first?["exposedFrom"] as? [[String: Any]])
     #expect(zones.map { $0["zone"] as? String } == ["operations"])
     #expect(zones.first?["lowerSecurityLevel"] as? Bool == true)
-    #expect((findings.first?["vulnerabilities"] as? [[String: Any]])?.first?["cve"] as? String == "CVE-2022-45788")
   }
 
   @Test func anAdvisoryThatHitsNothingExitsZeroAndAnUnreadableFileExitsTwo() throws {
@@ -95,7 +98,7 @@ import Testing
         "--today", "2026-11-28",
       ], in: Self.directory)
     #expect(result.status == 1, "\(result.standardError)")
-    #expect(result.standardOutput.contains("plc-chem-01 (critical; 'control' SL-T 3): ICSA-23-201-01"))
+    #expect(result.standardOutput.contains("plc-chem-01 (critical; 'control' SL-T 3): 1 advisory, highest score 7.5"))
     let block = try String(contentsOf: output, encoding: .utf8)
     #expect(block.contains("mitigation m580 {\n"))
     #expect(block.contains("  isolate plc-chem-01, plc-chem-02\n"))

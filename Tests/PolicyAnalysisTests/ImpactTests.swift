@@ -203,4 +203,25 @@ import Testing
     #expect(!text.contains("\u{1b}"))
     #expect(!text.split(separator: "\n").contains { $0.hasPrefix("mitigation evil") || $0 == "}" })
   }
+
+  @Test func anAssetHitByTwoAdvisoriesIsReportedOnceWithBoth() throws {
+    let checked = try checkPolicy(text: Self.policy)
+    let first = try CSAFReader.read(Array(Self.advisory.utf8), file: "a.json").get()
+    let second = try CSAFReader.read(
+      Array(Self.advisory.replacingOccurrences(of: "TEST-IMPACT-1", with: "TEST-IMPACT-2").utf8), file: "b.json"
+    ).get()
+    var diagnostics = DiagnosticEngine()
+    let ruleset = try Lowering.lower(
+      checked.policy, options: LoweringOptions(ignoringGateways: true), diagnostics: &diagnostics)
+    let findings = Impact.findings(of: [first, second], in: checked.policy, ruleset: ruleset)
+    #expect(findings.count == 6)
+    let assets = AssetImpact.grouping(findings)
+    #expect(assets.map(\.first.asset) == ["plc-2", "plc-1", "rtu-1"])
+    #expect(
+      assets.map { $0.findings.map(\.advisory) } == Array(repeating: ["TEST-IMPACT-1", "TEST-IMPACT-2"], count: 3))
+    let text = ImpactTextRenderer().render(
+      findings, advisories: 2, problems: [], names: FlowDescription([checked.policy]))
+    #expect(text.components(separatedBy: "\nplc-1 (high; 'ctl' SL-T 3): 2 advisories, highest score 9.8\n").count == 2)
+    #expect(text.hasSuffix("6 matches on 3 assets from 2 advisories; 3 exposed, 3 to lower-SL or outside zones\n"))
+  }
 }
