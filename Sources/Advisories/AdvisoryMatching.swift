@@ -8,14 +8,19 @@ public struct AssetIdentity: Sendable, Equatable {
   public var product: String?
   public var model: String?
   public var version: String?
+  /// Its CPE (`cpe:2.3:h:siemens:s7-1500:…`), when the baseline has a `cpe` column.
+  public var cpe: String?
 
   /// An asset's identity.
-  public init(name: String, vendor: String?, product: String?, model: String?, version: String?) {
+  public init(
+    name: String, vendor: String?, product: String?, model: String?, version: String?, cpe: String? = nil
+  ) {
     self.name = name
     self.vendor = vendor
     self.product = product
     self.model = model
     self.version = version
+    self.cpe = cpe
   }
 }
 
@@ -76,6 +81,8 @@ public struct AdvisoryMatcher: Sendable {
   struct VendorIndex: Sendable {
     var identities: [Int] = []
     var byModel: [String: [Int]] = [:]
+    /// By the part, vendor and product fields of their CPE.
+    var byCPE: [String: [Int]] = [:]
     var sortedModels: [(model: String, identity: Int)] = []
     /// Distinct product word sets, and for each word the sets holding it.
     var wordSets: [(words: [String], identities: [Int])] = []
@@ -93,7 +100,7 @@ public struct AdvisoryMatcher: Sendable {
     var vendors: [String: VendorIndex] = [:]
     for (index, asset) in assets.enumerated() {
       guard let vendor = asset.vendor.map(Self.normalizedVendor), !vendor.isEmpty else { continue }
-      let key = [vendor, asset.product, asset.model, asset.version]
+      let key = [vendor, asset.product, asset.model, asset.version, asset.cpe]
       if let known = byKey[key] {
         identities[known].assets.append(index)
         continue
@@ -166,6 +173,8 @@ public struct AdvisoryMatcher: Sendable {
     case listedModel
     /// The identity's model begins with this part number the product's name writes with a wildcard.
     case partNumber(String)
+    /// Its CPE names the identity's CPE product (part, vendor and product agree).
+    case cpe
     /// The identity's product words all occur in the product's names.
     case name
   }
@@ -202,6 +211,9 @@ public struct AdvisoryMatcher: Sendable {
       for identity in index.byModel[Self.normalizedModel(number)] ?? [] where found[identity] == nil {
         found[identity] = .listedModel
       }
+    }
+    if let cpe = product.cpe.flatMap(Self.cpeProduct) {
+      for identity in index.byCPE[cpe] ?? [] where found[identity] == nil { found[identity] = .cpe }
     }
     for pattern in Self.wildcardPartNumbers(product) {
       var low = 0
@@ -249,6 +261,7 @@ public struct AdvisoryMatcher: Sendable {
       case .listedModel: "model number \(identity.asset.model ?? "") is listed"
       case .partNumber(let pattern):
         "model \(identity.asset.model ?? "") matches the part number \(pattern)* of '\(named)'"
+      case .cpe: "the CPE product \(product.cpe.flatMap(Self.cpeProduct) ?? "") is the asset's"
       case .name: "product '\(identity.asset.product ?? "")' is named in '\(named)'"
       }
     let range = product.versions.map { "\($0)" } ?? ""
@@ -286,6 +299,16 @@ public struct AdvisoryMatcher: Sendable {
     text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
   }
 
+  /// The part, vendor and product of a CPE 2.3 name (`cpe:2.3:h:siemens:s7-1500`), lower-cased; nil for text that
+  /// is no CPE 2.3 name or leaves them open (`*`, `-`).
+  static func cpeProduct(_ cpe: String) -> String? {
+    let fields = cpe.lowercased().split(separator: ":", omittingEmptySubsequences: false)
+    guard fields.count >= 5, fields[0] == "cpe", fields[1] == "2.3" else { return nil }
+    let named = fields[2...4]
+    guard named.allSatisfy({ !$0.isEmpty && $0 != "*" && $0 != "-" }) else { return nil }
+    return named.joined(separator: ":")
+  }
+
   /// A vendor name without case, spaces, punctuation and legal suffixes (`Siemens AG` = `siemens`).
   static func normalizedVendor(_ vendor: String) -> String {
     var words = tokens(vendor)
@@ -308,6 +331,7 @@ extension AdvisoryMatcher.VendorIndex {
   /// Adds an identity to the vendor's indexes.
   mutating func add(_ identity: AdvisoryMatcher.Identity, as number: Int) {
     identities.append(number)
+    if let cpe = identity.asset.cpe.flatMap(AdvisoryMatcher.cpeProduct) { byCPE[cpe, default: []].append(number) }
     if let model = identity.model {
       byModel[model, default: []].append(number)
       sortedModels.append((model, number))

@@ -147,7 +147,9 @@ public enum Impact {
   /// lowered for every gateway at once, with the mitigations asked for).
   public static func findings(of advisories: [Advisory], in policy: Policy, ruleset: Ruleset) -> [ImpactFinding] {
     let identities = policy.assets.map {
-      AssetIdentity(name: $0.name, vendor: $0.vendor, product: $0.product, model: $0.model, version: $0.version)
+      AssetIdentity(
+        name: $0.name, vendor: $0.vendor, product: $0.product, model: $0.model, version: $0.version,
+        cpe: Self.cpe(of: $0))
     }
     let matcher = AdvisoryMatcher(assets: identities)
     let matchesByAdvisory = concurrentMap(count: advisories.count) { matcher.matches(advisories[$0]) }
@@ -211,6 +213,14 @@ public enum Impact {
       if left != right { return left > right }
       return lhs.names.lexicographicallyPrecedes(rhs.names)
     }
+  }
+
+  /// The asset's CPE: a baseline column named `cpe` or `cpe23` (in any case, with or without `-`, `_`, spaces).
+  static func cpe(of asset: Asset) -> String? {
+    asset.attributes.first { key, _ in
+      let normalized = String(key.lowercased().unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "_" })
+      return normalized == "cpe" || normalized == "cpe23"
+    }?.value
   }
 
   /// The source zones whose flows reach the asset on `port` (on TCP and UDP when the advisory names no transport).

@@ -116,3 +116,40 @@ import Testing
     #expect(AdvisoryMatcher.normalizedVendor(name) == normalized)
   }
 }
+
+/// A product with a CPE matches an asset whose baseline CPE names the same product, after model numbers and before
+/// names; a CPE that leaves the product open matches nothing.
+@Suite struct CPEMatchingTests {
+  static let advisory = """
+    {"document": {"csaf_version": "2.0", "title": "CPE", "tracking": {"id": "TEST-CPE"}},
+     "product_tree": {"branches": [{"category": "vendor", "name": "Example", "branches": [
+       {"category": "product_name", "name": "Gateway", "branches": [
+         {"category": "product_version_range", "name": "vers:generic/<2.0",
+          "product": {"name": "Example Gateway < 2.0", "product_id": "P1",
+                      "product_identification_helper": {"cpe": "cpe:2.3:h:example:gateway_x:*:*:*:*:*:*:*:*"}}}]}]}]},
+     "vulnerabilities": [{"cve": "CVE-2099-0002", "product_status": {"known_affected": ["P1"]}}]}
+    """
+
+  @Test func theCPEProductDecides() throws {
+    let advisory = try CSAFReader.read(Array(Self.advisory.utf8), file: "cpe.json").get()
+    let assets = [
+      AssetIdentity(
+        name: "by-cpe", vendor: "Example", product: "Edge box", model: "EB-1", version: "1.5",
+        cpe: "cpe:2.3:h:example:gateway_x:1.5:*:*:*:*:*:*:*"),
+      AssetIdentity(
+        name: "other-cpe", vendor: "Example", product: "Edge box", model: "EB-1", version: "1.5",
+        cpe: "cpe:2.3:h:example:router_y:1.5:*:*:*:*:*:*:*"),
+      AssetIdentity(
+        name: "too-new", vendor: "Example", product: "Edge box", model: "EB-1", version: "2.1",
+        cpe: "cpe:2.3:h:example:gateway_x:2.1:*:*:*:*:*:*:*"),
+      AssetIdentity(
+        name: "open", vendor: "Example", product: "Edge", model: nil, version: "1.0", cpe: "cpe:2.3:h:example:*"),
+    ]
+    let matches = AdvisoryMatcher.matches(advisory, assets: assets)
+    #expect(matches.map { assets[$0.asset].name } == ["by-cpe"])
+    #expect(matches.first?.evidence == .modelAndVersion)
+    #expect(matches.first?.reason.hasPrefix("the CPE product h:example:gateway_x is the asset's") == true)
+    #expect(AdvisoryMatcher.cpeProduct("cpe:2.3:a:vendor:*:1") == nil)
+    #expect(AdvisoryMatcher.cpeProduct("cpe:/h:vendor:product") == nil)
+  }
+}
