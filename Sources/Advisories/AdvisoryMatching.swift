@@ -296,7 +296,22 @@ public struct AdvisoryMatcher: Sendable {
 
   /// Lower-cased words, split on spaces and punctuation.
   static func tokens(_ text: String) -> [String] {
-    text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
+    guard text.utf8.allSatisfy({ $0 < 0x80 }) else {
+      return text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
+    }
+    var words: [String] = []
+    var word: [UInt8] = []
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"): word.append(byte | 0x20)
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): word.append(byte)
+      default:
+        if !word.isEmpty { words.append(String(decoding: word, as: UTF8.self)) }
+        word.removeAll(keepingCapacity: true)
+      }
+    }
+    if !word.isEmpty { words.append(String(decoding: word, as: UTF8.self)) }
+    return words
   }
 
   /// The part, vendor and product of a CPE 2.3 name (`cpe:2.3:h:siemens:s7-1500`), lower-cased; nil for text that
