@@ -116,9 +116,11 @@ public enum SafeApply {
   /// tests can show that every intermediate state is one a rollback restores from.
   public static let crashVariable = "CONDUIT_TEST_CRASH_AFTER"
 
-  /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock.
+  /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock. The state
+  /// directory records the artifact's file as `encodedFile` gives it: for an artifact read from a file, the bytes
+  /// read.
   public static func apply(
-    _ artifact: NftablesArtifact, artifactBytes: [UInt8], options: SafeApplyOptions, waiting: (String) -> Void
+    _ artifact: NftablesArtifact, options: SafeApplyOptions, waiting: (String) -> Void
   ) throws(PipelineStop) -> SafeApplyReport {
     let state = try stateDirectory(options)
     let lock = try state.lock(for: "apply of table \(artifact.header.table)", waiting: waiting)
@@ -144,18 +146,20 @@ public enum SafeApply {
       let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
         Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
       }
-      try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date(), generation: generation)
+      try recordConfirmed(
+        artifact, file: artifact.encodedFile(), state: state, appliedAt: Date(), generation: generation)
       return SafeApplyReport(
         table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
         stateDirectory: state.path, method: method)
     }
     let restore = plan.saved.encoded()
     try state.write(StateDirectory.File.restore, restore)
-    try state.write(StateDirectory.File.pendingArtifact, artifactBytes)
+    let file = artifact.encodedFile()
+    try state.write(StateDirectory.File.pendingArtifact, parts: file.parts)
     let now = Date()
     var pending = PendingApply(
       token: randomToken(), table: table, site: artifact.header.site, gateway: artifact.header.gateway,
-      compileDigest: artifact.header.compileDigest, artifactSHA256: NftablesArtifact.sha256(artifactBytes),
+      compileDigest: artifact.header.compileDigest, artifactSHA256: file.sha256,
       restoreSHA256: NftablesArtifact.sha256(restore), restoreSummary: plan.restoreSummary,
       appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
       networkNamespace: options.networkNamespace, watchdog: nil)
@@ -236,7 +240,7 @@ public enum SafeApply {
       throw PipelineStop(.failed, "the pending artifact in '\(state.path)' is refused: \(error)")
     }
     try recordConfirmed(
-      artifact, bytes: bytes, state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt),
+      artifact, file: artifact.encodedFile(), state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt),
       generation: pending.generation)
     try dropPending(state)
     state.log("confirmed the apply \(pending.token) of table \(pending.table)")
@@ -474,16 +478,16 @@ public enum SafeApply {
   }
 
   private static func recordConfirmed(
-    _ artifact: NftablesArtifact, bytes: [UInt8], state: StateDirectory, appliedAt: Date, generation: UInt32?
+    _ artifact: NftablesArtifact, file: EncodedArtifact, state: StateDirectory, appliedAt: Date, generation: UInt32?
   ) throws(PipelineStop) {
     let header = artifact.header
     let record = ConfirmedApply(
       table: header.table, site: header.site, gateway: header.gateway, compiler: header.compiler,
       compileDigest: header.compileDigest, policyDigest: header.policyDigest,
-      artifactSHA256: NftablesArtifact.sha256(bytes), mitigations: header.mitigations,
+      artifactSHA256: file.sha256, mitigations: header.mitigations,
       effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: appliedAt.timeIntervalSince1970,
       confirmedAt: Date().timeIntervalSince1970, generation: generation)
-    try state.write(StateDirectory.File.confirmedArtifact, bytes)
+    try state.write(StateDirectory.File.confirmedArtifact, parts: file.parts)
     try state.write(StateDirectory.File.confirmedRecord, encodeJSON(record))
   }
 

@@ -127,13 +127,22 @@ public struct StateDirectory: Sendable {
 
   /// Writes the file atomically: a temporary file beside it, fsync, rename over it, fsync of the directory.
   public func write(_ name: String, _ bytes: [UInt8]) throws(PipelineStop) {
+    try write(name, parts: [bytes])
+  }
+
+  /// Writes the file of `parts`, one after the other, as `write` does (without joining them first).
+  public func write(_ name: String, parts: [[UInt8]]) throws(PipelineStop) {
     let temporary = file(".\(name).\(getpid()).tmp")
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard descriptor >= 0 else { throw PipelineStop(.failed, "cannot write '\(temporary)': \(SystemCallError.last)") }
-    let failure: SystemCallError? = bytes.withUnsafeBytes { raw -> SystemCallError? in
-      do throws(SystemCallError) { try writeAll(raw, to: descriptor) } catch { return error }
-      return fsync(descriptor) == 0 ? nil : SystemCallError.last
+    var failure: SystemCallError?
+    for part in parts where failure == nil {
+      failure = part.withUnsafeBytes { raw -> SystemCallError? in
+        do throws(SystemCallError) { try writeAll(raw, to: descriptor) } catch { return error }
+        return nil
+      }
     }
+    if failure == nil, fsync(descriptor) != 0 { failure = SystemCallError.last }
     close(descriptor)
     if let failure {
       unlink(temporary)

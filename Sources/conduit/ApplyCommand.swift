@@ -139,9 +139,7 @@ struct ApplyCommand: ParsableCommand {
         return
       }
       report = try stage { () throws(PipelineStop) in
-        try SafeApply.apply(
-          artifact, artifactBytes: artifact.encoded(), options: options,
-          waiting: { reportWaiting($0) })
+        try SafeApply.apply(artifact, options: options, waiting: { reportWaiting($0) })
       }
       applied = "applied table inet \(report.table)"
     }

@@ -257,6 +257,23 @@ import Testing
     #expect(Self.refusal(Forgery.encode(sections))?.contains("whole number of records") == true)
   }
 
+  @Test func theFileOfAnArtifactReadIsTheBytesReadAndTheirDigest() throws {
+    let artifact = try Self.artifact()
+    let built = artifact.encodedFile()
+    #expect(Array(built.parts.joined()) == artifact.encoded())
+    #expect(built.sha256 == NftablesArtifact.sha256(artifact.encoded()))
+    // A header written with other spacing and a key this conduit does not know is given back as it was written.
+    let respaced = try Forgery.editingHeader(artifact.encoded()) { $0["written by"] = "another conduit" }
+    var sections = Forgery.sections(respaced)
+    sections[0].body = Array("\n  ".utf8) + sections[0].body
+    let bytes = Forgery.encode(sections)
+    let read = try NftablesArtifact(decoding: bytes)
+    #expect(read.header == artifact.header)
+    #expect(Array(read.encodedFile().parts.joined()) == bytes)
+    #expect(read.encodedFile().sha256 == NftablesArtifact.sha256(bytes))
+    #expect(read.encoded() == bytes)
+  }
+
   @Test func aFileIsReadOnceAndOnlyWhenRegular() throws {
     let bytes = try Self.artifact().encoded()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString)")
