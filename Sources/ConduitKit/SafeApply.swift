@@ -446,8 +446,17 @@ public enum SafeApply {
     throw LockOutGuard.refusal(count: finding.lockedOut.count, lines: lines)
   }
 
-  /// The confirmed artifact of the state directory, when there is one and it reads.
+  /// The confirmed artifact of the state directory, when there is one and it reads. When the record beside it gives
+  /// its SHA-256, it is read as the file conduit wrote (`NftablesArtifact.readRecorded`): every byte checked against
+  /// that digest, its batch not held to the attribute grammar a second time; otherwise it is validated in full.
   static func confirmedArtifact(_ state: StateDirectory) -> NftablesArtifact? {
+    if let bytes = try? state.read(StateDirectory.File.confirmedRecord),
+      let record = try? JSONDecoder().decode(ConfirmedApply.self, from: Data(bytes)), record.target == nil,
+      let artifact = try? NftablesArtifact.readRecorded(
+        contentsOf: state.file(StateDirectory.File.confirmedArtifact), sha256: record.artifactSHA256)
+    {
+      return artifact
+    }
     guard let bytes = try? state.read(StateDirectory.File.confirmedArtifact) else { return nil }
     return try? NftablesArtifact(decoding: bytes)
   }

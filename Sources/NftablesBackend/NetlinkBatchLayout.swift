@@ -65,6 +65,13 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
 
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
+    try self.init(reading: bytes, checkingAttributes: true)
+  }
+
+  /// Reads `bytes` as `init(validating:)` does; without `checkingAttributes`, the attributes of each message are
+  /// not held to `NetlinkMessageGrammar` nor element comments checked (for a batch that passed those checks before
+  /// and is known by its digest to be the same bytes). Its framing, flags, table and sets are checked either way.
+  init(reading bytes: [UInt8], checkingAttributes: Bool) throws(NetlinkBatchError) {
     var offset = 0
     var index = 0
     var previousSequence: UInt32?
@@ -112,7 +119,9 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
           throw Self.error("message \(index) has flags \(flags), beyond the request, create and append conduit sends")
         }
         let attributes = try Self.attributes(bytes, (offset + 20)..<(offset + length), message: index)
-        try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
+        if checkingAttributes {
+          try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
+        }
         guard let tableAttribute = attributes.first(where: { $0.type == 1 }),
           let tableName = Self.string(bytes, tableAttribute.range)
         else { throw Self.error("message \(index) names no table") }
@@ -139,6 +148,7 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
           for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
             try Self.forEachAttribute(bytes, list.range, message: index) { (element) throws(NetlinkBatchError) in
               elementCount += 1
+              guard checkingAttributes else { return }
               try Self.forEachAttribute(bytes, element.range, message: index) { (field) throws(NetlinkBatchError) in
                 if field.type == UInt16(NFTA_SET_ELEM_USERDATA.rawValue) {
                   try Self.checkElementComment(bytes, field.range, message: index)

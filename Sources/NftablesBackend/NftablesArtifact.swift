@@ -419,7 +419,20 @@ public struct NftablesArtifact: Sendable {
     return try NftablesArtifact(reading: &source)
   }
 
-  private init<Source: ArtifactSource>(reading source: inout Source) throws(ReadError) {
+  /// Reads an artifact conduit itself wrote and recorded the SHA-256 of (the state directory's confirmed artifact,
+  /// beside the record of its digest): a symbolic link at `path` is refused, and the whole file must have the
+  /// SHA-256 `sha256`, checked with the digest at its end in the one pass that reads it. Those bytes passed every
+  /// check of `read(contentsOf:)` before conduit recorded their digest, so the attributes of the batch's messages
+  /// are not held to the grammar again (`NetlinkBatchLayout(reading:checkingAttributes:)`); everything else is.
+  public static func readRecorded(contentsOf path: String, sha256: String) throws(ReadError) -> NftablesArtifact {
+    var source = try FileArtifactSource(path: path, followingSymbolicLinks: false)
+    defer { source.close() }
+    return try NftablesArtifact(reading: &source, recordedSHA256: sha256)
+  }
+
+  private init<Source: ArtifactSource>(reading source: inout Source, recordedSHA256: String? = nil)
+    throws(ReadError)
+  {
     var reader = DigestingReader(source: source)
     defer { source = reader.source }
     guard reader.remaining <= Self.maximumBytes else {
@@ -461,6 +474,9 @@ public struct NftablesArtifact: Sendable {
           throw ReadError("the artifact is damaged: its bytes do not match the SHA-256 at its end")
         }
         fileSHA256 = Self.hex(reader.digest(continuedWith: digest))
+        if let recordedSHA256, fileSHA256 != recordedSHA256 {
+          throw ReadError("it is not the artifact recorded: its SHA-256 is \(fileSHA256), not \(recordedSHA256)")
+        }
         break
       }
       let number = type & ~SectionType.requiredBit
@@ -493,7 +509,7 @@ public struct NftablesArtifact: Sendable {
       throw ReadError("its header is malformed")
     }
     let layout: NetlinkBatchLayout
-    do { layout = try NetlinkBatchLayout(validating: batch) } catch {
+    do { layout = try NetlinkBatchLayout(reading: batch, checkingAttributes: recordedSHA256 == nil) } catch {
       throw ReadError("its batch is malformed: \(error)")
     }
     try self.init(
@@ -613,9 +629,9 @@ struct FileArtifactSource: ArtifactSource {
   private(set) var remaining: Int
   let path: String
 
-  init(path: String) throws(NftablesArtifact.ReadError) {
+  init(path: String, followingSymbolicLinks: Bool = true) throws(NftablesArtifact.ReadError) {
     self.path = path
-    switch FileReader.openRegularFile(path) {
+    switch FileReader.openRegularFile(path, followingSymbolicLinks: followingSymbolicLinks) {
     case .success(let opened): (descriptor, remaining) = opened
     case .failure(let error): throw NftablesArtifact.ReadError(error.description, isUnreadable: true)
     }
