@@ -118,9 +118,11 @@ public enum SafeApply {
 
   /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock. The state
   /// directory records the artifact's file as `encodedFile` gives it: for an artifact read from a file, the bytes
-  /// read.
+  /// read. `readAhead` is the confirmed artifact as `readAhead(_:)` read it before the lock: it is used when the
+  /// record read under the lock gives the SHA-256 of the file it was read from.
   public static func apply(
-    _ artifact: NftablesArtifact, options: SafeApplyOptions, waiting: (String) -> Void
+    _ artifact: NftablesArtifact, options: SafeApplyOptions, readAhead: NftablesArtifact? = nil,
+    waiting: (String) -> Void
   ) throws(PipelineStop) -> SafeApplyReport {
     let state = try stateDirectory(options)
     let lock = try state.lock(for: "apply of table \(artifact.header.table)", waiting: waiting)
@@ -136,7 +138,7 @@ public enum SafeApply {
       }
     }
     let table = artifact.header.table
-    let confirmed = confirmedArtifact(state)
+    let confirmed = confirmedArtifact(state, readAhead: readAhead)
     let plan = try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> ApplyPlan in
       try planned(artifact, options, confirmed: confirmed)
     }
@@ -447,15 +449,19 @@ public enum SafeApply {
   }
 
   /// The confirmed artifact of the state directory, when there is one and it reads. When the record beside it gives
-  /// its SHA-256, it is read as the file conduit wrote (`NftablesArtifact.readRecorded`): every byte checked against
-  /// that digest, its batch not held to the attribute grammar a second time; otherwise it is validated in full.
-  static func confirmedArtifact(_ state: StateDirectory) -> NftablesArtifact? {
+  /// its SHA-256, it is `readAhead` if that was read from a file of that digest, else read as the file conduit wrote
+  /// (`NftablesArtifact.readRecorded`): every byte checked against that digest, its batch not held to the attribute
+  /// grammar a second time; otherwise it is validated in full.
+  static func confirmedArtifact(_ state: StateDirectory, readAhead: NftablesArtifact? = nil) -> NftablesArtifact? {
     if let bytes = try? state.read(StateDirectory.File.confirmedRecord),
-      let record = try? JSONDecoder().decode(ConfirmedApply.self, from: Data(bytes)), record.target == nil,
-      let artifact = try? NftablesArtifact.readRecorded(
-        contentsOf: state.file(StateDirectory.File.confirmedArtifact), sha256: record.artifactSHA256)
+      let record = try? JSONDecoder().decode(ConfirmedApply.self, from: Data(bytes)), record.target == nil
     {
-      return artifact
+      if let readAhead, readAhead.readFileSHA256 == record.artifactSHA256 { return readAhead }
+      if let artifact = try? NftablesArtifact.readRecorded(
+        contentsOf: state.file(StateDirectory.File.confirmedArtifact), sha256: record.artifactSHA256)
+      {
+        return artifact
+      }
     }
     guard let bytes = try? state.read(StateDirectory.File.confirmedArtifact) else { return nil }
     return try? NftablesArtifact(decoding: bytes)
@@ -501,6 +507,17 @@ public enum SafeApply {
   }
 
   // MARK: State
+
+  /// The confirmed artifact of the state directory `options` name, read without its lock (while another command
+  /// may be changing it) and without creating anything: what `apply` reads ahead while it reads the new artifact.
+  /// `apply` uses it only when the record it reads under the lock gives the SHA-256 of the file it was read from.
+  public static func readAhead(_ options: SafeApplyOptions) -> NftablesArtifact? {
+    guard
+      let state = try? StateDirectory.resolve(
+        root: options.stateRoot, networkNamespace: options.networkNamespace, creating: false)
+    else { return nil }
+    return confirmedArtifact(state)
+  }
 
   /// The state directory of the target namespace, which must exist: a state directory is never made for a name
   /// that names no namespace.

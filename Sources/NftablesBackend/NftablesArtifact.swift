@@ -130,6 +130,9 @@ public struct NftablesArtifact: Sendable {
   public var interfaces: [String] { layout.interfaces }
   /// What the table will say it is in the kernel (the comment of its identity chain), when the batch creates one.
   public var identity: NftablesIdentity? { layout.identity }
+  /// The SHA-256 of the file the artifact was read from (hex), computed while it was read; nil for an artifact
+  /// built in memory.
+  public var readFileSHA256: String? { asRead?.fileSHA256 }
   /// The addresses the active mitigations isolate (from the header).
   public var isolated: AddressSet { AddressSet((header.isolated ?? []).compactMap { IPPrefix($0) }) }
 
