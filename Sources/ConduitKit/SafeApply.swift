@@ -144,12 +144,31 @@ public enum SafeApply {
     }
     notes += plan.notes
     guard let seconds = options.confirmSeconds else {
-      let (method, generation) = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
-      let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
-        Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+      // The artifact's file is written and synced beside the confirmed one while the kernel takes the transaction;
+      // it takes the confirmed one's name only once the transaction is made.
+      let file = artifact.encodedFile()
+      let (sent, written) = inParallel(
+        {
+          Result { () throws(PipelineStop) in
+            let sent = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
+            let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
+              Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+            }
+            return (sent, cut)
+          }
+        },
+        {
+          Result { () throws(PipelineStop) in
+            try state.prepare(StateDirectory.File.confirmedArtifact, parts: file.parts)
+          }
+        })
+      let ((method, generation), cut): ((ApplyMethod, UInt32?), Result<Int, ConntrackError>)
+      do { ((method, generation), cut) = try sent.get() } catch {
+        if case .success(let prepared) = written { state.discard(prepared) }
+        throw error
       }
       try recordConfirmed(
-        artifact, file: artifact.encodedFile(), state: state, appliedAt: Date(), generation: generation)
+        artifact, file: file, state: state, appliedAt: Date(), generation: generation, written: try written.get())
       return SafeApplyReport(
         table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
         stateDirectory: state.path, method: method)
@@ -492,8 +511,11 @@ public enum SafeApply {
     return PipelineStop(.failed, error.description)
   }
 
+  /// Records `artifact` (its file `file`, already `written` beside the confirmed one when given) as the confirmed
+  /// artifact.
   private static func recordConfirmed(
-    _ artifact: NftablesArtifact, file: EncodedArtifact, state: StateDirectory, appliedAt: Date, generation: UInt32?
+    _ artifact: NftablesArtifact, file: EncodedArtifact, state: StateDirectory, appliedAt: Date, generation: UInt32?,
+    written: StateDirectory.PreparedFile? = nil
   ) throws(PipelineStop) {
     let header = artifact.header
     let record = ConfirmedApply(
@@ -502,7 +524,11 @@ public enum SafeApply {
       artifactSHA256: file.sha256, mitigations: header.mitigations,
       effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: appliedAt.timeIntervalSince1970,
       confirmedAt: Date().timeIntervalSince1970, generation: generation)
-    try state.write(StateDirectory.File.confirmedArtifact, parts: file.parts)
+    if let written {
+      try state.commit(written)
+    } else {
+      try state.write(StateDirectory.File.confirmedArtifact, parts: file.parts)
+    }
     try state.write(StateDirectory.File.confirmedRecord, encodeJSON(record))
   }
 

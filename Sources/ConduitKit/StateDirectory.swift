@@ -134,6 +134,18 @@ public struct StateDirectory: Sendable {
 
   /// Writes the file of `parts`, one after the other, as `write` does (without joining them first).
   public func write(_ name: String, parts: [[UInt8]]) throws(PipelineStop) {
+    try commit(try prepare(name, parts: parts))
+  }
+
+  /// A file written in full and synced under a temporary name beside the one it is for, not yet in its place.
+  public struct PreparedFile: Sendable {
+    let temporary: String
+    let name: String
+  }
+
+  /// The first half of `write`: the file of `parts` written beside `name` and synced; `commit` puts it in place,
+  /// `discard` removes it.
+  public func prepare(_ name: String, parts: [[UInt8]]) throws(PipelineStop) -> PreparedFile {
     let temporary = file(".\(name).\(getpid()).tmp")
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard descriptor >= 0 else { throw PipelineStop(.failed, "cannot write '\(temporary)': \(SystemCallError.last)") }
@@ -150,12 +162,22 @@ public struct StateDirectory: Sendable {
       unlink(temporary)
       throw PipelineStop(.failed, "cannot write '\(temporary)': \(failure)")
     }
-    guard rename(temporary, file(name)) == 0 else {
+    return PreparedFile(temporary: temporary, name: name)
+  }
+
+  /// The second half of `write`: the prepared file renamed over the one it is for, then the directory synced.
+  public func commit(_ prepared: PreparedFile) throws(PipelineStop) {
+    guard rename(prepared.temporary, file(prepared.name)) == 0 else {
       let error = SystemCallError.last
-      unlink(temporary)
-      throw PipelineStop(.failed, "cannot rename '\(temporary)' to '\(file(name))': \(error)")
+      unlink(prepared.temporary)
+      throw PipelineStop(.failed, "cannot rename '\(prepared.temporary)' to '\(file(prepared.name))': \(error)")
     }
     syncDirectory()
+  }
+
+  /// Removes a prepared file that is not to be put in place.
+  public func discard(_ prepared: PreparedFile) {
+    unlink(prepared.temporary)
   }
 
   /// Removes the file (gone already is fine).

@@ -5,8 +5,8 @@ import Testing
 
 @testable import ConduitKit
 
-/// The state directory's files without a kernel: the confirmed artifact read by the digest its record gives (or
-/// taken as read ahead), or validated in full without one.
+/// The state directory's files without a kernel: a file written in parts, a prepared file that is put in place or
+/// discarded, and the confirmed artifact read by the digest its record gives, or validated in full without one.
 @Suite struct StateDirectoryTests {
   static func directory() throws -> StateDirectory {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-state-\(UUID().uuidString)")
@@ -33,6 +33,20 @@ import Testing
       mitigations: header.mitigations, effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: 0,
       confirmedAt: 0)
     try state.write(StateDirectory.File.confirmedRecord, SafeApply.encodeJSON(record))
+  }
+
+  @Test func aPreparedFileTakesItsNameOnlyWhenCommittedAndLeavesNothingWhenDiscarded() throws {
+    let state = try Self.directory()
+    defer { try? FileManager.default.removeItem(atPath: state.path) }
+    try state.write("a.bin", parts: [[1, 2], [], [3]])
+    #expect(try state.read("a.bin") == [1, 2, 3])
+    let prepared = try state.prepare("a.bin", parts: [[4], [5, 6]])
+    #expect(try state.read("a.bin") == [1, 2, 3])
+    try state.commit(prepared)
+    #expect(try state.read("a.bin") == [4, 5, 6])
+    state.discard(try state.prepare("a.bin", parts: [[7]]))
+    #expect(try state.read("a.bin") == [4, 5, 6])
+    #expect(try Self.files(state) == ["a.bin"])
   }
 
   @Test func theConfirmedArtifactIsTheOneItsRecordNamesAndAReadAheadOfAnotherIsNotTaken() throws {
