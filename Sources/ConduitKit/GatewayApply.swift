@@ -16,6 +16,18 @@ public enum GatewayApply {
     try artifactAndPolicy(at: input, compiling: request).artifact
   }
 
+  /// `apply` of the artifact at `input` (or compiled from the policy `input`): while it is read and verified, the
+  /// state directory's confirmed artifact is read ahead on another core (`SafeApply.readAhead`), for `SafeApply.apply`
+  /// to use once the record it reads under the lock shows that it is still the confirmed one.
+  public static func apply(
+    at input: String, compiling request: CompileRequest, options: SafeApplyOptions, waiting: (String) -> Void
+  ) throws(PipelineStop) -> SafeApplyReport {
+    let (read, readAhead) = inParallel(
+      { Result { () throws(PipelineStop) in try artifact(at: input, compiling: request) } },
+      { SafeApply.readAhead(options) })
+    return try SafeApply.apply(try read.get(), options: options, readAhead: readAhead, waiting: waiting)
+  }
+
   /// The artifact `artifact(at:compiling:)` gives, with the policy it was compiled from when `input` is a policy
   /// (nil for an artifact file), whose assets name the flows `apply --dry-run` shows.
   public static func artifactAndPolicy(at input: String, compiling request: CompileRequest) throws(PipelineStop)

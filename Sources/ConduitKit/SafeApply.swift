@@ -116,9 +116,13 @@ public enum SafeApply {
   /// tests can show that every intermediate state is one a rollback restores from.
   public static let crashVariable = "CONDUIT_TEST_CRASH_AFTER"
 
-  /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock.
+  /// Applies `artifact`; `waiting` is told when another command holds the state directory's lock. The state
+  /// directory records the artifact's file as `encodedFile` gives it: for an artifact read from a file, the bytes
+  /// read. `readAhead` is the confirmed artifact as `readAhead(_:)` read it before the lock: it is used when the
+  /// record read under the lock gives the SHA-256 of the file it was read from.
   public static func apply(
-    _ artifact: NftablesArtifact, artifactBytes: [UInt8], options: SafeApplyOptions, waiting: (String) -> Void
+    _ artifact: NftablesArtifact, options: SafeApplyOptions, readAhead: NftablesArtifact? = nil,
+    waiting: (String) -> Void
   ) throws(PipelineStop) -> SafeApplyReport {
     let state = try stateDirectory(options)
     let lock = try state.lock(for: "apply of table \(artifact.header.table)", waiting: waiting)
@@ -134,28 +138,49 @@ public enum SafeApply {
       }
     }
     let table = artifact.header.table
-    let confirmed = confirmedArtifact(state)
+    let confirmed = confirmedArtifact(state, readAhead: readAhead)
     let plan = try inNamespace(options.networkNamespace) { () throws(PipelineStop) -> ApplyPlan in
       try planned(artifact, options, confirmed: confirmed)
     }
     notes += plan.notes
     guard let seconds = options.confirmSeconds else {
-      let (method, generation) = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
-      let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
-        Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+      // The artifact's file is written and synced beside the confirmed one while the kernel takes the transaction;
+      // it takes the confirmed one's name only once the transaction is made.
+      let file = artifact.encodedFile()
+      let (sent, written) = inParallel(
+        {
+          Result { () throws(PipelineStop) in
+            let sent = try send(artifact, deleting: plan.othersToDelete, confirmed, state, options)
+            let cut = try inNamespace(options.networkNamespace) { () throws(PipelineStop) in
+              Result { () throws(ConntrackError) in try ConnectionCut.cut(noLongerAllowedBy: artifact.flowTable) }
+            }
+            return (sent, cut)
+          }
+        },
+        {
+          Result { () throws(PipelineStop) in
+            try state.prepare(StateDirectory.File.confirmedArtifact, parts: file.parts)
+          }
+        })
+      let ((method, generation), cut): ((ApplyMethod, UInt32?), Result<Int, ConntrackError>)
+      do { ((method, generation), cut) = try sent.get() } catch {
+        if case .success(let prepared) = written { state.discard(prepared) }
+        throw error
       }
-      try recordConfirmed(artifact, bytes: artifactBytes, state: state, appliedAt: Date(), generation: generation)
+      try recordConfirmed(
+        artifact, file: file, state: state, appliedAt: Date(), generation: generation, written: try written.get())
       return SafeApplyReport(
         table: table, networkNamespace: options.networkNamespace, pending: nil, cutConnections: cut, notes: notes,
         stateDirectory: state.path, method: method)
     }
     let restore = plan.saved.encoded()
     try state.write(StateDirectory.File.restore, restore)
-    try state.write(StateDirectory.File.pendingArtifact, artifactBytes)
+    let file = artifact.encodedFile()
+    try state.write(StateDirectory.File.pendingArtifact, parts: file.parts)
     let now = Date()
     var pending = PendingApply(
       token: randomToken(), table: table, site: artifact.header.site, gateway: artifact.header.gateway,
-      compileDigest: artifact.header.compileDigest, artifactSHA256: NftablesArtifact.sha256(artifactBytes),
+      compileDigest: artifact.header.compileDigest, artifactSHA256: file.sha256,
       restoreSHA256: NftablesArtifact.sha256(restore), restoreSummary: plan.restoreSummary,
       appliedAt: now.timeIntervalSince1970, deadline: now.timeIntervalSince1970 + Double(seconds),
       networkNamespace: options.networkNamespace, watchdog: nil)
@@ -236,7 +261,7 @@ public enum SafeApply {
       throw PipelineStop(.failed, "the pending artifact in '\(state.path)' is refused: \(error)")
     }
     try recordConfirmed(
-      artifact, bytes: bytes, state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt),
+      artifact, file: artifact.encodedFile(), state: state, appliedAt: Date(timeIntervalSince1970: pending.appliedAt),
       generation: pending.generation)
     try dropPending(state)
     state.log("confirmed the apply \(pending.token) of table \(pending.table)")
@@ -442,8 +467,21 @@ public enum SafeApply {
     throw LockOutGuard.refusal(count: finding.lockedOut.count, lines: lines)
   }
 
-  /// The confirmed artifact of the state directory, when there is one and it reads.
-  static func confirmedArtifact(_ state: StateDirectory) -> NftablesArtifact? {
+  /// The confirmed artifact of the state directory, when there is one and it reads. When the record beside it gives
+  /// its SHA-256, it is `readAhead` if that was read from a file of that digest, else read as the file conduit wrote
+  /// (`NftablesArtifact.readRecorded`): every byte checked against that digest, its batch not held to the attribute
+  /// grammar a second time; otherwise it is validated in full.
+  static func confirmedArtifact(_ state: StateDirectory, readAhead: NftablesArtifact? = nil) -> NftablesArtifact? {
+    if let bytes = try? state.read(StateDirectory.File.confirmedRecord),
+      let record = try? JSONDecoder().decode(ConfirmedApply.self, from: Data(bytes)), record.target == nil
+    {
+      if let readAhead, readAhead.readFileSHA256 == record.artifactSHA256 { return readAhead }
+      if let artifact = try? NftablesArtifact.readRecorded(
+        contentsOf: state.file(StateDirectory.File.confirmedArtifact), sha256: record.artifactSHA256)
+      {
+        return artifact
+      }
+    }
     guard let bytes = try? state.read(StateDirectory.File.confirmedArtifact) else { return nil }
     return try? NftablesArtifact(decoding: bytes)
   }
@@ -473,21 +511,39 @@ public enum SafeApply {
     return PipelineStop(.failed, error.description)
   }
 
+  /// Records `artifact` (its file `file`, already `written` beside the confirmed one when given) as the confirmed
+  /// artifact.
   private static func recordConfirmed(
-    _ artifact: NftablesArtifact, bytes: [UInt8], state: StateDirectory, appliedAt: Date, generation: UInt32?
+    _ artifact: NftablesArtifact, file: EncodedArtifact, state: StateDirectory, appliedAt: Date, generation: UInt32?,
+    written: StateDirectory.PreparedFile? = nil
   ) throws(PipelineStop) {
     let header = artifact.header
     let record = ConfirmedApply(
       table: header.table, site: header.site, gateway: header.gateway, compiler: header.compiler,
       compileDigest: header.compileDigest, policyDigest: header.policyDigest,
-      artifactSHA256: NftablesArtifact.sha256(bytes), mitigations: header.mitigations,
+      artifactSHA256: file.sha256, mitigations: header.mitigations,
       effectiveDate: header.effectiveDate, sources: header.sources, appliedAt: appliedAt.timeIntervalSince1970,
       confirmedAt: Date().timeIntervalSince1970, generation: generation)
-    try state.write(StateDirectory.File.confirmedArtifact, bytes)
+    if let written {
+      try state.commit(written)
+    } else {
+      try state.write(StateDirectory.File.confirmedArtifact, parts: file.parts)
+    }
     try state.write(StateDirectory.File.confirmedRecord, encodeJSON(record))
   }
 
   // MARK: State
+
+  /// The confirmed artifact of the state directory `options` name, read without its lock (while another command
+  /// may be changing it) and without creating anything: what `apply` reads ahead while it reads the new artifact.
+  /// `apply` uses it only when the record it reads under the lock gives the SHA-256 of the file it was read from.
+  public static func readAhead(_ options: SafeApplyOptions) -> NftablesArtifact? {
+    guard
+      let state = try? StateDirectory.resolve(
+        root: options.stateRoot, networkNamespace: options.networkNamespace, creating: false)
+    else { return nil }
+    return confirmedArtifact(state)
+  }
 
   /// The state directory of the target namespace, which must exist: a state directory is never made for a name
   /// that names no namespace.

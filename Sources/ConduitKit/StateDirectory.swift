@@ -115,6 +115,8 @@ public struct StateDirectory: Sendable {
     }
     defer { close(descriptor) }
     var bytes: [UInt8] = []
+    var status = stat()
+    if fstat(descriptor, &status) == 0 { bytes.reserveCapacity(Int(max(0, status.st_size))) }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
       let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
@@ -127,24 +129,55 @@ public struct StateDirectory: Sendable {
 
   /// Writes the file atomically: a temporary file beside it, fsync, rename over it, fsync of the directory.
   public func write(_ name: String, _ bytes: [UInt8]) throws(PipelineStop) {
+    try write(name, parts: [bytes])
+  }
+
+  /// Writes the file of `parts`, one after the other, as `write` does (without joining them first).
+  public func write(_ name: String, parts: [[UInt8]]) throws(PipelineStop) {
+    try commit(try prepare(name, parts: parts))
+  }
+
+  /// A file written in full and synced under a temporary name beside the one it is for, not yet in its place.
+  public struct PreparedFile: Sendable {
+    let temporary: String
+    let name: String
+  }
+
+  /// The first half of `write`: the file of `parts` written beside `name` and synced; `commit` puts it in place,
+  /// `discard` removes it.
+  public func prepare(_ name: String, parts: [[UInt8]]) throws(PipelineStop) -> PreparedFile {
     let temporary = file(".\(name).\(getpid()).tmp")
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard descriptor >= 0 else { throw PipelineStop(.failed, "cannot write '\(temporary)': \(SystemCallError.last)") }
-    let failure: SystemCallError? = bytes.withUnsafeBytes { raw -> SystemCallError? in
-      do throws(SystemCallError) { try writeAll(raw, to: descriptor) } catch { return error }
-      return fsync(descriptor) == 0 ? nil : SystemCallError.last
+    var failure: SystemCallError?
+    for part in parts where failure == nil {
+      failure = part.withUnsafeBytes { raw -> SystemCallError? in
+        do throws(SystemCallError) { try writeAll(raw, to: descriptor) } catch { return error }
+        return nil
+      }
     }
+    if failure == nil, fsync(descriptor) != 0 { failure = SystemCallError.last }
     close(descriptor)
     if let failure {
       unlink(temporary)
       throw PipelineStop(.failed, "cannot write '\(temporary)': \(failure)")
     }
-    guard rename(temporary, file(name)) == 0 else {
+    return PreparedFile(temporary: temporary, name: name)
+  }
+
+  /// The second half of `write`: the prepared file renamed over the one it is for, then the directory synced.
+  public func commit(_ prepared: PreparedFile) throws(PipelineStop) {
+    guard rename(prepared.temporary, file(prepared.name)) == 0 else {
       let error = SystemCallError.last
-      unlink(temporary)
-      throw PipelineStop(.failed, "cannot rename '\(temporary)' to '\(file(name))': \(error)")
+      unlink(prepared.temporary)
+      throw PipelineStop(.failed, "cannot rename '\(prepared.temporary)' to '\(file(prepared.name))': \(error)")
     }
     syncDirectory()
+  }
+
+  /// Removes a prepared file that is not to be put in place.
+  public func discard(_ prepared: PreparedFile) {
+    unlink(prepared.temporary)
   }
 
   /// Removes the file (gone already is fine).

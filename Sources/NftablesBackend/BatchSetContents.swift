@@ -13,10 +13,13 @@ public struct BatchSetElement: Sendable, Equatable {
 }
 
 extension NetlinkBatchLayout {
-  /// The elements the batch adds to the set `name`, in order. The batch must be one the layout validated (an
-  /// artifact's): its framing is trusted, and a malformed attribute is still refused.
-  public static func elements(ofSet name: String, in bytes: [UInt8]) throws(NetlinkBatchError) -> [BatchSetElement] {
-    var result: [BatchSetElement] = []
+  /// The elements the batch adds to each of the sets `names`, in order, read in one pass over the batch. The batch
+  /// must be one the layout validated (an artifact's): its framing is trusted, and a malformed attribute is still
+  /// refused.
+  public static func elements(ofSets names: Set<String>, in bytes: [UInt8]) throws(NetlinkBatchError)
+    -> [String: [BatchSetElement]]
+  {
+    var result: [String: [BatchSetElement]] = [:]
     var index = 0
     try forEachMessage(bytes) { (type, attributes, message) throws(NetlinkBatchError) in
       guard type == NetlinkConstant.messageNewSetElement else { return }
@@ -24,9 +27,9 @@ extension NetlinkBatchLayout {
         string(bytes, $0.range)
       }
       for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
-        for element in try Self.attributes(bytes, list.range, message: message) {
+        try forEachAttribute(bytes, list.range, message: message) { (element) throws(NetlinkBatchError) in
           defer { index += 1 }
-          guard named == name else { continue }
+          guard let named, names.contains(named) else { return }
           var key: [UInt8]?
           var keyEnd: [UInt8]?
           for field in try Self.attributes(bytes, element.range, message: message) {
@@ -38,7 +41,7 @@ extension NetlinkBatchLayout {
             }
           }
           guard let key else { throw NetlinkBatchError(description: "message \(message) has an element without a key") }
-          result.append(BatchSetElement(key: key, keyEnd: keyEnd ?? key, index: index))
+          result[named, default: []].append(BatchSetElement(key: key, keyEnd: keyEnd ?? key, index: index))
         }
       }
     }
@@ -89,11 +92,17 @@ extension GatewayAdmission {
   public init(_ artifact: NftablesArtifact) throws(NetlinkBatchError) {
     let bytes = artifact.batch.bytes
     let hooks = try NetlinkBatchLayout.baseChainHooks(in: bytes)
+    let sets = try NetlinkBatchLayout.elements(
+      ofSets: Set(
+        AddressFamily.allCases.flatMap { family in
+          [NftablesProgram.zonesSetName(family)]
+            + [MatchKind.tcp, .proto].map { NftablesProgram.managementSetName(family, $0) }
+        }), in: bytes)
     var zones: [Zone] = []
     var services: [Service] = []
     for family in AddressFamily.allCases {
       let width = family == .ipv4 ? 4 : 16
-      for element in try NetlinkBatchLayout.elements(ofSet: NftablesProgram.zonesSetName(family), in: bytes) {
+      for element in sets[NftablesProgram.zonesSetName(family)] ?? [] {
         guard element.key.count == 16 + width, element.keyEnd.count == 16 + width,
           element.key[0..<16] == element.keyEnd[0..<16]
         else { throw Self.malformed(NftablesProgram.zonesSetName(family)) }
@@ -106,7 +115,7 @@ extension GatewayAdmission {
       for kind in [MatchKind.tcp, .proto] {
         let set = NftablesProgram.managementSetName(family, kind)
         let keyLength = width + (kind == .tcp ? 8 : 4)
-        for element in try NetlinkBatchLayout.elements(ofSet: set, in: bytes) {
+        for element in sets[set] ?? [] {
           guard element.key.count == keyLength, element.keyEnd.count == keyLength else { throw Self.malformed(set) }
           let ports =
             kind == .tcp

@@ -1,5 +1,6 @@
 import CNetlink
 import FlowSpace
+import Glibc
 
 /// The transaction that turns conduit's live table, when it is the confirmed artifact's, into the table of a new
 /// artifact without replacing it (OPERATIONS.md, Incremental apply): the set elements the new artifact lacks are
@@ -132,17 +133,16 @@ public struct IncrementalBatch: Sendable {
     chainsReplaced = replaced.count + removed.count
 
     for (oldSet, newSet) in zip(before.sets, after.sets) {
-      let oldElements = Set(oldSet.elements.map { ElementBytes(before.bytes[$0.range]) })
-      let newElements = Set(newSet.elements.map { ElementBytes(after.bytes[$0.range]) })
+      let difference = ElementDifference(oldSet, in: before.bytes, newSet, in: after.bytes)
       let origin = new.origins.messages[newSet.sequence] ?? tableOrigin
-      let deleted = oldSet.elements.filter { !newElements.contains(ElementBytes(before.bytes[$0.range])) }
+      let deleted = difference.deleted
       try writer.elementMessages(
         NetlinkConstant.messageDeleteSetElement, set: oldSet.name,
         elements: try deleted.map { (element) throws(NetlinkBatchError) in try Self.keys(of: element, in: before.bytes)
         },
         origin: origin)
       elementsRemoved += deleted.count
-      let inserted = newSet.elements.filter { !oldElements.contains(ElementBytes(after.bytes[$0.range])) }
+      let inserted = difference.inserted
       try writer.elementMessages(
         NetlinkConstant.messageNewSetElement, set: newSet.name, elements: inserted.map { Array(after.bytes[$0.range]) },
         origin: origin)
@@ -253,20 +253,77 @@ extension NetlinkConstant {
 
 // MARK: - What an artifact batch declares
 
-/// The bytes of one element, hashed as one block (hashing an `ArraySlice` byte by byte costs most of the
-/// difference of 100,000 elements).
-struct ElementBytes: Hashable {
-  let bytes: ArraySlice<UInt8>
+/// The elements of a named set that one batch holds and the other lacks, compared whole, byte for byte. Each
+/// element's bytes were hashed once where they lie in the batch (`SetEntry.elementHashes`); the old set's distinct
+/// elements go into one open-addressing table of their indices, which every element of the new set is looked up in,
+/// so nothing is copied or allocated per element.
+struct ElementDifference {
+  /// The old set's elements the new set lacks, in batch order.
+  private(set) var deleted: [ElementEntry] = []
+  /// The new set's elements the old set lacks, in batch order.
+  private(set) var inserted: [ElementEntry] = []
 
-  init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
-
-  func hash(into hasher: inout Hasher) {
-    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+  init(_ old: SetEntry, in oldBytes: [UInt8], _ new: SetEntry, in newBytes: [UInt8]) {
+    var capacity = 16
+    while capacity < 2 * old.elements.count { capacity <<= 1 }
+    let mask = capacity - 1
+    var slots = [Int32](repeating: -1, count: capacity)
+    // The first of the old elements with the same bytes: an element is in the new set when its first one is.
+    var first = [Int32](repeating: 0, count: old.elements.count)
+    var found = [Bool](repeating: false, count: old.elements.count)
+    oldBytes.withUnsafeBytes { oldRaw in
+      newBytes.withUnsafeBytes { newRaw in
+        func same(_ index: Int, _ range: Range<Int>, in raw: UnsafeRawBufferPointer) -> Bool {
+          let held = old.elements[index].range
+          return held.count == range.count
+            && memcmp(oldRaw.baseAddress! + held.lowerBound, raw.baseAddress! + range.lowerBound, range.count) == 0
+        }
+        for (index, element) in old.elements.enumerated() {
+          let hash = old.elementHashes[index]
+          var slot = hash & mask
+          while true {
+            let held = Int(slots[slot])
+            if held < 0 {
+              slots[slot] = Int32(index)
+              first[index] = Int32(index)
+              break
+            }
+            if old.elementHashes[held] == hash, same(held, element.range, in: oldRaw) {
+              first[index] = Int32(held)
+              break
+            }
+            slot = (slot + 1) & mask
+          }
+        }
+        for (index, element) in new.elements.enumerated() {
+          let hash = new.elementHashes[index]
+          var slot = hash & mask
+          var isOld = false
+          while slots[slot] >= 0 {
+            let held = Int(slots[slot])
+            if old.elementHashes[held] == hash, same(held, element.range, in: newRaw) {
+              found[held] = true
+              isOld = true
+              break
+            }
+            slot = (slot + 1) & mask
+          }
+          if !isOld { inserted.append(element) }
+        }
+      }
+    }
+    for (index, element) in old.elements.enumerated() where !found[Int(first[index])] { deleted.append(element) }
   }
 
-  static func == (lhs: ElementBytes, rhs: ElementBytes) -> Bool {
-    lhs.bytes.count == rhs.bytes.count
-      && lhs.bytes.withUnsafeBytes { left in rhs.bytes.withUnsafeBytes { right in left.elementsEqual(right) } }
+  /// The hash of each element's bytes, for `ElementDifference`.
+  static func hashes(of elements: [ElementEntry], in bytes: [UInt8]) -> [Int] {
+    bytes.withUnsafeBytes { raw in
+      elements.map { element in
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw[element.range]))
+        return hasher.finalize()
+      }
+    }
   }
 }
 
@@ -277,12 +334,13 @@ struct ElementEntry {
   var ordinal: Int
 }
 
-/// A named set: its declaration without its batch-local id, and its elements.
+/// A named set: its declaration without its batch-local id, and its elements with the hash of each one's bytes.
 struct SetEntry {
   var name: String
   var declaration: [UInt8]
   var sequence: UInt32
   var elements: [ElementEntry] = []
+  var elementHashes: [Int] = []
 }
 
 /// A chain: its NEWCHAIN message, its declaration (the message without its header) and its rules, as indices into
@@ -406,6 +464,9 @@ struct BatchObjects {
     }
     guard deleted, !table.isEmpty, pending.isEmpty else {
       throw NetlinkBatchError(description: "the artifact's batch is not one table replaced")
+    }
+    for index in sets.indices {
+      sets[index].elementHashes = ElementDifference.hashes(of: sets[index].elements, in: bytes)
     }
   }
 

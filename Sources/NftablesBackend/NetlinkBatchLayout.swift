@@ -53,14 +53,25 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
   /// text (no control characters, no `"` or `\`) and its NUL, within nft's 128 bytes.
   static func checkElementComment(_ bytes: [UInt8], _ range: Range<Int>, message: Int) throws(NetlinkBatchError) {
     guard range.count >= 3, range.count <= 130, bytes[range.lowerBound] == NetlinkConstant.userDataElementComment,
-      Int(bytes[range.lowerBound + 1]) == range.count - 2, bytes[range.upperBound - 1] == 0,
-      let text = String(validating: bytes[(range.lowerBound + 2)..<(range.upperBound - 1)], as: UTF8.self),
+      Int(bytes[range.lowerBound + 1]) == range.count - 2, bytes[range.upperBound - 1] == 0
+    else { throw error("message \(message) gives an element user data that is not one printable comment") }
+    let text = bytes[(range.lowerBound + 2)..<(range.upperBound - 1)]
+    // Printable ASCII other than `"` and `\` is always fine; anything else is read as UTF-8 and its scalars checked.
+    if text.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) { return }
+    guard let text = String(validating: text, as: UTF8.self),
       !text.unicodeScalars.contains(where: { $0 == "\"" || $0 == "\\" || TerminalText.isUnsafe($0) })
     else { throw error("message \(message) gives an element user data that is not one printable comment") }
   }
 
   /// Reads and validates `bytes`.
   public init(validating bytes: [UInt8]) throws(NetlinkBatchError) {
+    try self.init(reading: bytes, checkingAttributes: true)
+  }
+
+  /// Reads `bytes` as `init(validating:)` does; without `checkingAttributes`, the attributes of each message are
+  /// not held to `NetlinkMessageGrammar` nor element comments checked (for a batch that passed those checks before
+  /// and is known by its digest to be the same bytes). Its framing, flags, table and sets are checked either way.
+  init(reading bytes: [UInt8], checkingAttributes: Bool) throws(NetlinkBatchError) {
     var offset = 0
     var index = 0
     var previousSequence: UInt32?
@@ -108,7 +119,9 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
           throw Self.error("message \(index) has flags \(flags), beyond the request, create and append conduit sends")
         }
         let attributes = try Self.attributes(bytes, (offset + 20)..<(offset + length), message: index)
-        try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
+        if checkingAttributes {
+          try NetlinkMessageGrammar.check(bytes, attributes, messageType: type & 0xFF, message: index)
+        }
         guard let tableAttribute = attributes.first(where: { $0.type == 1 }),
           let tableName = Self.string(bytes, tableAttribute.range)
         else { throw Self.error("message \(index) names no table") }
@@ -133,12 +146,13 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
         case NetlinkConstant.messageNewSetElement:
           elementMessages.append((try Self.elementSet(bytes, attributes, sets, message: index), attributes, index))
           for list in attributes where list.type == UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue) {
-            let elements = try Self.attributes(bytes, list.range, message: index)
-            elementCount += elements.count
-            for element in elements {
-              for field in try Self.attributes(bytes, element.range, message: index)
-              where field.type == UInt16(NFTA_SET_ELEM_USERDATA.rawValue) {
-                try Self.checkElementComment(bytes, field.range, message: index)
+            try Self.forEachAttribute(bytes, list.range, message: index) { (element) throws(NetlinkBatchError) in
+              elementCount += 1
+              guard checkingAttributes else { return }
+              try Self.forEachAttribute(bytes, element.range, message: index) { (field) throws(NetlinkBatchError) in
+                if field.type == UInt16(NFTA_SET_ELEM_USERDATA.rawValue) {
+                  try Self.checkElementComment(bytes, field.range, message: index)
+                }
               }
             }
           }
@@ -178,6 +192,16 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
     -> [Attribute]
   {
     var result: [Attribute] = []
+    try forEachAttribute(bytes, range, message: message) { result.append($0) }
+    return result
+  }
+
+  /// Calls `body` with each attribute in `range` in order, once they are known to fill it exactly (`attributes`
+  /// without the array).
+  @inline(__always)
+  static func forEachAttribute(
+    _ bytes: [UInt8], _ range: Range<Int>, message: Int, _ body: (Attribute) throws(NetlinkBatchError) -> Void
+  ) throws(NetlinkBatchError) {
     var offset = range.lowerBound
     while offset < range.upperBound {
       guard range.upperBound - offset >= 4 else { throw error("message \(message) has a truncated attribute") }
@@ -185,10 +209,14 @@ public struct NetlinkBatchLayout: Sendable, Equatable {
       guard length >= 4, length <= range.upperBound - offset else {
         throw error("message \(message) has an attribute of impossible length \(length)")
       }
-      result.append(Attribute(type: u16(bytes, offset + 2) & 0x3FFF, range: (offset + 4)..<(offset + length)))
       offset = min(range.upperBound, offset + ((length + 3) & ~3))
     }
-    return result
+    offset = range.lowerBound
+    while offset < range.upperBound {
+      let length = Int(u16(bytes, offset))
+      try body(Attribute(type: u16(bytes, offset + 2) & 0x3FFF, range: (offset + 4)..<(offset + length)))
+      offset = min(range.upperBound, offset + ((length + 3) & ~3))
+    }
   }
 
   /// Whether the set created by a NEWSET message declares a key that starts with an interface name.

@@ -11,12 +11,34 @@ import CNetlink
 /// so a forged batch can do no more than filter packets in conduit's table.
 enum NetlinkMessageGrammar {
   /// Allowed attribute types: leaves, the grammar of each nested one, and for some 32-bit leaves the values allowed.
-  struct Grammar: Sendable {
-    var leaves: Set<UInt16>
-    var nested: [UInt16: Nested] = [:]
-    var values: [UInt16: Set<UInt32>] = [:]
+  /// Every type conduit writes is below 64, so `check` tests a type against bit masks and finds what a nested type
+  /// holds by its number, allocating nothing.
+  final class Grammar: Sendable {
+    let values: [UInt16: Set<UInt32>]
+    /// The leaves and nested types, as bits.
+    private let allowed: UInt64
+    /// The types with limited values, as bits.
+    private let limited: UInt64
+    /// What each nested type holds, by type (nil for a leaf or a type not allowed).
+    private let nestedByType: [Nested?]
 
-    func allows(_ type: UInt16) -> Bool { leaves.contains(type) || nested[type] != nil }
+    init(leaves: Set<UInt16>, nested: [UInt16: Nested] = [:], values: [UInt16: Set<UInt32>] = [:]) {
+      precondition(leaves.union(nested.keys).union(values.keys).allSatisfy { $0 < 64 })
+      self.values = values
+      allowed = leaves.union(nested.keys).reduce(0) { $0 | 1 << $1 }
+      limited = values.keys.reduce(0) { $0 | 1 << $1 }
+      var nestedByType = [Nested?](repeating: nil, count: 64)
+      for (type, inner) in nested { nestedByType[Int(type)] = inner }
+      self.nestedByType = nestedByType
+    }
+
+    func allows(_ type: UInt16) -> Bool { type < 64 && allowed & 1 << type != 0 }
+
+    /// What the nested type `type` holds, nil for a leaf.
+    func nestedContent(_ type: UInt16) -> Nested? { type < 64 ? nestedByType[Int(type)] : nil }
+
+    /// Whether the values of `type` are limited (`values`).
+    func limitsValues(_ type: UInt16) -> Bool { type < 64 && limited & 1 << type != 0 }
   }
 
   /// What a nested attribute holds.
@@ -133,6 +155,20 @@ enum NetlinkMessageGrammar {
     ]
   }()
 
+  /// The grammar of the data of each expression kind: its leaves, and its data attributes holding `data`.
+  static let expressionGrammars: [String: Grammar] = Dictionary(
+    uniqueKeysWithValues: expressionData.map { name, allowed in
+      let values = expressionValues[name] ?? []
+      let grammar = Grammar(
+        leaves: allowed.subtracting(values),
+        nested: Dictionary(uniqueKeysWithValues: values.map { ($0, Nested.attributes(data)) }),
+        values: expressionValueLimits[name] ?? [:])
+      return (name, grammar)
+    })
+
+  /// An expression: its name and its data.
+  private static let expression = Grammar(leaves: [attr(NFTA_EXPR_NAME), attr(NFTA_EXPR_DATA)])
+
   /// Checks `attributes`, the top level of a message of nf_tables type `type`, and everything nested in them.
   static func check(
     _ bytes: [UInt8], _ attributes: [NetlinkBatchLayout.Attribute], messageType type: UInt16, message: Int
@@ -140,7 +176,8 @@ enum NetlinkMessageGrammar {
     guard let grammar = messages[type] else {
       throw NetlinkBatchError(description: "message \(message) has type \(type), which conduit never sends")
     }
-    try check(bytes, attributes, grammar, message: message)
+    var seen: UInt64 = 0
+    for attribute in attributes { try check(bytes, attribute, grammar, seen: &seen, message: message) }
     if type == NetlinkConstant.messageNewChain,
       let chainType = attributes.first(where: { $0.type == attr(NFTA_CHAIN_TYPE) }),
       NetlinkBatchLayout.string(bytes, chainType.range) != "filter"
@@ -149,27 +186,40 @@ enum NetlinkMessageGrammar {
     }
   }
 
+  /// Checks the attributes in `range` against `grammar`.
+  private static func check(_ bytes: [UInt8], attributesIn range: Range<Int>, _ grammar: Grammar, message: Int)
+    throws(NetlinkBatchError)
+  {
+    var seen: UInt64 = 0
+    try NetlinkBatchLayout.forEachAttribute(bytes, range, message: message) { (attribute) throws(NetlinkBatchError) in
+      try check(bytes, attribute, grammar, seen: &seen, message: message)
+    }
+  }
+
+  /// Checks one attribute of a list held to `grammar`; `seen` holds the types met before it in the list.
   private static func check(
-    _ bytes: [UInt8], _ attributes: [NetlinkBatchLayout.Attribute], _ grammar: Grammar, message: Int
+    _ bytes: [UInt8], _ attribute: NetlinkBatchLayout.Attribute, _ grammar: Grammar, seen: inout UInt64,
+    message: Int
   ) throws(NetlinkBatchError) {
-    var seen: Set<UInt16> = []
-    for attribute in attributes {
-      guard seen.insert(attribute.type).inserted else {
+    // A type of 64 or more is never allowed, so it is refused the first time it appears.
+    if attribute.type < 64 {
+      guard seen & 1 << attribute.type == 0 else {
         throw NetlinkBatchError(description: "message \(message) has more than one attribute \(attribute.type)")
       }
-      guard grammar.allows(attribute.type) else {
+      seen |= 1 << attribute.type
+    }
+    guard grammar.allows(attribute.type) else {
+      throw NetlinkBatchError(
+        description: "message \(message) carries attribute \(attribute.type), which conduit never sends there")
+    }
+    if let nested = grammar.nestedContent(attribute.type) {
+      try check(bytes, attribute.range, nested, message: message)
+    }
+    if grammar.limitsValues(attribute.type), let values = grammar.values[attribute.type] {
+      let value = attribute.range.count == 4 ? bytes[attribute.range].reduce(0) { $0 << 8 | UInt32($1) } : nil
+      guard let value, values.contains(value) else {
         throw NetlinkBatchError(
-          description: "message \(message) carries attribute \(attribute.type), which conduit never sends there")
-      }
-      if let nested = grammar.nested[attribute.type] {
-        try check(bytes, attribute.range, nested, message: message)
-      }
-      if let values = grammar.values[attribute.type] {
-        let value = attribute.range.count == 4 ? bytes[attribute.range].reduce(0) { $0 << 8 | UInt32($1) } : nil
-        guard let value, values.contains(value) else {
-          throw NetlinkBatchError(
-            description: "message \(message) has attribute \(attribute.type) with a value conduit never sends")
-        }
+          description: "message \(message) has attribute \(attribute.type) with a value conduit never sends")
       }
     }
   }
@@ -177,29 +227,27 @@ enum NetlinkMessageGrammar {
   private static func check(_ bytes: [UInt8], _ range: Range<Int>, _ nested: Nested, message: Int)
     throws(NetlinkBatchError)
   {
-    let inner = try NetlinkBatchLayout.attributes(bytes, range, message: message)
     switch nested {
     case .attributes(let grammar):
-      try check(bytes, inner, grammar, message: message)
+      try check(bytes, attributesIn: range, grammar, message: message)
     case .list(let element):
-      for item in inner { try check(bytes, item.range, element, message: message) }
+      try NetlinkBatchLayout.forEachAttribute(bytes, range, message: message) { (item) throws(NetlinkBatchError) in
+        try check(bytes, item.range, element, message: message)
+      }
     case .expression(let kinds):
-      try check(bytes, inner, Grammar(leaves: [attr(NFTA_EXPR_NAME), attr(NFTA_EXPR_DATA)]), message: message)
-      guard let nameAttribute = inner.first(where: { $0.type == attr(NFTA_EXPR_NAME) }),
-        let name = NetlinkBatchLayout.string(bytes, nameAttribute.range), kinds.contains(name),
-        let allowed = expressionData[name]
+      try check(bytes, attributesIn: range, expression, message: message)
+      var nameRange: Range<Int>?
+      var dataRange: Range<Int>?
+      try NetlinkBatchLayout.forEachAttribute(bytes, range, message: message) { (attribute) throws(NetlinkBatchError) in
+        if attribute.type == attr(NFTA_EXPR_NAME) { nameRange = attribute.range }
+        if attribute.type == attr(NFTA_EXPR_DATA) { dataRange = attribute.range }
+      }
+      guard let nameRange, let name = NetlinkBatchLayout.string(bytes, nameRange), kinds.contains(name),
+        let grammar = expressionGrammars[name]
       else {
         throw NetlinkBatchError(description: "message \(message) holds an expression conduit never sends")
       }
-      if let dataAttribute = inner.first(where: { $0.type == attr(NFTA_EXPR_DATA) }) {
-        let dataAttributes = try NetlinkBatchLayout.attributes(bytes, dataAttribute.range, message: message)
-        let values = expressionValues[name] ?? []
-        let grammar = Grammar(
-          leaves: allowed.subtracting(values),
-          nested: Dictionary(uniqueKeysWithValues: values.map { ($0, Nested.attributes(Self.data)) }),
-          values: expressionValueLimits[name] ?? [:])
-        try check(bytes, dataAttributes, grammar, message: message)
-      }
+      if let dataRange { try check(bytes, attributesIn: dataRange, grammar, message: message) }
     }
   }
 }

@@ -114,11 +114,25 @@ public struct NftablesArtifact: Sendable {
   public private(set) var otherSections: [Section]
   /// The body of the element origins section, nil for an artifact without one.
   private let elementOriginsBody: [UInt8]?
+  /// For an artifact read from a file: its header's bytes and its digests, so that `encodedFile` gives back the
+  /// bytes read without encoding or hashing them again.
+  private let asRead: AsRead?
+
+  private struct AsRead: Sendable {
+    var header: [UInt8]
+    /// The digest at its end.
+    var digest: [UInt8]
+    /// SHA-256 of the whole file, hex.
+    var fileSHA256: String
+  }
 
   /// The interface names the ruleset matches (from the batch).
   public var interfaces: [String] { layout.interfaces }
   /// What the table will say it is in the kernel (the comment of its identity chain), when the batch creates one.
   public var identity: NftablesIdentity? { layout.identity }
+  /// The SHA-256 of the file the artifact was read from (hex), computed while it was read; nil for an artifact
+  /// built in memory.
+  public var readFileSHA256: String? { asRead?.fileSHA256 }
   /// The addresses the active mitigations isolate (from the header).
   public var isolated: AddressSet { AddressSet((header.isolated ?? []).compactMap { IPPrefix($0) }) }
 
@@ -146,13 +160,13 @@ public struct NftablesArtifact: Sendable {
     try self.init(
       header: header, batch: batch.bytes, flowTable: flowTable.bytes, layout: layout,
       elementOrigins: batch.origins.elements.isEmpty ? nil : Self.elementOriginsSection(batch.origins),
-      otherSections: otherSections)
+      otherSections: otherSections, asRead: nil)
   }
 
   /// Validates the parts of an artifact against each other.
   private init(
     header: Header, batch bytes: [UInt8], flowTable flowBytes: [UInt8], layout: NetlinkBatchLayout,
-    elementOrigins: ElementOriginsSection?, otherSections: [Section]
+    elementOrigins: ElementOriginsSection?, otherSections: [Section], asRead: AsRead?
   ) throws(ReadError) {
     guard header.table == layout.table else {
       throw ReadError("its header names table '\(header.table)' but its batch changes table '\(layout.table)'")
@@ -240,37 +254,61 @@ public struct NftablesArtifact: Sendable {
     self.layout = layout
     self.elementOriginsBody = elementOrigins?.body
     self.otherSections = otherSections
+    self.asRead = asRead
   }
 
   // MARK: Writing
 
   /// The file's bytes.
   public func encoded() -> [UInt8] {
-    Array(encodedParts().joined())
+    let parts = encodedParts()
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+    for part in parts { bytes += part }
+    return bytes
   }
 
-  /// The file in parts, one after the other, so a large batch is written without being copied into one buffer.
+  /// The file in parts, one after the other, so a large batch (or flow table) is written without being copied into
+  /// one buffer.
   public func encodedParts() -> [[UInt8]] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let headerBytes = Array((try? encoder.encode(header)) ?? Data())
+    encodedFile().parts
+  }
+
+  /// The file in parts with its SHA-256. For an artifact read from a file these are the bytes read (its header as
+  /// it was written) and the digests computed while reading them, so nothing is encoded or hashed again.
+  public func encodedFile() -> EncodedArtifact {
+    let headerBytes: [UInt8]
+    if let asRead {
+      headerBytes = asRead.header
+    } else {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      headerBytes = Array((try? encoder.encode(header)) ?? Data())
+    }
     var start = Self.magic
     Self.append(Self.formatVersion, to: &start)
     Self.appendSection(SectionType.header, headerBytes, to: &start)
-    Self.append(SectionType.batch, to: &start)
-    Self.append(UInt64(batch.bytes.count), to: &start)
-    var rest: [UInt8] = []
-    Self.appendSection(SectionType.flowTable, flowTable.bytes, to: &rest)
-    if let elementOriginsBody { Self.appendSection(SectionType.elementOrigins, elementOriginsBody, to: &rest) }
-    for section in otherSections { Self.appendSection(section.type, section.body, to: &rest) }
-    Self.append(SectionType.end, to: &rest)
-    Self.append(UInt64(32), to: &rest)
+    var parts = [start]
+    func section(_ type: UInt16, _ body: [UInt8]) {
+      var heading: [UInt8] = []
+      Self.append(type, to: &heading)
+      Self.append(UInt64(body.count), to: &heading)
+      parts += [heading, body]
+    }
+    section(SectionType.batch, batch.bytes)
+    section(SectionType.flowTable, flowTable.bytes)
+    if let elementOriginsBody { section(SectionType.elementOrigins, elementOriginsBody) }
+    for other in otherSections { section(other.type, other.body) }
+    var end: [UInt8] = []
+    Self.append(SectionType.end, to: &end)
+    Self.append(UInt64(32), to: &end)
+    if let asRead { return EncodedArtifact(parts: parts + [end + asRead.digest], sha256: asRead.fileSHA256) }
     var hasher = SHA256()
-    hasher.update(data: start)
-    hasher.update(data: batch.bytes)
-    hasher.update(data: rest)
-    rest += hasher.finalize()
-    return [start, batch.bytes, rest]
+    for part in parts { hasher.update(data: part) }
+    hasher.update(data: end)
+    let digest = Array(hasher.finalize())
+    hasher.update(data: digest)
+    return EncodedArtifact(parts: parts + [end + digest], sha256: Self.hex(hasher.finalize()))
   }
 
   private static func appendSection(_ type: UInt16, _ body: [UInt8], to bytes: inout [UInt8]) {
@@ -384,7 +422,20 @@ public struct NftablesArtifact: Sendable {
     return try NftablesArtifact(reading: &source)
   }
 
-  private init<Source: ArtifactSource>(reading source: inout Source) throws(ReadError) {
+  /// Reads an artifact conduit itself wrote and recorded the SHA-256 of (the state directory's confirmed artifact,
+  /// beside the record of its digest): a symbolic link at `path` is refused, and the whole file must have the
+  /// SHA-256 `sha256`, checked with the digest at its end in the one pass that reads it. Those bytes passed every
+  /// check of `read(contentsOf:)` before conduit recorded their digest, so the attributes of the batch's messages
+  /// are not held to the grammar again (`NetlinkBatchLayout(reading:checkingAttributes:)`); everything else is.
+  public static func readRecorded(contentsOf path: String, sha256: String) throws(ReadError) -> NftablesArtifact {
+    var source = try FileArtifactSource(path: path, followingSymbolicLinks: false)
+    defer { source.close() }
+    return try NftablesArtifact(reading: &source, recordedSHA256: sha256)
+  }
+
+  private init<Source: ArtifactSource>(reading source: inout Source, recordedSHA256: String? = nil)
+    throws(ReadError)
+  {
     var reader = DigestingReader(source: source)
     defer { source = reader.source }
     guard reader.remaining <= Self.maximumBytes else {
@@ -408,6 +459,8 @@ public struct NftablesArtifact: Sendable {
     var header: [UInt8]?
     var batch: [UInt8]?
     var flowTable: [UInt8]?
+    var digest: [UInt8] = []
+    var fileSHA256 = ""
     var elementOrigins: ElementOriginsSection?
     var others: [Section] = []
     var previousType: UInt16?
@@ -419,9 +472,13 @@ public struct NftablesArtifact: Sendable {
         guard length == 32, reader.remaining == 32 else {
           throw ReadError("the artifact is damaged: its end section is not a digest at the end of the file")
         }
-        let computed = reader.digest()
-        guard try reader.readUnhashed(32) == computed else {
+        digest = reader.digest()
+        guard try reader.readUnhashed(32) == digest else {
           throw ReadError("the artifact is damaged: its bytes do not match the SHA-256 at its end")
+        }
+        fileSHA256 = Self.hex(reader.digest(continuedWith: digest))
+        if let recordedSHA256, fileSHA256 != recordedSHA256 {
+          throw ReadError("it is not the artifact recorded: its SHA-256 is \(fileSHA256), not \(recordedSHA256)")
         }
         break
       }
@@ -455,12 +512,12 @@ public struct NftablesArtifact: Sendable {
       throw ReadError("its header is malformed")
     }
     let layout: NetlinkBatchLayout
-    do { layout = try NetlinkBatchLayout(validating: batch) } catch {
+    do { layout = try NetlinkBatchLayout(reading: batch, checkingAttributes: recordedSHA256 == nil) } catch {
       throw ReadError("its batch is malformed: \(error)")
     }
     try self.init(
       header: decoded, batch: batch, flowTable: flowTable, layout: layout, elementOrigins: elementOrigins,
-      otherSections: others)
+      otherSections: others, asRead: AsRead(header: header, digest: digest, fileSHA256: fileSHA256))
   }
 
   // MARK: Digests
@@ -531,6 +588,15 @@ extension UInt8 {
   }
 }
 
+/// An artifact file's bytes in parts, one after the other (the batch is not copied into one buffer), and the
+/// SHA-256 of the whole file.
+public struct EncodedArtifact: Sendable {
+  /// The parts, in file order.
+  public let parts: [[UInt8]]
+  /// Hex SHA-256 of the whole file: `NftablesArtifact.sha256` of the parts joined.
+  public let sha256: String
+}
+
 /// Bytes an artifact is read from.
 protocol ArtifactSource {
   /// Bytes left to read.
@@ -566,9 +632,9 @@ struct FileArtifactSource: ArtifactSource {
   private(set) var remaining: Int
   let path: String
 
-  init(path: String) throws(NftablesArtifact.ReadError) {
+  init(path: String, followingSymbolicLinks: Bool = true) throws(NftablesArtifact.ReadError) {
     self.path = path
-    switch FileReader.openRegularFile(path) {
+    switch FileReader.openRegularFile(path, followingSymbolicLinks: followingSymbolicLinks) {
     case .success(let opened): (descriptor, remaining) = opened
     case .failure(let error): throw NftablesArtifact.ReadError(error.description, isUnreadable: true)
     }
@@ -623,6 +689,13 @@ struct DigestingReader<Source: ArtifactSource> {
 
   /// The digest of every hashed byte so far.
   func digest() -> [UInt8] { Array(hasher.finalize()) }
+
+  /// The digest of every hashed byte so far followed by `bytes`, which are not read.
+  func digest(continuedWith bytes: [UInt8]) -> [UInt8] {
+    var continued = hasher
+    continued.update(data: bytes)
+    return Array(continued.finalize())
+  }
 
   private mutating func read(_ count: Int, hashed: Bool) throws(NftablesArtifact.ReadError) -> [UInt8] {
     precondition(count <= source.remaining)

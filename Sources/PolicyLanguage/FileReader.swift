@@ -42,10 +42,13 @@ public enum FileReader {
   }
 
   /// A descriptor open for reading on the regular file at `path`, and its size; or why there is none. The file is
-  /// opened without blocking and its type checked on the descriptor, so the caller reads what was checked. The
-  /// caller closes the descriptor.
-  public static func openRegularFile(_ path: String) -> Result<(descriptor: Int32, size: Int), InputFileError> {
-    let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+  /// opened without blocking and its type checked on the descriptor, so the caller reads what was checked; unless
+  /// `followingSymbolicLinks`, a symbolic link at `path` is refused. The caller closes the descriptor.
+  public static func openRegularFile(_ path: String, followingSymbolicLinks: Bool = true)
+    -> Result<(descriptor: Int32, size: Int), InputFileError>
+  {
+    let descriptor = open(
+      path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (followingSymbolicLinks ? 0 : O_NOFOLLOW))
     guard descriptor >= 0 else { return .failure(InputFileError(path: path, reason: reason(errno))) }
     var status = stat()
     guard fstat(descriptor, &status) == 0 else {

@@ -127,10 +127,10 @@ struct ApplyCommand: ParsableCommand {
       }
       applied = "applied the iptables and ip6tables filter tables"
     } else {
-      let (artifact, policy) = try stage { () throws(PipelineStop) in
-        try GatewayApply.artifactAndPolicy(at: input, compiling: request)
-      }
       if dryRun {
+        let (artifact, policy) = try stage { () throws(PipelineStop) in
+          try GatewayApply.artifactAndPolicy(at: input, compiling: request)
+        }
         let dryRun = try stage { () throws(PipelineStop) in
           try DryRun.report(artifact, options: options, policy: policy)
         }
@@ -139,9 +139,7 @@ struct ApplyCommand: ParsableCommand {
         return
       }
       report = try stage { () throws(PipelineStop) in
-        try SafeApply.apply(
-          artifact, artifactBytes: artifact.encoded(), options: options,
-          waiting: { reportWaiting($0) })
+        try GatewayApply.apply(at: input, compiling: request, options: options, waiting: { reportWaiting($0) })
       }
       applied = "applied table inet \(report.table)"
     }

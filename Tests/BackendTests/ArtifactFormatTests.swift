@@ -257,6 +257,52 @@ import Testing
     #expect(Self.refusal(Forgery.encode(sections))?.contains("whole number of records") == true)
   }
 
+  @Test func theFileOfAnArtifactReadIsTheBytesReadAndTheirDigest() throws {
+    let artifact = try Self.artifact()
+    let built = artifact.encodedFile()
+    #expect(Array(built.parts.joined()) == artifact.encoded())
+    #expect(built.sha256 == NftablesArtifact.sha256(artifact.encoded()))
+    // A header written with other spacing and a key this conduit does not know is given back as it was written.
+    let respaced = try Forgery.editingHeader(artifact.encoded()) { $0["written by"] = "another conduit" }
+    var sections = Forgery.sections(respaced)
+    sections[0].body = Array("\n  ".utf8) + sections[0].body
+    let bytes = Forgery.encode(sections)
+    let read = try NftablesArtifact(decoding: bytes)
+    #expect(read.header == artifact.header)
+    #expect(Array(read.encodedFile().parts.joined()) == bytes)
+    #expect(read.encodedFile().sha256 == NftablesArtifact.sha256(bytes))
+    #expect(read.encoded() == bytes)
+  }
+
+  @Test func aRecordedArtifactIsReadOnlyWithTheDigestRecordedAndNotThroughALink() throws {
+    let artifact = try Self.artifact()
+    let file = artifact.encodedFile()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("confirmed.nftb").path
+    try Data(file.parts.joined()).write(to: URL(fileURLWithPath: path))
+    let read = try NftablesArtifact.readRecorded(contentsOf: path, sha256: file.sha256)
+    #expect(read.header == artifact.header)
+    #expect(read.batch.bytes == artifact.batch.bytes)
+    #expect(read.batch.origins == artifact.batch.origins)
+    #expect(read.layout == artifact.layout)
+    #expect(read.flowTable == artifact.flowTable)
+    #expect(read.encodedFile().sha256 == file.sha256)
+    let other = String(repeating: "0", count: 64)
+    #expect {
+      try NftablesArtifact.readRecorded(contentsOf: path, sha256: other)
+    } throws: { error in
+      (error as? NftablesArtifact.ReadError)?.description.contains("not the artifact recorded") == true
+    }
+    let link = directory.appendingPathComponent("link.nftb").path
+    #expect(symlink(path, link) == 0)
+    #expect(throws: NftablesArtifact.ReadError.self) {
+      try NftablesArtifact.readRecorded(contentsOf: link, sha256: file.sha256)
+    }
+    #expect(try NftablesArtifact.read(contentsOf: link).encodedFile().sha256 == file.sha256)
+  }
+
   @Test func aFileIsReadOnceAndOnlyWhenRegular() throws {
     let bytes = try Self.artifact().encoded()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-\(UUID().uuidString)")

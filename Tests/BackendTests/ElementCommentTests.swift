@@ -59,7 +59,8 @@ import Testing
 
   @Test(arguments: [
     [UInt8(0), 4] + Array("a\u{1B}c".utf8) + [0], [0, 3, 0x22, 0x61, 0], [1, 3, 0x61, 0x62, 0],
-    [0, 4, 0x61, 0x62, 0x63],
+    [0, 4, 0x61, 0x62, 0x63], [0, 3, 0x5C, 0x61, 0], [0, 3, 0x7F, 0x61, 0], [0, 3, 0xFF, 0x61, 0],
+    [0, 5] + Array("a\u{202E}".utf8) + [0], [0, 3] + Array("\u{85}".utf8) + [0],
   ])
   func elementUserDataThatIsNotOnePrintableCommentIsRefused(_ userData: [UInt8]) {
     var bytes = [UInt8](repeating: 0, count: 4) + userData
@@ -67,6 +68,11 @@ import Testing
       try NetlinkBatchLayout.checkElementComment(bytes, 4..<bytes.count, message: 1)
     }
     bytes = [0, 0, 0, 0] + NftSetElement.commentUserData("site.conduit:12")
+    #expect(throws: Never.self) { try NetlinkBatchLayout.checkElementComment(bytes, 4..<bytes.count, message: 1) }
+  }
+
+  @Test func elementUserDataOfPrintableTextBeyondASCIIIsAccepted() {
+    let bytes = [0, 0, 0, 0] + NftSetElement.commentUserData("zürich/halle-3.conduit:12")
     #expect(throws: Never.self) { try NetlinkBatchLayout.checkElementComment(bytes, 4..<bytes.count, message: 1) }
   }
 }

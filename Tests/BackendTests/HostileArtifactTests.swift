@@ -51,6 +51,8 @@ import Testing
     ("a table handle", deleteTable, attribute(4, [0, 0, 0, 0, 0, 0, 0, 1]), "carries attribute 4"),
     ("dormant or socket-owned table flags", newTable, attribute(2, [0, 0, 0, 3]), "carries attribute 2"),
     ("a second set name", newSetElement, attribute(2, Array("other".utf8) + [0]), "more than one attribute 2"),
+    ("an attribute type beyond those conduit writes", newTable, attribute(64, [0, 0, 0, 1]), "carries attribute 64"),
+    ("a second attribute of a high type", newTable, attribute(200, []) + attribute(200, []), "carries attribute 200"),
   ]
 
   @Test(arguments: forgedAttributes)

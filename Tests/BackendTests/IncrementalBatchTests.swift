@@ -79,4 +79,34 @@ import Testing
     }
     #expect(reason.contains("changes name"), "\(reason)")
   }
+
+  /// A set of `elements` laid out one after another behind a few bytes of something else, with their hashes.
+  static func set(_ elements: [[UInt8]]) -> (SetEntry, [UInt8]) {
+    var bytes: [UInt8] = [9, 9, 9]
+    var set = SetEntry(name: "s", declaration: [], sequence: 1)
+    for (ordinal, element) in elements.enumerated() {
+      set.elements.append(ElementEntry(range: bytes.count..<(bytes.count + element.count), ordinal: ordinal))
+      bytes += element + [7]
+    }
+    set.elementHashes = ElementDifference.hashes(of: set.elements, in: bytes)
+    return (set, bytes)
+  }
+
+  @Test(arguments: 0..<40)
+  func theElementDifferenceIsTheOneOfSetsOfTheirBytes(_ seed: Int) {
+    var random = SeededGenerator(seed: UInt64(seed))
+    // Few distinct values of a few lengths: elements repeat within a set and between the two.
+    func elements() -> [[UInt8]] {
+      (0..<Int.random(in: 0...60, using: &random)).map { _ in
+        (0..<Int.random(in: 1...3, using: &random)).map { _ in UInt8.random(in: 0...3, using: &random) }
+      }
+    }
+    let oldElements = elements()
+    let newElements = elements()
+    let (old, oldBytes) = Self.set(oldElements)
+    let (new, newBytes) = Self.set(newElements)
+    let difference = ElementDifference(old, in: oldBytes, new, in: newBytes)
+    #expect(difference.deleted.map(\.ordinal) == oldElements.indices.filter { !newElements.contains(oldElements[$0]) })
+    #expect(difference.inserted.map(\.ordinal) == newElements.indices.filter { !oldElements.contains(newElements[$0]) })
+  }
 }

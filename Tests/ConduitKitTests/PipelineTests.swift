@@ -181,7 +181,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: root) }
     let stop = Self.stop { () throws(PipelineStop) in
       try SafeApply.apply(
-        artifact, artifactBytes: artifact.encoded(),
+        artifact,
         options: SafeApplyOptions(networkNamespace: "conduit-kit-no-such-\(getpid())", stateRoot: root.path),
         waiting: { _ in })
     }
