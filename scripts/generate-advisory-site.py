@@ -2,14 +2,16 @@
 """Writes a site whose baseline draws real vendors, products, model numbers and versions from CISA's CSAF corpus,
 for measuring `conduit impact --advisory` on the whole corpus.
 
-usage: generate-advisory-site.py CORPUS_DIRECTORY OUTPUT_DIRECTORY [ASSETS]
+usage: generate-advisory-site.py CORPUS_DIRECTORY OUTPUT_DIRECTORY [ASSETS] [--hit-share F]
 
 Every product of every advisory under CORPUS_DIRECTORY (the unpacked cisa-ot-white-2017-2024.tar.xz) is a candidate;
 each asset takes one at random (seeded, so the site is the same every run): its vendor, product name, first model
 number and a version (the product's version when it names one, else one drawn below or above its range's bound), so
 that thousands of matches happen and many more near misses. The assets lie in one control zone (SL-T 3) polled by
 two HMIs in an operations zone (SL-T 2) over Modbus, EtherNet/IP and S7comm; a tenth of them are also reached over
-HTTPS from an outside zone.
+HTTPS from an outside zone. With --hit-share F (default 1), only a share F of the assets take a product as it is; the
+others are near misses of the same vendor and family: the product's name with an unlisted model number (its last
+characters changed) and no part of the name the advisory uses, as a plant's unaffected devices of a hit vendor are.
 """
 import csv
 import json
@@ -18,8 +20,14 @@ import random
 import re
 import sys
 
-corpus, output = sys.argv[1], sys.argv[2]
-count = int(sys.argv[3]) if len(sys.argv) > 3 else 40000
+arguments = sys.argv[1:]
+hit_share = 1.0
+if "--hit-share" in arguments:
+    at = arguments.index("--hit-share")
+    hit_share = float(arguments[at + 1])
+    del arguments[at:at + 2]
+corpus, output = arguments[0], arguments[1]
+count = int(arguments[2]) if len(arguments) > 2 else 40000
 random.seed(62443)
 
 products = []
@@ -65,6 +73,9 @@ with open(os.path.join(output, "assets.csv"), "w", newline="", encoding="utf-8")
     writer.writerow(["name", "address", "role", "vendor", "product", "model", "version", "criticality"])
     for index in range(count):
         vendor, product, model, version = random.choice(products)
+        if random.random() >= hit_share:
+            product = "Unlisted " + (product.split()[0] if product.split() else "device") + f" {index % 97}X"
+            model = (model[:-2] if len(model) > 2 else model) + "ZZ" if model else f"UNL-{index % 89}"
         if not version.startswith(("vers:", "<", ">", "=")) and version:
             chosen = version
         else:

@@ -84,9 +84,10 @@ public struct AdvisoryMatcher: Sendable {
     /// By the part, vendor and product fields of their CPE.
     var byCPE: [String: [Int]] = [:]
     var sortedModels: [(model: String, identity: Int)] = []
-    /// Distinct product word sets, and for each word the sets holding it.
+    /// Distinct product word sets, each filed under its rarest word among the vendor's sets: a product can name a
+    /// set only if it holds that word, so a product looks at the sets of its own words and checks each once.
     var wordSets: [(words: [String], identities: [Int])] = []
-    var wordSetsByWord: [String: [Int]] = [:]
+    var wordSetsByRarestWord: [String: [Int]] = [:]
     var wordSetNumbers: [[String]: Int] = [:]
   }
 
@@ -115,7 +116,10 @@ public struct AdvisoryMatcher: Sendable {
           words: words))
       vendors[vendor, default: VendorIndex()].add(identities[identity], as: identity)
     }
-    for vendor in vendors.keys { vendors[vendor]!.sortedModels.sort { $0.model < $1.model } }
+    for vendor in vendors.keys {
+      vendors[vendor]!.sortedModels.sort { $0.model < $1.model }
+      vendors[vendor]!.fileWordSets()
+    }
     self.identities = identities
     self.vendors = vendors
   }
@@ -228,14 +232,13 @@ public struct AdvisoryMatcher: Sendable {
       }
     }
     if !index.wordSets.isEmpty {
-      var hits: [Int: Int] = [:]
-      for word in Self.nameWords(product) {
-        for set in index.wordSetsByWord[word] ?? [] { hits[set, default: 0] += 1 }
-      }
-      for (set, count) in hits where count == index.wordSets[set].words.count {
-        for identity in index.wordSets[set].identities where found[identity] == nil {
-          if identities[identity].model != nil, !product.modelNumbers.isEmpty { continue }
-          found[identity] = .name
+      let words = Self.nameWords(product)
+      for word in words {
+        for set in index.wordSetsByRarestWord[word] ?? [] where index.wordSets[set].words.allSatisfy(words.contains) {
+          for identity in index.wordSets[set].identities where found[identity] == nil {
+            if identities[identity].model != nil, !product.modelNumbers.isEmpty { continue }
+            found[identity] = .name
+          }
         }
       }
     }
@@ -343,6 +346,19 @@ public struct AdvisoryMatcher: Sendable {
 }
 
 extension AdvisoryMatcher.VendorIndex {
+  /// Files every word set under its rarest word (ties: the first in order), once all sets are known.
+  mutating func fileWordSets() {
+    var frequency: [String: Int] = [:]
+    for set in wordSets {
+      for word in set.words { frequency[word, default: 0] += 1 }
+    }
+    wordSetsByRarestWord = [:]
+    for (number, set) in wordSets.enumerated() {
+      guard let rarest = set.words.min(by: { (frequency[$0]!, $0) < (frequency[$1]!, $1) }) else { continue }
+      wordSetsByRarestWord[rarest, default: []].append(number)
+    }
+  }
+
   /// Adds an identity to the vendor's indexes.
   mutating func add(_ identity: AdvisoryMatcher.Identity, as number: Int) {
     identities.append(number)
@@ -357,7 +373,6 @@ extension AdvisoryMatcher.VendorIndex {
       return
     }
     wordSetNumbers[identity.words] = wordSets.count
-    for word in identity.words { wordSetsByWord[word, default: []].append(wordSets.count) }
     wordSets.append((identity.words, [number]))
   }
 }

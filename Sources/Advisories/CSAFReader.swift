@@ -54,7 +54,7 @@ public enum CSAFReader {
     while let (branches, context) = stack.popLast() {
       for case let branch as [String: Any] in branches.reversed() {
         var inner = context
-        let name = text(branch["name"])?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = text(branch["name"])?.trimmingSpacesAndLineBreaks()
         let category = text(branch["category"])
         switch category {
         case "vendor": inner.vendor = name
@@ -142,4 +142,14 @@ public enum CSAFReader {
   private static func text(_ value: Any?) -> String? { value as? String }
 
   private static func texts(_ value: Any?) -> [String] { (value as? [Any] ?? []).compactMap { $0 as? String } }
+}
+
+extension String {
+  /// The text without leading and trailing white space and line breaks, without bridging to NSString.
+  func trimmingSpacesAndLineBreaks() -> String {
+    let scalars = unicodeScalars
+    guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+    let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+    return String(scalars[first...last])
+  }
 }

@@ -19,7 +19,7 @@ public struct ProductVersion: Sendable, Hashable, Comparable, CustomStringConver
   /// Reads a version; nil when the text (after the prefix) does not start with a digit, holds a wildcard part
   /// (`x`, `*`), a number beyond 64 bits, or a character that is none of the above.
   public init?(_ text: String) {
-    var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+    var rest = Substring(text.trimmingSpaces())
     if rest.hasPrefix("SV") || rest.hasPrefix("sv") {
       rest = rest.dropFirst(2)
     } else if rest.hasPrefix("V") || rest.hasPrefix("v") {
@@ -56,7 +56,7 @@ public struct ProductVersion: Sendable, Hashable, Comparable, CustomStringConver
     }
     _ = flush()
     guard !parts.contains(where: { $0 == .letters("x") }) else { return nil }
-    self.text = text.trimmingCharacters(in: .whitespaces)
+    self.text = text.trimmingSpaces()
     self.parts = parts
   }
 
@@ -121,19 +121,19 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
 
   /// Reads `product_version_range` text.
   public static func range(_ text: String) -> VersionRange {
-    var rest = text.trimmingCharacters(in: .whitespaces)
+    var rest = text.trimmingSpaces()
     if rest.lowercased().hasPrefix("vers:") {
       guard let slash = rest.firstIndex(of: "/") else { return .unreadable(text) }
-      rest = String(rest[rest.index(after: slash)...]).trimmingCharacters(in: .whitespaces)
+      rest = String(rest[rest.index(after: slash)...]).trimmingSpaces()
       if rest == "*" { return .all }
     } else if rest.lowercased().hasPrefix("all"), let versions = rest.range(of: "versions", options: .caseInsensitive) {
-      rest = String(rest[versions.upperBound...]).trimmingCharacters(in: .whitespaces)
+      rest = String(rest[versions.upperBound...]).trimmingSpaces()
       if rest.isEmpty { return .all }
     }
     let groups = rest.split(separator: "|", omittingEmptySubsequences: false)
     var ranges: [VersionRange] = []
     for group in groups {
-      let trimmed = group.trimmingCharacters(in: .whitespaces)
+      let trimmed = group.trimmingSpaces()
       if let branches = branchFixes(trimmed) {
         ranges.append(branches)
         continue
@@ -177,7 +177,7 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
   static func branchFixes(_ text: String) -> VersionRange? {
     let inclusive = text.hasPrefix("<=")
     guard text.hasPrefix("<") else { return nil }
-    let list = text.dropFirst(inclusive ? 2 : 1).trimmingCharacters(in: .whitespaces)
+    let list = text.dropFirst(inclusive ? 2 : 1).trimmingSpaces()
     let pieces = list.split(separator: "_", omittingEmptySubsequences: false)
     guard pieces.count >= 2 else { return nil }
     var versions: [ProductVersion] = []
@@ -193,7 +193,7 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
 
   /// Reads `product_version` text: one version (`vers:` `*` and "All versions" read as every version).
   public static func version(_ text: String) -> VersionRange {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let trimmed = text.trimmingSpaces()
     if trimmed.lowercased().hasPrefix("vers:") || trimmed.lowercased().hasPrefix("all") { return range(trimmed) }
     return ProductVersion(trimmed).map(VersionRange.exactly) ?? .unreadable(text)
   }
@@ -255,5 +255,19 @@ public enum VersionRange: Sendable, Hashable, CustomStringConvertible {
       (inclusive ? "<= " : "< ") + fixes.map(\.description).joined(separator: " or ") + " (by release branch)"
     case .unreadable(let text): "unreadable '\(text)'"
     }
+  }
+}
+
+extension StringProtocol {
+  /// The text without leading and trailing spaces and tabs (what `trimmingCharacters(in: .whitespaces)` does for the
+  /// text advisories hold, without bridging to NSString).
+  func trimmingSpaces() -> String {
+    let scalars = String(self).unicodeScalars
+    func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+      scalar.properties.isWhitespace && scalar != "\n" && scalar != "\r"
+    }
+    guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
+    let last = scalars.lastIndex(where: { !isSpace($0) })!
+    return String(scalars[first...last])
   }
 }
