@@ -99,8 +99,12 @@ public struct AdvisoryMatcher: Sendable {
     var identities: [Identity] = []
     var byKey: [[String?]: Int] = [:]
     var vendors: [String: VendorIndex] = [:]
+    var vendorNames: [String: String] = [:]
     for (index, asset) in assets.enumerated() {
-      guard let vendor = asset.vendor.map(Self.normalizedVendor), !vendor.isEmpty else { continue }
+      guard let written = asset.vendor else { continue }
+      let vendor = vendorNames[written] ?? Self.normalizedVendor(written)
+      vendorNames[written] = vendor
+      guard !vendor.isEmpty else { continue }
       let key = [vendor, asset.product, asset.model, asset.version, asset.cpe]
       if let known = byKey[key] {
         identities[known].assets.append(index)

@@ -111,7 +111,9 @@ extension Pipeline {
       throw PipelineStop(.unusableInput, "the policy has errors; no answer", diagnostics: checked.diagnostics)
     }
     let policy = checked.policy
-    let (advisories, unreadable) = AdvisoryFiles.read(request.advisoryPaths)
+    let paths = request.advisoryPaths
+    let (read, matcher) = inParallel({ AdvisoryFiles.read(paths) }, { Impact.matcher(for: policy) })
+    let (advisories, unreadable) = read
     var diagnostics = DiagnosticEngine()
     let ruleset: Ruleset
     do throws(LoweringError) {
@@ -121,7 +123,7 @@ extension Pipeline {
     } catch {
       throw PipelineStop(.usage, error.description)
     }
-    let findings = Impact.findings(of: advisories, in: policy, ruleset: ruleset)
+    let findings = Impact.findings(of: advisories, in: policy, ruleset: ruleset, matcher: matcher)
     var result = AdvisoryImpactResult(
       findings: findings, advisoryCount: advisories.count, problems: advisories.flatMap(\.problems),
       unreadable: unreadable.map(\.description), mitigation: nil, names: FlowDescription([policy]),

@@ -144,14 +144,12 @@ public struct AssetImpact: Sendable {
 /// through the policy's flows, ranked by criticality, then exposure, then score.
 public enum Impact {
   /// The findings of `advisories` against the policy's assets, with exposure taken from `ruleset` (the policy
-  /// lowered for every gateway at once, with the mitigations asked for).
-  public static func findings(of advisories: [Advisory], in policy: Policy, ruleset: Ruleset) -> [ImpactFinding] {
-    let identities = policy.assets.map {
-      AssetIdentity(
-        name: $0.name, vendor: $0.vendor, product: $0.product, model: $0.model, version: $0.version,
-        cpe: Self.cpe(of: $0))
-    }
-    let matcher = AdvisoryMatcher(assets: identities)
+  /// lowered for every gateway at once, with the mitigations asked for); `matcher` is `matcher(for: policy)`, when
+  /// the caller built it already.
+  public static func findings(
+    of advisories: [Advisory], in policy: Policy, ruleset: Ruleset, matcher: AdvisoryMatcher? = nil
+  ) -> [ImpactFinding] {
+    let matcher = matcher ?? Self.matcher(for: policy)
     let matchesByAdvisory = concurrentMap(count: advisories.count) { matcher.matches(advisories[$0]) }
     let matchedAssets = Set(matchesByAdvisory.flatMap { $0.map(\.asset) })
     let exposures = ExposureIndex(ruleset: ruleset, policy: policy, assets: matchedAssets)
@@ -213,6 +211,16 @@ public enum Impact {
       if left != right { return left > right }
       return lhs.names.lexicographicallyPrecedes(rhs.names)
     }
+  }
+
+  /// The policy's assets indexed for matching (the baseline's and the policy's own).
+  public static func matcher(for policy: Policy) -> AdvisoryMatcher {
+    AdvisoryMatcher(
+      assets: policy.assets.map {
+        AssetIdentity(
+          name: $0.name, vendor: $0.vendor, product: $0.product, model: $0.model, version: $0.version,
+          cpe: Self.cpe(of: $0))
+      })
   }
 
   /// The asset's CPE: a baseline column named `cpe` or `cpe23` (in any case, with or without `-`, `_`, spaces).
