@@ -53,16 +53,31 @@ enum RuleChecks {
 
   private static func flowsAndFamilies(_ rule: Rule, _ policy: Policy, _ diagnostics: inout DiagnosticEngine) {
     guard !rule.flows.isEmpty else {
-      diagnostics.error(
-        .emptyRule,
-        "this rule allows nothing: no source and destination share an address family that its items apply to",
-        at: rule.declaration.range)
+      if !hasReportedPart(rule) {
+        diagnostics.error(
+          .emptyRule,
+          "this rule allows nothing: no source and destination share an address family that its items apply to",
+          at: rule.declaration.range)
+      }
       return
     }
     let sourceFamilies = rule.sources.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
     let destinationFamilies = rule.destinations.reduce(FamilyMask()) { $0.union(FamilyMask($1.addresses)) }
     familyMismatches(rule.sources, otherSide: "destination", otherFamilies: destinationFamilies, &diagnostics)
     familyMismatches(rule.destinations, otherSide: "source", otherFamilies: sourceFamilies, &diagnostics)
+  }
+
+  /// Whether part of the rule did not resolve (an unknown service or name, a broken literal) or names no address
+  /// (a glob or role that matches nothing): those are reported where they are written, and the rule's emptiness
+  /// follows from them, so it is not reported again.
+  static func hasReportedPart(_ rule: Rule) -> Bool {
+    let resolvedItems = Set(rule.items.map(\.range))
+    if rule.declaration.items.contains(where: { !resolvedItems.contains($0.range) }) { return true }
+    let sources = Set(rule.sources.map(\.endpoint))
+    let destinations = Set(rule.destinations.map(\.endpoint))
+    if rule.declaration.sources.contains(where: { !sources.contains($0) }) { return true }
+    if rule.declaration.destinations.contains(where: { !destinations.contains($0) }) { return true }
+    return (rule.sources + rule.destinations).contains { $0.addresses.isEmpty }
   }
 
   private static func familyMismatches(

@@ -7,6 +7,12 @@ public struct InputFileError: Error, CustomStringConvertible, Sendable {
   /// Why it could not be read.
   public var reason: String
 
+  /// Why `path` could not be read.
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
+  }
+
   public var description: String { "cannot read '\(path)': \(reason)" }
 }
 

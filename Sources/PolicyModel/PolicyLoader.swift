@@ -10,6 +10,13 @@ public enum PolicyLoader {
     var nextDeclaration = 0
   }
 
+  /// What a file that is no policy text is: a conduit nft artifact (its magic), or a binary file (16 or more NUL
+  /// bytes in its first 4,096); nil otherwise. A policy with a stray control byte is text with a located error.
+  static func binaryKind(_ bytes: [UInt8]) -> String? {
+    if bytes.starts(with: Array("CDTNFT\r\n".utf8)) { return "a conduit nft artifact (compiled output)" }
+    return bytes.prefix(4096).lazy.filter { $0 == 0 }.count >= 16 ? "a binary file" : nil
+  }
+
   /// Reads and parses `path` and its includes, in the order of a depth-first walk, on an explicit stack (an include
   /// chain is as deep as the files make it, the thread's stack is not). Throws only when the main file itself
   /// cannot be read. `appending` is text read as if it stood at the end of the main file (a generated block checked
@@ -18,6 +25,7 @@ public enum PolicyLoader {
     throws(InputFileError) -> [PolicyFile]
   {
     var main = try FileReader.readSource(path).get()
+    if let kind = binaryKind(main.bytes) { throw InputFileError(path: path, reason: "it is \(kind), not a policy") }
     if let appending {
       let separator: [UInt8] = main.bytes.last.map { $0 == UInt8(ascii: "\n") ? [] : [UInt8(ascii: "\n")] } ?? []
       main = SourceFile(path: main.path, bytes: main.bytes + separator + Array(appending.utf8))
@@ -58,6 +66,11 @@ public enum PolicyLoader {
       }
       if seen.contains(includedIdentity) { continue }
       switch FileReader.readSource(path) {
+      case .success(let included) where binaryKind(included.bytes) != nil:
+        diagnostics.error(
+          .missingFile,
+          "cannot read included file '\(include.path.text)': it is \(binaryKind(included.bytes)!), not a policy",
+          at: include.path.range)
       case .success(let included):
         open(included, diagnostics: &diagnostics)
       case .failure(let error):

@@ -103,6 +103,7 @@ extension Resolver {
     case .failure(let error):
       diagnostics.error(
         .missingFile, "cannot read baseline '\(declaration.path.text)': \(error.reason)", at: declaration.path.range)
+      baselineUnreadable = true
       return nil
     }
   }

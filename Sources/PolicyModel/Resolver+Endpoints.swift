@@ -134,7 +134,9 @@ extension Resolver {
     case .glob(let pattern):
       let matches = assets(matchingGlob: pattern.text)
       if matches.isEmpty {
-        diagnostics.error(.emptyGlob, "'\(pattern.text)' matches no asset", at: endpoint.range)
+        if !baselineUnreadable {
+          diagnostics.error(.emptyGlob, "'\(pattern.text)' matches no asset", at: endpoint.range)
+        }
         return nil
       }
       return matches
@@ -144,7 +146,9 @@ extension Resolver {
         if let guess = Spelling.closest(to: role.text, in: assetsByRole.keys) {
           notes.append(DiagnosticNote("did you mean 'role \(guess)'?"))
         }
-        diagnostics.error(.emptyGlob, "no asset has the role '\(role.text)'", at: endpoint.range, notes: notes)
+        if !baselineUnreadable {
+          diagnostics.error(.emptyGlob, "no asset has the role '\(role.text)'", at: endpoint.range, notes: notes)
+        }
         return nil
       }
       return matches
@@ -203,10 +207,12 @@ extension Resolver {
       guard let ids = namedAssets(endpoint) else { return nil }
       result.placement = placement(of: ids, within: limit)
       if let limit, result.placement.byZone.isEmpty {
-        let zoneNames = [limit.first, limit.second].sorted().map { "'\(zones[$0].name)'" }.joined(separator: " or ")
-        diagnostics.error(
-          .emptyGlob, "'\(endpoint.range.text)' matches no asset in zone \(zoneNames) of this conduit",
-          at: endpoint.range)
+        if !baselineUnreadable {
+          let zoneNames = [limit.first, limit.second].sorted().map { "'\(zones[$0].name)'" }.joined(separator: " or ")
+          diagnostics.error(
+            .emptyGlob, "'\(endpoint.range.text)' matches no asset in zone \(zoneNames) of this conduit",
+            at: endpoint.range)
+        }
         return nil
       }
     }

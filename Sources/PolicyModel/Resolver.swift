@@ -40,6 +40,9 @@ public struct Resolver: Sendable {
   var assetNames: [String] = []
   /// How many more unknown names get a "did you mean" note (finding the closest name is costly).
   var suggestionsLeft = 50
+  /// The baseline file could not be read: its assets are missing, so references to assets are not reported one by
+  /// one (that error says it all).
+  var baselineUnreadable = false
   /// How many unknown names were reported, and which findings carry a "did you mean" note (see `resolveRules`).
   var unknownNames = 0
   var suggestions: [Suggestion] = []
@@ -376,6 +379,7 @@ public struct Resolver: Sendable {
   mutating func unknown(
     _ kind: String, _ name: Identifier, candidates: some Sequence<String>, at range: SourceRange? = nil
   ) {
+    if kind == "asset", baselineUnreadable { return }
     var notes: [DiagnosticNote] = []
     suggestionsLeft -= 1
     if suggestionsLeft >= 0, let guess = Spelling.closest(to: name.text, in: candidates) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitKit
 import Foundation
+import PolicyLanguage
 
 /// The `conduit` command: IEC 62443 zone/conduit allowlist policies for OT networks, checked and compiled into
 /// default-deny Linux gateway firewalls.
@@ -25,10 +26,28 @@ struct ConduitCommand: ParsableCommand {
     ]
   )
 
+  /// The commands a user types (the watchdog's own is left out).
+  static var subcommandNames: [String] {
+    configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+  }
+
   /// Runs the command named on the command line, with every byte it prints going through `StandardStreams`: help
   /// and version text too, so that a failed write is reported (exit 2) rather than lost.
   static func main() {
     StandardStreams.prepare()
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.isEmpty {
+      printError(helpMessage() + "\n")
+      Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
+    let known = configuration.subcommands.map { $0._commandName }
+    if let word = arguments.first, !word.hasPrefix("-"), word != "help", !known.contains(word) {
+      let guess = Spelling.closest(to: word, in: subcommandNames).map { "; did you mean '\($0)'?" } ?? ""
+      printError(
+        "conduit: error: unknown command '\(TerminalText.escaped(word))'\(guess)\nSee 'conduit --help' for the commands.\n"
+      )
+      Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
     do {
       var command = try parseAsRoot()
       try command.run()
