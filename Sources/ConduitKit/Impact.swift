@@ -123,6 +123,10 @@ extension Pipeline {
     } catch {
       throw PipelineStop(.usage, error.description)
     }
+    if diagnostics.hasErrors {
+      throw PipelineStop(
+        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
+    }
     let findings = Impact.findings(of: advisories, in: policy, ruleset: ruleset, matcher: matcher)
     var result = AdvisoryImpactResult(
       findings: findings, advisoryCount: advisories.count, problems: advisories.flatMap(\.problems),
@@ -134,8 +138,8 @@ extension Pipeline {
     return result
   }
 
-  /// The block, refused unless the policy with it appended checks clean with it active and lowers for every gateway
-  /// with it (and the mitigations it would be compiled beside: none).
+  /// The block, refused unless the policy with it appended checks clean with it active (no finding the policy did
+  /// not have before) and lowers for every gateway with it.
   private static func emitMitigation(
     _ emission: MitigationEmission, findings: [ImpactFinding], request: PolicyRequest
   ) throws(PipelineStop) -> String {
@@ -149,7 +153,8 @@ extension Pipeline {
     var combined = request
     combined.appendedSource = "\n" + block
     let checked = try check(combined, mitigationsActive: true)
-    let unclean = checked.diagnostics.filter { $0.severity != .note && !$0.message.isEmpty }
+    let before = Set(try check(request, mitigationsActive: true).diagnostics.map(Self.findingKey))
+    let unclean = checked.diagnostics.filter { $0.severity != .note && !before.contains(Self.findingKey($0)) }
     let clashes = checked.policy.mitigations.filter { $0.name == emission.name }.count
     if clashes > 1 {
       throw PipelineStop(
@@ -179,6 +184,15 @@ extension Pipeline {
     return block
   }
 
+  /// What identifies a finding across two checks of the same files (the second with text appended to the main one).
+  private static func findingKey(_ diagnostic: Diagnostic) -> String {
+    let place = diagnostic.range.map { range in
+      let start = range.startLocation
+      return "\(range.file.path):\(start.line):\(start.column)"
+    }
+    return "\(diagnostic.id.rawValue) \(diagnostic.severity) \(place ?? "-") \(diagnostic.message)"
+  }
+
   /// `impact --isolate`: the policy checked, the endpoints parsed as in a rule (errors: `.usage`), then every flow
   /// isolating them cuts, with who loses it.
   public static func impact(_ request: IsolationImpactRequest) throws(PipelineStop) -> IsolationImpactResult {
@@ -191,16 +205,21 @@ extension Pipeline {
     guard let isolated = addresses(request.endpoint, "--isolate", policy, &diagnostics), !diagnostics.hasErrors else {
       throw PipelineStop(.usage, nil, diagnostics: diagnostics.diagnostics)
     }
+    let ruleset: Ruleset
     do throws(LoweringError) {
-      let ruleset = try Lowering.lower(
+      ruleset = try Lowering.lower(
         policy, options: LoweringOptions(mitigations: request.mitigations, ignoringGateways: true),
         diagnostics: &diagnostics)
-      return IsolationImpactResult(
-        impact: IsolationImpact.of(isolated, in: policy, ruleset: ruleset), endpoint: request.endpoint,
-        names: FlowDescription([policy]))
     } catch {
       throw PipelineStop(.usage, error.description)
     }
+    if diagnostics.hasErrors {
+      throw PipelineStop(
+        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
+    }
+    return IsolationImpactResult(
+      impact: IsolationImpact.of(isolated, in: policy, ruleset: ruleset), endpoint: request.endpoint,
+      names: FlowDescription([policy]))
   }
 }
 

@@ -120,4 +120,34 @@ import Testing
     #expect(result.standardError.contains("no mitigation written: the block does not check clean with the policy"))
     #expect(result.standardOutput.isEmpty)
   }
+
+  @Test func aPolicyWithWarningsOfItsOwnStillGetsItsBlockAndTheBlocksOwnFindingsRefuseIt() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("impact-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    for file in ["millbrook.conduit", "millbrook-assets.csv"] {
+      try FileManager.default.copyItem(
+        atPath: "\(Self.directory)/\(file)", toPath: folder.appendingPathComponent(file).path)
+    }
+    let policy = folder.appendingPathComponent("millbrook.conduit")
+    let spare = "\nzone spare {\n  level 3; security-level 2\n  network 10.99.0.0/24\n}\n"
+    try (try String(contentsOf: policy, encoding: .utf8) + spare).write(to: policy, atomically: true, encoding: .utf8)
+    let checked = try ConduitRunner.run(["check", "millbrook.conduit", "--today", "2026-11-28"], in: folder.path)
+    #expect(checked.standardOutput.contains("[unused-zone]"))
+    let advisories = "\(Self.directory)/advisories"
+    let emitted = try ConduitRunner.run(
+      ["impact", "millbrook.conduit", "--advisory", advisories, "--emit-mitigation", "m580", "--today", "2026-11-28"],
+      in: folder.path)
+    #expect(emitted.status == 1, "\(emitted.standardError)")
+    #expect(emitted.standardOutput.contains("mitigation m580 {"))
+    let refused = try ConduitRunner.run(
+      [
+        "impact", "millbrook.conduit", "--advisory", advisories, "--emit-mitigation", "m580", "--keep",
+        "ot-nms -> nobody service opcua", "--today", "2026-11-28",
+      ], in: folder.path)
+    #expect(refused.status == 1)
+    #expect(refused.standardError.contains("no mitigation written: the block does not check clean with the policy"))
+    #expect((refused.standardOutput + refused.standardError).contains("unknown asset 'nobody'"))
+    #expect(!(refused.standardOutput + refused.standardError).contains("[unused-zone]"))
+  }
 }
