@@ -81,14 +81,19 @@ extension Pipeline {
     guard let sources, let destinations, !diagnostics.hasErrors else {
       throw PipelineStop(.usage, nil, diagnostics: diagnostics.diagnostics)
     }
+    let answer: QueryAnswer
     do throws(LoweringError) {
-      let answer = try Query.answer(
+      answer = try Query.answer(
         policy, from: sources, to: destinations, items: items, mitigations: request.mitigations,
         diagnostics: &diagnostics)
-      return QueryResult(answer: answer, names: FlowDescription([policy]))
     } catch {
       throw PipelineStop(.usage, error.description)
     }
+    if diagnostics.hasErrors {
+      throw PipelineStop(
+        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
+    }
+    return QueryResult(answer: answer, names: FlowDescription([policy]))
   }
 
   static func addresses(

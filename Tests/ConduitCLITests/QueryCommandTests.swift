@@ -35,4 +35,28 @@ import Testing
     #expect(result.status == 64)
     #expect(result.standardError.contains("--to:1:1: error: unknown asset 'plc-9' [unknown-name]"))
   }
+
+  /// A pair of mitigations that `compile` refuses (one reopens what the other isolates) gives no answer either.
+  @Test func conflictingMitigationsGiveNoAnswer() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("query-\(UUID().uuidString)")
+    try FileManager.default.copyItem(at: URL(fileURLWithPath: try ConduitRunner.fixture("riverside")), to: folder)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let policy = folder.appendingPathComponent("riverside.conduit")
+    let reopen = "\nmitigation reopen-plc-2 {\n  reason \"test\"\n  allow hmi-1 -> plc-2 service modbus\n}\n"
+    try (try String(contentsOf: policy, encoding: .utf8) + reopen).write(to: policy, atomically: true, encoding: .utf8)
+    let result = try ConduitRunner.run(
+      [
+        "query", "riverside.conduit", "--from", "hmi-1", "--to", "plc-2", "--mitigation", "isolate-plc-2",
+        "--mitigation", "reopen-plc-2",
+      ] + today, in: folder.path)
+    #expect(result.status == 2)
+    #expect(result.standardOutput.isEmpty)
+    #expect((result.standardError + result.standardOutput).contains("[mitigation-conflict]"))
+    let compiled = try ConduitRunner.run(
+      [
+        "compile", "riverside.conduit", "--mitigation", "isolate-plc-2", "--mitigation", "reopen-plc-2", "--target",
+        "flows",
+      ] + today, in: folder.path)
+    #expect(compiled.status != 0)
+  }
 }
