@@ -206,7 +206,7 @@ extension CheckID {
        CheckExample(policy: zones + conduit("expires 2026-12-15\nallow hmi-1 -> plc-1 service modbus"), today: "2026-11-28"),
        "Renew it, or plan its removal with its owner.", denyByDefaultSource)
     case .expiryNotEnforced:
-      ("warning", "The iptables time match ends on 2038-01-19; a later `expires` cannot be compiled into the rule, so the conduit would not expire in the kernel.",
+      ("warning", "The iptables time match cannot express a date after 2038-01-18; a later `expires` is left out of the rules, so the kernel would not stop the conduit when it expires.",
        CheckExample(policy: zones + "gateway gw {\n  interface eth0 operations\n  interface eth1 control\n  management service ssh from hmi-1\n}\n" + conduit("expires 2040-01-31\nallow hmi-1 -> plc-1 service modbus"), command: "conduit compile \(CheckExample.policyFileName) --target iptables"),
        "Use an earlier expiry date, or the nft target, which enforces any date.", denyByDefaultSource)
     case .missingJustification:

@@ -99,4 +99,23 @@ import Testing
       #expect((help["markdown"] as? String)?.contains("**Source.**") == true)
     }
   }
+
+  @Test(
+    "an example run by another command than check reports its id there",
+    arguments: ["expiry-not-enforced", "mitigation-conflict"])
+  func exampleOfAnotherCommand(_ id: String) throws {
+    let explained = try ConduitRunner.run(["explain", id, "--format", "json"])
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(explained.standardOutput.utf8)) as? [String: Any])
+    let example = try #require(object["example"] as? [String: Any])
+    let command = try #require(example["command"] as? String).split(separator: " ").map(String.init)
+    #expect(command.first == "conduit" && command.dropFirst().first == "compile")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("explain-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let policy = try #require(example["policy"] as? String)
+    try policy.write(to: directory.appendingPathComponent("site.conduit"), atomically: true, encoding: .utf8)
+    let result = try ConduitRunner.run(Array(command.dropFirst()) + ["-o", "out.bin"], in: directory.path)
+    #expect(result.standardError.contains("[\(id)]"), "\(result.standardError)")
+  }
 }

@@ -8,8 +8,8 @@ import Testing
 struct CheckExplanationTests {
   /// The checks whose example `conduit check` cannot report, each with the reason.
   static let examplesCheckCannotReport: [CheckID: String] = [
-    .expiryNotEnforced: "reported by the iptables backend at compile time (covered by BackendTests' GoldenTests)",
-    .mitigationConflict: "reported when mitigations are lowered together by compile, query or impact",
+    .expiryNotEnforced: "reported by 'compile --target iptables' (ExplainCommandTests runs the example's command)",
+    .mitigationConflict: "reported when compile lowers the mitigations together (ExplainCommandTests runs it)",
     .writeWithoutFunctions: "catalogued for the Modbus function-code work; no check reports it yet",
     .advisoryMatch: "an impact finding of 'impact --advisory', which needs a CSAF advisory",
     .exposedVulnerableAsset: "an impact finding of 'impact --advisory', which needs a CSAF advisory",
