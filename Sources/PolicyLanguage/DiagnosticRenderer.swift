@@ -10,7 +10,8 @@ public struct TextDiagnosticRenderer: Sendable {
   /// The text of one diagnostic, ending with a newline.
   public func render(_ diagnostic: Diagnostic) -> String {
     var out = ""
-    out += header(diagnostic.severity.rawValue, diagnostic.message + " [\(diagnostic.id.rawValue)]", diagnostic.range)
+    let label = diagnostic.acceptedRisk == nil ? diagnostic.severity.rawValue : "accepted"
+    out += header(label, diagnostic.message + " [\(diagnostic.id.rawValue)]", diagnostic.range)
     if let range = diagnostic.range {
       out += snippet(range, highlights: diagnostic.highlights)
     }

@@ -34,10 +34,15 @@ public struct SARIFRenderer: Sendable {
     var id: String
     var name: String
     var shortDescription: Message
+    var fullDescription: Message
+    var help: Message
     var defaultConfiguration: Configuration
   }
   struct Configuration: Encodable { var level: String }
-  struct Message: Encodable { var text: String }
+  struct Message: Encodable {
+    var text: String
+    var markdown: String? = nil
+  }
   struct Result: Encodable {
     var ruleId: String
     var ruleIndex: Int
@@ -75,8 +80,11 @@ public struct SARIFRenderer: Sendable {
     let ruleIndex = Dictionary(uniqueKeysWithValues: usedIDs.enumerated().map { ($1, $0) })
     let rules = usedIDs.map { id in
       let level = diagnostics.first { $0.id == id }.map { sarifLevel($0.severity) } ?? "warning"
+      let explanation = id.explanation
       return Rule(
         id: id.rawValue, name: id.rawValue, shortDescription: Message(text: id.summary),
+        fullDescription: Message(text: explanation.rationale),
+        help: Message(text: explanation.sectionsText, markdown: explanation.sectionsMarkdown),
         defaultConfiguration: Configuration(level: level))
     }
     let results = diagnostics.map { diagnostic in

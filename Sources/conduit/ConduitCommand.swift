@@ -22,7 +22,8 @@ struct ConduitCommand: ParsableCommand {
     subcommands: [
       CheckCommand.self, CompileCommand.self, ApplyCommand.self, ConfirmCommand.self, RollbackCommand.self,
       RemoveCommand.self, StatusCommand.self,
-      QueryCommand.self, DiffCommand.self, GraphCommand.self, ImpactCommand.self, WatchdogCommand.self,
+      QueryCommand.self, DiffCommand.self, GraphCommand.self, ImpactCommand.self, ExplainCommand.self,
+      WatchdogCommand.self,
     ]
   )
 

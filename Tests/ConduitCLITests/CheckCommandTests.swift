@@ -128,4 +128,32 @@ import Testing
     #expect(first["ruleId"] as? String == "syntax")
     #expect(first["level"] as? String == "error")
   }
+
+  @Test func anAcceptedRiskIsPrintedAsAcceptedNotAsAWarning() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accepted-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let policy = """
+      zone operations { level 3; security-level 2; network 10.30.0.0/24 }
+      zone control { level 1; security-level 3; network 10.40.0.0/24 }
+      asset hmi-1 { address 10.30.0.31 }
+      asset plc-1 { address 10.40.0.10 }
+      conduit operations-control {
+        between operations and control
+        justification "HMI polling"
+        accept-risk missing-owner "owned by the line team, CHG-7"
+        allow hmi-1 -> plc-1 service modbus
+      }
+
+      """
+    try policy.write(to: directory.appendingPathComponent("site.conduit"), atomically: true, encoding: .utf8)
+    let result = try ConduitRunner.run(["check", "site.conduit"] + today, in: directory.path)
+    #expect(result.status == 0, "\(result.standardError)")
+    let output = result.standardOutput + result.standardError
+    #expect(output.contains("site.conduit:5:9: accepted: "), "\(output)")
+    #expect(output.contains("[missing-owner]"))
+    #expect(!output.contains("warning:"))
+    #expect(output.contains("note: risk accepted: owned by the line team, CHG-7"))
+    #expect(output.hasSuffix("1 accepted risk\n"))
+  }
 }

@@ -148,7 +148,9 @@ struct CheckCase: Sendable, CustomTestStringConvertible {
 }
 
 /// Writes `files` into a fresh temporary directory, checks the first one, and removes the directory.
-func checkFiles(_ files: [CaseFile], mitigationsActive: Bool = false) throws -> CheckedPolicy {
+func checkFiles(_ files: [CaseFile], mitigationsActive: Bool = false, today: CalendarDay = testDay) throws
+  -> CheckedPolicy
+{
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
     "conduit-checker-\(UUID().uuidString)", isDirectory: true)
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -157,7 +159,7 @@ func checkFiles(_ files: [CaseFile], mitigationsActive: Bool = false) throws -> 
     try Data(file.text.utf8).write(to: directory.appendingPathComponent(file.name))
   }
   return try Pipeline.check(
-    PolicyRequest(policyPath: directory.appendingPathComponent(files[0].name).path, today: testDay),
+    PolicyRequest(policyPath: directory.appendingPathComponent(files[0].name).path, today: today),
     mitigationsActive: mitigationsActive)
 }
 

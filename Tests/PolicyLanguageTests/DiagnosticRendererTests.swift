@@ -57,6 +57,21 @@ import Testing
     #expect(TextDiagnosticRenderer().summary([]) == "no problems found\n")
   }
 
+  @Test(
+    "an accepted finding is printed as accepted, with the reason as a note",
+    arguments: [(Severity.warning, true, "accepted"), (.warning, false, "warning"), (.error, false, "error")])
+  func acceptedFindingsAreNotWarnings(_ severity: Severity, accepted: Bool, label: String) {
+    var finding = diagnostic()
+    finding.severity = severity
+    if accepted {
+      finding.acceptedRisk = AcceptedRisk(
+        reason: "vendor access, CHG-7", range: SourceRange(file: file, start: 0, end: 7))
+    }
+    let lines = TextDiagnosticRenderer().render(finding).split(separator: "\n").map(String.init)
+    #expect(lines.first == "riverside.conduit:3:18: \(label): unknown asset 'plc-3' [unknown-name]")
+    #expect(lines.contains("riverside.conduit:1:1: note: risk accepted: vendor access, CHG-7") == accepted)
+  }
+
   @Test func jsonHasTheFieldsOfTheCLIReference() throws {
     let json = JSONDiagnosticRenderer().render([diagnostic()])
     let array = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
