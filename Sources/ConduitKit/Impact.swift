@@ -114,19 +114,7 @@ extension Pipeline {
     let paths = request.advisoryPaths
     let (read, matcher) = inParallel({ AdvisoryFiles.read(paths) }, { Impact.matcher(for: policy) })
     let (advisories, unreadable) = read
-    var diagnostics = DiagnosticEngine()
-    let ruleset: Ruleset
-    do throws(LoweringError) {
-      ruleset = try Lowering.lower(
-        policy, options: LoweringOptions(mitigations: request.mitigations, ignoringGateways: true),
-        diagnostics: &diagnostics)
-    } catch {
-      throw PipelineStop(.usage, error.description)
-    }
-    if diagnostics.hasErrors {
-      throw PipelineStop(
-        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
-    }
+    let ruleset = try loweredForEveryGateway(policy, mitigations: request.mitigations)
     let findings = Impact.findings(of: advisories, in: policy, ruleset: ruleset, matcher: matcher)
     var result = AdvisoryImpactResult(
       findings: findings, advisoryCount: advisories.count, problems: advisories.flatMap(\.problems),
@@ -205,18 +193,7 @@ extension Pipeline {
     guard let isolated = addresses(request.endpoint, "--isolate", policy, &diagnostics), !diagnostics.hasErrors else {
       throw PipelineStop(.usage, nil, diagnostics: diagnostics.diagnostics)
     }
-    let ruleset: Ruleset
-    do throws(LoweringError) {
-      ruleset = try Lowering.lower(
-        policy, options: LoweringOptions(mitigations: request.mitigations, ignoringGateways: true),
-        diagnostics: &diagnostics)
-    } catch {
-      throw PipelineStop(.usage, error.description)
-    }
-    if diagnostics.hasErrors {
-      throw PipelineStop(
-        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
-    }
+    let ruleset = try loweredForEveryGateway(policy, mitigations: request.mitigations)
     return IsolationImpactResult(
       impact: IsolationImpact.of(isolated, in: policy, ruleset: ruleset), endpoint: request.endpoint,
       names: FlowDescription([policy]))
@@ -273,5 +250,27 @@ enum AdvisoryFiles {
       }
     }
     return found.sorted()
+  }
+}
+
+extension Pipeline {
+  /// The policy lowered for every gateway at once with `mitigations`: an unknown mitigation is `.usage`, mitigations
+  /// that conflict give no answer (`.unusableInput` with the findings).
+  fileprivate static func loweredForEveryGateway(_ policy: Policy, mitigations: [String]) throws(PipelineStop)
+    -> Ruleset
+  {
+    var diagnostics = DiagnosticEngine()
+    let ruleset: Ruleset
+    do throws(LoweringError) {
+      ruleset = try Lowering.lower(
+        policy, options: LoweringOptions(mitigations: mitigations, ignoringGateways: true), diagnostics: &diagnostics)
+    } catch {
+      throw PipelineStop(.usage, error.description)
+    }
+    if diagnostics.hasErrors {
+      throw PipelineStop(
+        .unusableInput, "the policy with these mitigations has errors; no answer", diagnostics: diagnostics.diagnostics)
+    }
+    return ruleset
   }
 }
